@@ -129,7 +129,8 @@ def default_model_dir() -> Path:
 def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
     """Built-in models plus those in an extra JSON catalogue (list of {name, path, sha256, description})."""
     specs = {spec.name: spec for spec in BUILTIN_MODELS}
-    extra = extra or (Path(os.environ["SITTER_MODEL_CATALOG"]) if os.environ.get("SITTER_MODEL_CATALOG") else None)
+    if extra is None and os.environ.get("SITTER_MODEL_CATALOG"):
+        extra = Path(os.environ["SITTER_MODEL_CATALOG"])
     if extra is not None:
         for entry in json.loads(extra.read_text()):
             source = (extra.parent / entry["path"]).resolve()
