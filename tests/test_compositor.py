@@ -222,3 +222,11 @@ def test_negative_feather_is_rejected() -> None:
     with pytest.raises(InvalidParameterError, match="feather") as caught:
         composite(painting, stylized, matte, Placement(), feather=-0.1)
     assert caught.value.field == "feather"
+
+
+@pytest.mark.parametrize("amount", [-0.1, 1.5])
+def test_harmonize_amount_out_of_range_is_rejected(amount: float) -> None:
+    painting, stylized, matte = _random_scene()
+    with pytest.raises(InvalidParameterError, match="between 0 and 1") as caught:
+        composite(painting, stylized, matte, Placement(), harmonize=True, harmonize_amount=amount)
+    assert caught.value.field == "harmonize_amount"

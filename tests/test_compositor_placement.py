@@ -1,5 +1,6 @@
 """Placement: parsing and validation of the user's x/y/height, and the box each choice resolves to."""
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ def test_non_positive_height_is_rejected(height: int) -> None:
 def test_parse_accepts_ints_integer_strings_and_blanks() -> None:
     assert Placement.parse("10", " -20 ", 300) == Placement(10, -20, 300)
     assert Placement.parse("", None, "") == Placement()
-    assert Placement.parse(5.0, None, None) == Placement(x=5)
+    assert Placement.parse(5.0, np.int64(6), None) == Placement(x=5, y=6)
     assert Placement().is_auto and not Placement(height=3).is_auto
 
 

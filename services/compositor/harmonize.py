@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from shared.errors import InvalidParameterError
+
 DEFAULT_AMOUNT = 0.5
 MAX_STD_RATIO = 2.0  # never stretch or squash a channel's contrast by more than this: faces stay faces
 REFERENCE_STRIDE = 4  # the painting's statistics from every 4th pixel each way: same numbers, 16x cheaper
@@ -38,7 +40,9 @@ def harmonize_colors(
     removed has no say. Returns float32 RGB 0..255.
     """
     if not 0.0 <= amount <= 1.0:
-        raise ValueError(f"amount must be in [0, 1], got {amount}")
+        raise InvalidParameterError(
+            f"harmonisation amount must be between 0 and 1, got {amount}", field="harmonize_amount"
+        )
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return rgb.astype(np.float32)
     lab = _lab(rgb)

@@ -14,6 +14,7 @@ entirely, or is absurdly larger than it, is refused: it can only be a mistake an
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from shared.errors import InvalidParameterError
@@ -78,8 +79,8 @@ def _as_int(value: object, name: str) -> int | None:
         raise InvalidParameterError(f"{name} must be a whole number of pixels, got {value!r}", field=name)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, int):
-        return value
+    if isinstance(value, numbers.Integral):  # int, and numpy's integers
+        return int(value)
     if isinstance(value, str):
         try:
             return int(value.strip())
