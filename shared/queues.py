@@ -11,6 +11,7 @@ STYLIZE_QUEUE_PREFIX = "stylize."
 SEGMENT_TASK = "sitter.segment"
 STYLIZE_TASK = "sitter.stylize"
 COMPOSITE_TASK = "sitter.composite"
+JOB_FAILED_TASK = "sitter.job_failed"  # chord error callback, registered in every worker
 
 CUSTOM_STYLE = "custom"
 BUILTIN_STYLE_PREFIX = "builtin-"
@@ -32,3 +33,13 @@ def stylize_queue(style_id: str) -> str:
 
 def builtin_style_ids() -> list[str]:
     return [f"{BUILTIN_STYLE_PREFIX}{index}" for index in range(BUILTIN_STYLE_COUNT)]
+
+
+def all_style_ids(gallery_ids: list[str]) -> list[str]:
+    """Every style a stylizer can serve: each gallery painting, the built-ins, and uploaded paintings."""
+    return [*gallery_ids, *builtin_style_ids(), CUSTOM_STYLE]
+
+
+def all_queues(gallery_ids: list[str]) -> list[str]:
+    """Every queue the system routes to, for monitoring queue depth and for deployment cross-checks."""
+    return [SEGMENT_QUEUE, COMPOSITE_QUEUE, *(stylize_queue(style) for style in all_style_ids(gallery_ids))]

@@ -19,17 +19,27 @@ def _env_list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
+def _env_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob Sitter has; the env var of field `foo_bar` is SITTER_FOO_BAR."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # job records, metrics, and the default broker/backend/blobs
     broker_url: str = ""  # defaults to redis_url
     result_backend: str = ""  # defaults to redis_url
     storage: str = "redis"  # "redis" or "s3"
     s3_bucket: str = "sitter"
     s3_prefix: str = "jobs/"
     s3_endpoint_url: str = ""  # e.g. http://minio:9000 for MinIO
+    s3_region: str = "us-east-1"
     model_dir: Path = field(default_factory=default_model_dir)
     retention_seconds: int = 24 * 3600
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -37,9 +47,20 @@ class Settings:
     max_working_size: int = 1024
     task_soft_time_limit: int = 120
     task_time_limit: int = 180
+    visibility_timeout: int = 0  # 0: task_time_limit + 60: a task is redelivered only once surely dead
+    task_max_retries: int = 3  # for transient storage/broker errors only; bad input is never retried
+    result_expires: int = 3600
+    worker_concurrency: int = 1
+    port: int = 8000
+    public_base_url: str = ""  # e.g. https://sitter.example.com; empty: links use the request's host
+    max_active_jobs: int = 1000  # unfinished jobs at once; beyond it POST /v1/jobs answers 429
+    rate_limit_per_minute: int = 0  # job submissions per client per minute; 0: unlimited
+    log_level: str = "INFO"
     styles: tuple[str, ...] = ("all",)
     inference_threads: int = 0  # 0: let the runtime choose
-    callback_allowed_hosts: tuple[str, ...] = ()
+    callback_allowed_hosts: tuple[str, ...] = ()  # empty: webhooks off
+    callback_allow_private: bool = False  # allow webhooks to loopback/private addresses (development only)
+    callback_timeout: int = 5
     api_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
 
@@ -50,6 +71,17 @@ class Settings:
             object.__setattr__(self, "broker_url", self.redis_url)
         if not self.result_backend:
             object.__setattr__(self, "result_backend", self.redis_url)
+        if not self.visibility_timeout:
+            object.__setattr__(self, "visibility_timeout", self.task_time_limit + 60)
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise SitterError("SITTER_TASK_SOFT_TIME_LIMIT must be below SITTER_TASK_TIME_LIMIT")
+        if self.visibility_timeout <= self.task_time_limit:
+            raise SitterError(
+                "SITTER_VISIBILITY_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT, "
+                "or a task still running would be delivered again"
+            )
+        if self.worker_concurrency < 1:
+            raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +97,8 @@ class Settings:
             try:
                 if kind == "int":
                     values[spec.name] = int(raw)
+                elif kind == "bool":
+                    values[spec.name] = _env_bool(raw)
                 elif kind == "Path":
                     values[spec.name] = Path(raw).expanduser()
                 elif kind.startswith("tuple"):

@@ -1,0 +1,39 @@
+"""The one Celery configuration shared by the gateway (which only sends) and every worker (which runs).
+
+Reliability settings live here so no service can drift: late acknowledgement with rejection on a lost
+worker and a prefetch of one (a killed worker's task goes back to the queue and no task waits behind a
+busy one), a Redis visibility timeout above the hard time limit (a running task is never redelivered
+while still alive), bounded retries, JSON only, expiring results.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
+from shared.settings import Settings
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("sitter", broker=settings.broker_url, backend=settings.result_backend, set_as_current=True)
+    transport = {"visibility_timeout": settings.visibility_timeout}
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        # stylize tasks name their queue per job (stylize.<style-id>), the others are fixed
+        task_routes={SEGMENT_TASK: {"queue": SEGMENT_QUEUE}, COMPOSITE_TASK: {"queue": COMPOSITE_QUEUE}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        task_annotations={"*": {"max_retries": settings.task_max_retries}},
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        result_expires=settings.result_expires,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+    )
+    return app

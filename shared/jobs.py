@@ -1,0 +1,214 @@
+"""Job records in Redis: status, per-stage state and timings, errors, result; with a retention period.
+
+One Redis hash per job. Stages write their own fields, so the segmenter and the stylizer can report at
+the same moment without overwriting each other; every status change is a compare-and-set (a Lua script),
+so a late task can never resurrect a canceled job, and the first failure reported is the one kept.
+The gateway and all workers share this module; it carries no Celery, Flask or ML imports.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from shared.metrics import Metrics
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+STAGES = ("segment", "stylize", "composite")
+
+# Blob names inside a job's folder: fixed, so a redelivered task overwrites instead of duplicating.
+PORTRAIT_BLOB = "portrait"
+PAINTING_BLOB = "painting"
+MATTE_BLOB = "matte.png"
+STYLIZED_BLOB = "stylized.png"
+CUTOUT_BLOB = "cutout.png"
+ARTIFACT_BLOBS = {"mask": MATTE_BLOB, "stylized": STYLIZED_BLOB, "cutout": CUTOUT_BLOB}
+
+JOB_PREFIX = "sitter:job:"
+IDEMPOTENCY_PREFIX = "sitter:idempotency:"
+ACTIVE_KEY = "sitter:jobs:active"
+
+# Set status to ARGV[1] if the current one is in the JSON list ARGV[2]; then HSET the pairs in ARGV[3..].
+_TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return false end
+for _, allowed in ipairs(cjson.decode(ARGV[2])) do
+  if current == allowed then
+    redis.call('HSET', KEYS[1], 'status', ARGV[1])
+    for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+    return current
+  end
+end
+return false
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def blob_key(job_id: str, name: str) -> str:
+    return f"{job_id}/{name}"
+
+
+def result_blob(fmt: str) -> str:
+    return f"result.{fmt}"
+
+
+def new_job_id() -> str:
+    """Unguessable ids: a job id is the only credential needed to read its images."""
+    return secrets.token_hex(16)
+
+
+def is_job_id(text: str) -> bool:
+    return len(text) == 32 and all(char in "0123456789abcdef" for char in text)
+
+
+@dataclass
+class JobRecord:
+    id: str
+    status: str
+    created_at: float
+    params: dict[str, Any]
+    started_at: float | None = None
+    finished_at: float | None = None
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JobStore:
+    """Create, update and read job records; a record expires `retention_seconds` after its creation."""
+
+    def __init__(self, client: redis.Redis, *, retention_seconds: int) -> None:
+        self.client = client
+        self.retention_seconds = retention_seconds
+        self.metrics = Metrics(client)
+        self._transition = client.register_script(_TRANSITION)
+
+    def _key(self, job_id: str) -> str:
+        return JOB_PREFIX + job_id
+
+    def create(self, job_id: str, params: dict[str, Any]) -> JobRecord:
+        now = time.time()
+        pipe = self.client.pipeline()
+        pipe.hset(
+            self._key(job_id), mapping={"status": QUEUED, "created_at": now, "params": json.dumps(params)}
+        )
+        pipe.expire(self._key(job_id), self.retention_seconds)
+        pipe.zadd(ACTIVE_KEY, {job_id: now})
+        self.metrics.inc("sitter_jobs_submitted_total", {}, pipe=pipe)
+        pipe.execute()
+        return JobRecord(id=job_id, status=QUEUED, created_at=now, params=params)
+
+    def claim_idempotency_key(self, scoped_key: str, job_id: str) -> str | None:
+        """Remember `job_id` for this key; returns the job id stored earlier if the key was already used."""
+        key = IDEMPOTENCY_PREFIX + scoped_key
+        if self.client.set(key, job_id, nx=True, ex=self.retention_seconds):
+            return None
+        existing = self.client.get(key)
+        return _text(existing) if existing else None
+
+    def get(self, job_id: str) -> JobRecord | None:
+        raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(job_id)).items()}
+        if "status" not in raw:
+            return None
+        return JobRecord(
+            id=job_id,
+            status=raw["status"],
+            created_at=float(raw["created_at"]),
+            params=json.loads(raw["params"]),
+            started_at=float(raw["started_at"]) if "started_at" in raw else None,
+            finished_at=float(raw["finished_at"]) if "finished_at" in raw else None,
+            stages={stage: json.loads(raw[f"stage:{stage}"]) for stage in STAGES if f"stage:{stage}" in raw},
+            error=json.loads(raw["error"]) if "error" in raw else None,
+            result=json.loads(raw["result"]) if "result" in raw else None,
+        )
+
+    def _set_status(self, job_id: str, status: str, allowed: tuple[str, ...], **fields: Any) -> str | None:
+        pairs: list[Any] = []
+        for name, value in fields.items():
+            pairs += [name, value if isinstance(value, str | float | int) else json.dumps(value)]
+        previous = self._transition(keys=[self._key(job_id)], args=[status, json.dumps(allowed), *pairs])
+        return _text(previous) if previous else None
+
+    def start_stage(self, job_id: str, stage: str, worker: str) -> float | None:
+        """Mark a stage running; returns its start time, or None when the job is over (skip the work)."""
+        started = time.time()
+        state = {"state": RUNNING, "started_at": started, "worker": worker}
+        previous = self._set_status(job_id, RUNNING, (QUEUED, RUNNING), **{f"stage:{stage}": state})
+        if previous is None:
+            return None
+        if previous == QUEUED:
+            self.client.hsetnx(self._key(job_id), "started_at", started)
+        return started
+
+    def finish_stage(self, job_id: str, stage: str, started: float, worker: str) -> None:
+        finished = time.time()
+        state = {
+            "state": SUCCEEDED,
+            "started_at": started,
+            "finished_at": finished,
+            "duration_ms": round((finished - started) * 1000, 1),
+            "worker": worker,
+        }
+        pipe = self.client.pipeline(transaction=False)
+        self.metrics.observe("sitter_stage_duration_seconds", {"stage": stage}, finished - started, pipe=pipe)
+        pipe.execute()
+        self._set_status(job_id, RUNNING, (RUNNING,), **{f"stage:{stage}": state})
+
+    def succeed(self, job_id: str, result: dict[str, Any]) -> bool:
+        finished = time.time()
+        if self._set_status(job_id, SUCCEEDED, (RUNNING,), finished_at=finished, result=result) is None:
+            return False
+        record = self.get(job_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(ACTIVE_KEY, job_id)
+        self.metrics.inc("sitter_jobs_total", {"status": SUCCEEDED}, pipe=pipe)
+        if record is not None:
+            duration = finished - record.created_at
+            self.metrics.observe("sitter_job_duration_seconds", {}, duration, pipe=pipe)
+        pipe.execute()
+        return True
+
+    def fail(self, job_id: str, stage: str, code: str, detail: str, worker: str = "") -> bool:
+        """Record the first failure (stage and reason); later reports for the same job are ignored."""
+        now = time.time()
+        error = {"stage": stage, "code": code, "detail": detail}
+        stage_state = {"state": FAILED, "finished_at": now, "worker": worker, "error": error}
+        previous = self._set_status(
+            job_id, FAILED, (QUEUED, RUNNING), finished_at=now, error=error, **{f"stage:{stage}": stage_state}
+        )
+        if previous is None:
+            return False
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(ACTIVE_KEY, job_id)
+        self.metrics.inc("sitter_jobs_total", {"status": FAILED}, pipe=pipe)
+        self.metrics.inc("sitter_stage_failures_total", {"stage": stage}, pipe=pipe)
+        pipe.execute()
+        return True
+
+    def cancel(self, job_id: str) -> str | None:
+        """Cancel an unfinished job; returns the status it had, or None if it was already over or unknown."""
+        previous = self._set_status(job_id, CANCELED, (QUEUED, RUNNING), finished_at=time.time())
+        if previous is not None:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrem(ACTIVE_KEY, job_id)
+            self.metrics.inc("sitter_jobs_total", {"status": CANCELED}, pipe=pipe)
+            pipe.execute()
+        return previous
+
+    def delete(self, job_id: str) -> None:
+        self.client.delete(self._key(job_id))
+        self.client.zrem(ACTIVE_KEY, job_id)
+
+    def active_count(self) -> int:
+        """Unfinished jobs; entries older than the retention (lost records) are dropped first."""
+        self.client.zremrangebyscore(ACTIVE_KEY, "-inf", time.time() - self.retention_seconds)
+        return int(self.client.zcard(ACTIVE_KEY))

@@ -1,0 +1,189 @@
+"""What every worker service shares: start-up checks, the per-process runtime, and the stage wrapper.
+
+A service's `worker.py` names its queues and how to load its models; `serve` refuses to start (one clear
+log line, exit 1) when a model is missing or corrupt or the broker is unreachable, then runs a Celery
+worker. Models load once in each pool process at start-up (`worker_process_init`), never per task; they
+are not loaded before the fork because inference runtimes' thread pools do not survive one.
+`run_stage` is the common body of every task: skip if the job is over, mark the stage, do the work,
+record the failure with its stage and reason, or retry transient storage errors with backoff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import Celery, Task
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+
+from shared.celery_app import create_celery
+from shared.errors import SitterError
+from shared.jobs import RUNNING, STAGES, JobStore
+from shared.queues import JOB_FAILED_TASK
+from shared.settings import Settings
+from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
+from shared.webhook import send_callback
+
+log = logging.getLogger("sitter.worker")
+
+TRANSIENT_ERRORS = (StorageUnavailableError, redis.ConnectionError, redis.TimeoutError)
+
+
+@dataclass
+class Runtime:
+    """One per worker process: configuration, connections, and the service's warm models."""
+
+    settings: Settings
+    redis: redis.Redis
+    blobs: BlobStore
+    jobs: JobStore
+    name: str
+    models: Any = None
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("the worker runtime is not initialised; start the worker with its entry point")
+    return _runtime
+
+
+def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings], Any]) -> Runtime:
+    """Connect and load the models for this process (called in each pool process, and by tests)."""
+    global _runtime
+    client = redis_client(settings.redis_url)
+    _runtime = Runtime(
+        settings=settings,
+        redis=client,
+        blobs=blob_store(settings, client),
+        jobs=JobStore(client, retention_seconds=settings.retention_seconds),
+        name=f"{name}@{socket.gethostname()}",
+        models=load_models(settings),
+    )
+    return _runtime
+
+
+def notify(rt: Runtime, job_id: str) -> None:
+    """Send the job's webhook if it asked for one (the gateway validated the URL at submission)."""
+    record = rt.jobs.get(job_id)
+    if record is None or not record.params.get("callback_url"):
+        return
+    payload = {"id": job_id, "status": record.status, "error": record.error, "result": record.result}
+    send_callback(
+        record.params["callback_url"],
+        payload,
+        allowed_hosts=rt.settings.callback_allowed_hosts,
+        allow_private=rt.settings.callback_allow_private,
+        timeout=rt.settings.callback_timeout,
+    )
+
+
+def run_stage(task: Task, job_id: str, stage: str, work: Callable[[Runtime], Any]) -> Any:
+    """Run one stage of a job with the bookkeeping every task needs; returns what `work` returns."""
+    rt = runtime()
+    started = rt.jobs.start_stage(job_id, stage, rt.name)
+    if started is None:
+        log.info("job %s is over (canceled or failed); skipping %s", job_id, stage)
+        raise Ignore()
+    try:
+        output = work(rt)
+    except TRANSIENT_ERRORS as exc:
+        if task.request.retries < (task.max_retries or 0):
+            raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
+        _fail(rt, job_id, stage, "storage-unavailable", f"storage kept failing: {exc}")
+        raise
+    except SoftTimeLimitExceeded:
+        limit = rt.settings.task_soft_time_limit
+        _fail(rt, job_id, stage, "timeout", f"the {stage} stage took longer than {limit} s")
+        raise
+    except SitterError as exc:
+        _fail(rt, job_id, stage, exc.code, exc.message)
+        raise
+    except Exception as exc:
+        log.exception("job %s: %s crashed", job_id, stage)
+        _fail(rt, job_id, stage, "internal-error", f"{type(exc).__name__}: {exc}")
+        raise
+    rt.jobs.finish_stage(job_id, stage, started, rt.name)
+    return output
+
+
+def _fail(rt: Runtime, job_id: str, stage: str, code: str, detail: str) -> None:
+    if rt.jobs.fail(job_id, stage, code, detail, rt.name):
+        notify(rt, job_id)
+
+
+def register_failure_handler(app: Celery) -> None:
+    """The chord's error callback: marks the job failed when a task died without reporting it itself.
+
+    (Tasks record their own failures with a precise reason; this covers hard time limits and crashes.)
+    """
+
+    @app.task(name=JOB_FAILED_TASK)
+    def job_failed(request: Any, exc: BaseException, traceback: Any, job_id: str) -> None:
+        rt = runtime()
+        record = rt.jobs.get(job_id)
+        if record is None:
+            return
+        stage = next(
+            (name for name in STAGES if record.stages.get(name, {}).get("state") == RUNNING),
+            next((name for name in STAGES if name not in record.stages), "composite"),
+        )
+        _fail(rt, job_id, stage, "stage-failed", f"{type(exc).__name__}: {exc}")
+
+
+def serve(
+    service: str,
+    queues: Sequence[str],
+    check_models: Callable[[Settings], None],
+    load_models: Callable[[Settings], Any],
+    argv: Sequence[str] | None = None,
+    parser: argparse.ArgumentParser | None = None,
+) -> int:
+    """Parse `--check`, verify models and broker, then run the Celery worker until SIGTERM/SIGINT."""
+    parser = parser or argparse.ArgumentParser(prog=f"python -m services.{service}.worker")
+    parser.add_argument("--check", action="store_true", help="verify models and broker, then exit 0 or 1")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {service} %(levelname)s %(message)s")
+    try:
+        check_models(settings)
+        redis_client(settings.broker_url).ping()
+        blob_store(settings).ping()
+    except (SitterError, redis.RedisError, StorageUnavailableError) as exc:
+        message = exc.message if isinstance(exc, SitterError) else str(exc)
+        log.error("%s worker cannot start: %s", service, message)
+        return 1
+    if args.check:
+        print(f"ok: {service} models verified, broker and storage reachable; queues {', '.join(queues)}")
+        return 0
+    store = blob_store(settings)
+    if isinstance(store, S3BlobStore):
+        store.ensure_bucket()
+    app = create_celery(settings)
+    register_failure_handler(app)
+    worker_process_init.connect(lambda **_: init_runtime(settings, service, load_models), weak=False)
+    log.info(
+        "%s worker serving %s with concurrency %d", service, ", ".join(queues), settings.worker_concurrency
+    )
+    app.worker_main(
+        [
+            "worker",
+            f"--queues={','.join(queues)}",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--hostname={service}@%h",
+            f"--loglevel={settings.log_level}",
+            "--pool=prefork",
+            "--optimization=fair",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+    return 0

@@ -1,0 +1,182 @@
+"""Shared fixtures: real services on free loopback ports, never the developer's own Redis.
+
+- `redis_url`: a private `redis-server` (no persistence) for the whole session.
+- `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
+- `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
+  for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> object:
+    """Poll until `predicate` returns something truthy; fail the test naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    import redis
+
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+
+    def pong() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    wait_for(pong, 10, "redis-server to answer")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    for name, value in S3_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@dataclass
+class Spawned:
+    """A started subprocess, its own process group (so its children die with it) and its log file."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process.poll() is not None:
+            return
+        self.kill(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
+            self.process.wait(5)
+
+
+Spawn = Callable[..., Spawned]
+
+
+def _spawner(log_dir: Path) -> tuple[Spawn, list[Spawned]]:
+    started: list[Spawned] = []
+
+    def spawn(
+        args: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        ready: str | None = None,
+        timeout: float = 60,
+        name: str = "proc",
+    ) -> Spawned:
+        """Start `args` (a python module invocation or any command) with `env` added to a clean copy."""
+        log_path = log_dir / f"{name}-{len(started)}.log"
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        command = [sys.executable, *args] if args[0] == "-m" else list(args)
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=full_env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        spawned = Spawned(process, log_path)
+        started.append(spawned)
+        if ready is not None:
+
+            def is_ready() -> bool:
+                if process.poll() is not None:
+                    raise AssertionError(f"{name} exited with {process.returncode}:\n{spawned.log()[-3000:]}")
+                return ready in spawned.log()
+
+            wait_for(is_ready, timeout, f"{name} to log {ready!r}", interval=0.1)
+        return spawned
+
+    return spawn, started
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    function, started = _spawner(tmp_path)
+    yield function
+    for item in started:
+        item.stop()
+
+
+@pytest.fixture(scope="module")
+def module_spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawn]:
+    function, started = _spawner(tmp_path_factory.mktemp("procs"))
+    yield function
+    for item in started:
+        item.stop()

@@ -1,0 +1,111 @@
+"""Job records: status transitions are compare-and-set, stages report independently, metrics add up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import redis
+
+from shared.errors import InvalidParameterError
+from shared.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, is_job_id, new_job_id
+from shared.matte_codec import decode_matte, encode_matte
+from shared.metrics import Metrics
+from shared.webhook import check_callback_url
+
+
+@pytest.fixture
+def jobs(redis_url: str) -> JobStore:
+    return JobStore(redis.Redis.from_url(redis_url), retention_seconds=60)
+
+
+def test_a_job_runs_through_its_stages(jobs: JobStore) -> None:
+    job_id = new_job_id()
+    assert is_job_id(job_id) and not is_job_id("../etc")
+    jobs.create(job_id, {"style": "starry-night"})
+    assert jobs.get(job_id).status == QUEUED  # type: ignore[union-attr]
+    started = {stage: jobs.start_stage(job_id, stage, "w") for stage in ("segment", "stylize")}
+    assert all(started.values())
+    jobs.finish_stage(job_id, "segment", started["segment"], "w")  # type: ignore[arg-type]
+    record = jobs.get(job_id)
+    assert record is not None and record.status == RUNNING and record.started_at is not None
+    assert record.stages["segment"]["state"] == SUCCEEDED and record.stages["segment"]["duration_ms"] >= 0
+    assert record.stages["stylize"]["state"] == RUNNING
+    assert jobs.succeed(job_id, {"key": "k", "box": [1, 2, 3, 4]})
+    record = jobs.get(job_id)
+    assert (
+        record is not None
+        and record.status == SUCCEEDED
+        and record.result == {"key": "k", "box": [1, 2, 3, 4]}
+    )
+    assert jobs.start_stage(job_id, "composite", "w") is None  # a redelivered task finds the job over
+    assert not jobs.fail(job_id, "composite", "late", "too late")
+    assert jobs.get(job_id).status == SUCCEEDED  # type: ignore[union-attr]
+
+
+def test_first_failure_wins_and_cancel_is_final(jobs: JobStore) -> None:
+    job_id = new_job_id()
+    jobs.create(job_id, {})
+    assert jobs.fail(job_id, "stylize", "unknown-style", "no such style")
+    assert not jobs.fail(job_id, "segment", "other", "later report")
+    record = jobs.get(job_id)
+    assert record is not None and record.status == FAILED
+    assert record.error == {"stage": "stylize", "code": "unknown-style", "detail": "no such style"}
+    assert jobs.cancel(job_id) is None
+
+    other = new_job_id()
+    jobs.create(other, {})
+    assert jobs.cancel(other) == QUEUED
+    assert jobs.start_stage(other, "segment", "w") is None
+    assert not jobs.succeed(other, {})
+    assert jobs.get(other).status == CANCELED  # type: ignore[union-attr]
+    assert jobs.get(new_job_id()) is None
+
+
+def test_idempotency_keys_and_active_count(jobs: JobStore) -> None:
+    before = jobs.active_count()
+    first, second = new_job_id(), new_job_id()
+    scope = f"client:{first}"
+    assert jobs.claim_idempotency_key(scope, first) is None
+    assert jobs.claim_idempotency_key(scope, second) == first
+    jobs.create(first, {})
+    assert jobs.active_count() == before + 1
+    jobs.cancel(first)
+    assert jobs.active_count() == before
+
+
+def test_metrics_render_as_prometheus_text(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    metrics = Metrics(client, key=f"test:metrics:{new_job_id()}")
+    metrics.observe("sitter_stage_duration_seconds", {"stage": "segment"}, 0.3)
+    metrics.observe("sitter_stage_duration_seconds", {"stage": "segment"}, 7.0)
+    metrics.inc("sitter_jobs_total", {"status": "succeeded"}, 2)
+    text = metrics.render([("sitter_queue_depth", {"queue": "segment"}, 3)])
+    assert "# TYPE sitter_stage_duration_seconds histogram" in text
+    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="0.25"} 0' not in text
+    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="0.5"} 1' in text
+    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="+Inf"} 2' in text
+    assert 'sitter_stage_duration_seconds_count{stage="segment"} 2' in text
+    assert 'sitter_jobs_total{status="succeeded"} 2' in text
+    assert 'sitter_queue_depth{queue="segment"} 3' in text
+    lines = [line for line in text.splitlines() if "_bucket" in line]
+    bounds = [line.split('le="')[1].split('"')[0] for line in lines]
+    assert bounds.index("0.5") < bounds.index("10.0") < bounds.index("+Inf")
+
+
+def test_matte_codec_is_lossless_to_16_bits() -> None:
+    matte = np.random.default_rng(1).random((37, 23), dtype=np.float32)
+    back = decode_matte(encode_matte(matte))
+    assert back.dtype == np.float32 and back.shape == matte.shape
+    assert float(np.abs(back - matte).max()) < 1e-4
+
+
+def test_webhook_urls_are_restricted() -> None:
+    with pytest.raises(InvalidParameterError, match="disabled"):
+        check_callback_url("https://example.com/hook", (), False)
+    with pytest.raises(InvalidParameterError, match="not in the allowed list"):
+        check_callback_url("https://evil.example/hook", ("example.com",), False)
+    with pytest.raises(InvalidParameterError, match="non-public"):
+        check_callback_url("http://127.0.0.1:9/hook", ("127.0.0.1",), False)
+    with pytest.raises(InvalidParameterError, match="http or https"):
+        check_callback_url("ftp://127.0.0.1/hook", ("127.0.0.1",), True)
+    check_callback_url("http://127.0.0.1:9/hook", ("127.0.0.1",), True)
