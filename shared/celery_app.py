@@ -8,14 +8,39 @@ while still alive), bounded retries, JSON only, expiring results.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.backends.redis import RedisBackend
 
 from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
 from shared.settings import Settings
 
 
-def create_celery(settings: Settings) -> Celery:
+class SendOnlyRedisBackend(RedisBackend):
+    """The result backend for a process that only sends work (the gateway) and never waits on a result.
+
+    Celery's canvas subscribes the sender to the result channel of every task of a group and keeps the
+    result objects until they are read; a gateway never reads them, so its pubsub connection would buffer
+    every job's result messages and its memory would grow with every job. Chord bookkeeping is unchanged.
+    """
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        return None
+
+    def add_pending_result(self, result: Any, weak: bool = False, start_drainer: bool = True) -> Any:
+        return result
+
+    def remove_pending_result(self, result: Any) -> Any:
+        return result
+
+
+def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
+    """The app; `send_only` for processes that queue tasks but never run or wait on them."""
     app = Celery("sitter", broker=settings.broker_url, backend=settings.result_backend, set_as_current=True)
+    if send_only:
+        backend = f"{__name__}:SendOnlyRedisBackend"
+        app.loader.override_backends = {"redis": backend, "rediss": backend}
     transport = {"visibility_timeout": settings.visibility_timeout}
     app.conf.update(
         task_serializer="json",

@@ -115,6 +115,11 @@ class JobStore:
         existing = self.client.get(key)
         return _text(existing) if existing else None
 
+    def idempotent_job(self, scoped_key: str) -> str | None:
+        """The job id an earlier request with this idempotency key created, if any."""
+        existing = self.client.get(IDEMPOTENCY_PREFIX + scoped_key)
+        return _text(existing) if existing else None
+
     def get(self, job_id: str) -> JobRecord | None:
         raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(job_id)).items()}
         if "status" not in raw:

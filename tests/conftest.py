@@ -180,3 +180,19 @@ def module_spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawn]:
     yield function
     for item in started:
         item.stop()
+
+
+@pytest.fixture(scope="session")
+def portrait_jpeg() -> bytes:
+    """The bundled sample portrait downscaled to 180x240 px: small enough to keep service tests fast."""
+    import io
+
+    from PIL import Image
+
+    from shared.gallery import SAMPLES_DIR
+
+    with Image.open(SAMPLES_DIR / "obama-portrait.jpg") as image:
+        image.thumbnail((240, 240))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()

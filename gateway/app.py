@@ -1,0 +1,94 @@
+"""The gateway's app factory: `gunicorn 'gateway.app:create_app()'` or `python -m gateway`.
+
+One blueprint per resource; every error leaves as problem+json; every request is counted in the shared
+metrics. The web client (static files in gateway/static/) is served at `/` when present.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, redirect, request, send_from_directory
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from gateway.backends import Backends, backends
+from gateway.docs_api import docs_api
+from gateway.gallery_api import gallery_api
+from gateway.health_api import health_api
+from gateway.jobs_api import jobs_api
+from gateway.problems import ApiProblem, from_sitter_error, problem_response
+from shared.errors import SitterError
+from shared.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files
+
+log = logging.getLogger("sitter.gateway")
+
+HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "upload-too-large", 400: "bad-request"}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["sitter"] = Backends(settings)
+    for blueprint in (jobs_api, gallery_api, health_api, docs_api):
+        app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def index() -> BaseResponse:
+        if (STATIC_DIR / "index.html").is_file():
+            return send_from_directory(STATIC_DIR, "index.html")
+        return redirect("/v1/docs")
+
+    @app.errorhandler(ApiProblem)
+    def api_problem(problem: ApiProblem) -> Response:
+        return problem_response(problem)
+
+    @app.errorhandler(SitterError)
+    def sitter_error(error: SitterError) -> Response:
+        return problem_response(from_sitter_error(error))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Response:
+        limit = settings.max_upload_bytes
+        return problem_response(
+            ApiProblem(413, "upload-too-large", f"the request is too large (limit {limit} per file)")
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        return problem_response(
+            ApiProblem(status, HTTP_CODES.get(status, "http-error"), error.description or "")
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(ApiProblem(500, "internal-error", "internal error; see the gateway log"))
+
+    @app.after_request
+    def count_and_cors(response: Response) -> Response:
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        labels = {"method": request.method, "endpoint": rule, "status": str(response.status_code)}
+        try:
+            backends().metrics.inc("sitter_http_requests_total", labels)
+        except Exception:  # metrics must never break a response (e.g. /healthz while Redis is down)
+            log.debug("could not count request", exc_info=True)
+        origin = request.headers.get("Origin")
+        if origin and ("*" in settings.cors_origins or origin in settings.cors_origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Content-Type, Idempotency-Key, X-API-Key, Authorization"
+            )
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "Location, ETag, Retry-After"
+        return response
+
+    return app

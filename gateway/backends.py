@@ -1,0 +1,61 @@
+"""The gateway's connections (Redis, blob store, Celery), opened lazily on first use.
+
+Creating the app touches no network, so `create_app()` works for URL-map checks and the process starts
+even while Redis is still coming up; /readyz reports when the backends answer.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from celery import Celery
+from flask import current_app
+from redis import Redis
+
+from shared.celery_app import create_celery
+from shared.jobs import JobStore
+from shared.metrics import Metrics
+from shared.settings import Settings
+from shared.storage import BlobStore, blob_store, redis_client
+
+
+class Backends:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def redis(self) -> Redis:
+        return redis_client(self.settings.redis_url)
+
+    @cached_property
+    def broker(self) -> Redis:
+        return (
+            self.redis
+            if self.settings.broker_url == self.settings.redis_url
+            else redis_client(self.settings.broker_url)
+        )
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return blob_store(self.settings, self.redis)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.redis, retention_seconds=self.settings.retention_seconds)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self.redis)
+
+    @cached_property
+    def celery(self) -> Celery:
+        return create_celery(self.settings, send_only=True)
+
+
+def backends() -> Backends:
+    result: Backends = current_app.extensions["sitter"]
+    return result
+
+
+def settings() -> Settings:
+    return backends().settings

@@ -1,0 +1,107 @@
+"""/v1/paintings and /v1/styles: what a client can choose from, with thumbnails for pickers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from PIL import Image
+
+from gateway.backends import settings
+from gateway.documents import base_url
+from gateway.problems import ApiProblem
+from shared import gallery
+from shared.errors import UnknownPaintingError
+from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids, stylize_queue
+
+gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
+
+THUMBNAIL_SIDE = 256
+
+
+@cache
+def _size(painting_id: str) -> tuple[int, int]:
+    with Image.open(gallery.painting(painting_id).path) as image:
+        return image.size
+
+
+@cache
+def _thumbnail(painting_id: str) -> bytes:
+    with Image.open(gallery.painting(painting_id).path) as image:
+        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@gallery_api.get("/paintings")
+def paintings() -> Response:
+    root = base_url(settings())
+    items: list[dict[str, Any]] = []
+    for item in gallery.paintings().values():
+        width, height = _size(item.id)
+        items.append(
+            {
+                "id": item.id,
+                "title": item.title,
+                "artist": item.artist,
+                "year": item.year,
+                "licence": item.licence,
+                "width": width,
+                "height": height,
+                "style": item.id,
+                "image": f"{root}/v1/paintings/{item.id}/image",
+                "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
+            }
+        )
+    return jsonify({"paintings": items})
+
+
+@gallery_api.get("/paintings/<painting_id>/image")
+def painting_image(painting_id: str) -> Response:
+    try:
+        path = gallery.painting(painting_id).path
+    except UnknownPaintingError as exc:
+        raise ApiProblem(404, exc.code, exc.message, field="painting") from None
+    size = request.args.get("size", "full")
+    if size not in ("full", "thumbnail"):
+        raise ApiProblem(422, "invalid-parameter", "size must be `full` or `thumbnail`", field="size")
+    data = _thumbnail(painting_id) if size == "thumbnail" else path.read_bytes()
+    response = Response(data, content_type="image/jpeg")
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response.make_conditional(request)  # type: ignore[return-value]
+
+
+@gallery_api.get("/styles")
+def styles() -> Response:
+    items: list[dict[str, Any]] = [
+        {
+            "id": item.id,
+            "kind": "painting",
+            "title": f"{item.title} ({item.artist})",
+            "queue": stylize_queue(item.id),
+        }
+        for item in gallery.paintings().values()
+    ]
+    items += [
+        {
+            "id": style,
+            "kind": "builtin",
+            "title": f"Built-in style {style.removeprefix(BUILTIN_STYLE_PREFIX)}",
+            "queue": stylize_queue(style),
+        }
+        for style in builtin_style_ids()
+    ]
+    items.append(
+        {
+            "id": CUSTOM_STYLE,
+            "kind": "custom",
+            "title": "The uploaded painting's own style",
+            "queue": stylize_queue(CUSTOM_STYLE),
+        }
+    )
+    return jsonify({"default": "painting", "styles": items})

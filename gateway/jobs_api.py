@@ -1,0 +1,180 @@
+"""/v1/jobs: submit, poll, download, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from flask import Blueprint, Response, jsonify, request
+
+from gateway.backends import backends, settings
+from gateway.dispatch import enqueue, revoke
+from gateway.documents import base_url, job_document
+from gateway.params import parse_submission
+from gateway.problems import ApiProblem
+from shared.jobs import (
+    ARTIFACT_BLOBS,
+    PAINTING_BLOB,
+    PORTRAIT_BLOB,
+    SUCCEEDED,
+    JobRecord,
+    blob_key,
+    is_job_id,
+    new_job_id,
+)
+from shared.storage import BlobNotFoundError
+
+jobs_api = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+
+
+def client_identity() -> str:
+    """Who is calling, for rate limits and idempotency scopes: the API key's hash, else the address."""
+    key = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+@jobs_api.before_request
+def require_api_key() -> None:
+    keys = settings().api_keys
+    if not keys:
+        return
+    given = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
+        "Bearer "
+    )
+    if given not in keys:
+        raise ApiProblem(
+            401, "unauthorized", "a valid API key is required (X-API-Key or Authorization: Bearer)"
+        )
+
+
+def _check_limits() -> None:
+    conf, back = settings(), backends()
+    if conf.rate_limit_per_minute:
+        window = int(time.time() // 60)
+        key = f"sitter:rate:{client_identity()}:{window}"
+        pipe = back.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count = pipe.execute()[0]
+        if count > conf.rate_limit_per_minute:
+            retry = str(60 - int(time.time()) % 60)
+            raise ApiProblem(
+                429,
+                "rate-limited",
+                f"more than {conf.rate_limit_per_minute} jobs a minute from this client",
+                headers={"Retry-After": retry},
+            )
+    if back.jobs.active_count() >= conf.max_active_jobs:
+        raise ApiProblem(
+            429,
+            "too-many-jobs",
+            f"{conf.max_active_jobs} jobs are already waiting or running; try again shortly",
+            headers={"Retry-After": "5"},
+        )
+
+
+def _accepted(record: JobRecord, replayed: bool = False) -> Response:
+    response = jsonify(job_document(record, settings()))
+    response.status_code = 202
+    response.headers["Location"] = f"{base_url(settings())}/v1/jobs/{record.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@jobs_api.post("")
+def submit() -> Response:
+    back = backends()
+    if not request.mimetype == "multipart/form-data":
+        raise ApiProblem(415, "unsupported-media-type", "send the job as multipart/form-data")
+    idempotency = request.headers.get("Idempotency-Key", "").strip()
+    scope = f"{client_identity()}:{idempotency}"
+    if idempotency:
+        earlier = back.jobs.idempotent_job(scope)
+        record = back.jobs.get(earlier) if earlier else None
+        if record is not None:
+            return _accepted(record, replayed=True)
+    _check_limits()
+    submission = parse_submission(request.form, request.files, settings())
+    job_id = new_job_id()
+    if idempotency:
+        existing = back.jobs.claim_idempotency_key(scope, job_id)
+        record = back.jobs.get(existing) if existing else None
+        if record is not None:  # a concurrent twin of this request won the race
+            return _accepted(record, replayed=True)
+    back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), submission.portrait)
+    if submission.painting is not None:
+        back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
+    record = back.jobs.create(job_id, submission.params)
+    try:
+        enqueue(back.celery, job_id, submission.params)
+    except Exception as exc:  # broker down: the job must not linger as "queued"
+        back.jobs.fail(job_id, "queue", "broker-unavailable", f"could not queue the job: {exc}")
+        raise ApiProblem(503, "broker-unavailable", "the job queue is unreachable; try again") from exc
+    return _accepted(record)
+
+
+def _record(job_id: str) -> JobRecord:
+    record = backends().jobs.get(job_id) if is_job_id(job_id) else None
+    if record is None:
+        raise ApiProblem(404, "job-not-found", f"no job {job_id!r} (unknown, or past its retention period)")
+    return record
+
+
+@jobs_api.get("/<job_id>")
+def show(job_id: str) -> Response:
+    return jsonify(job_document(_record(job_id), settings()))
+
+
+def _blob_response(job_id: str, name: str, content_type: str, filename: str) -> Response:
+    try:
+        data = backends().blobs.get(blob_key(job_id, name))
+    except BlobNotFoundError:
+        raise ApiProblem(
+            410, "blob-gone", f"the {filename} of job {job_id} was deleted or has expired"
+        ) from None
+    response = Response(data, content_type=content_type)
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response.headers["Cache-Control"] = f"private, max-age={settings().retention_seconds}, immutable"
+    disposition = "attachment" if request.args.get("download") else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response.make_conditional(request)  # type: ignore[return-value]
+
+
+@jobs_api.get("/<job_id>/result")
+def result(job_id: str) -> Response:
+    record = _record(job_id)
+    if record.status != SUCCEEDED or record.result is None:
+        raise ApiProblem(409, "job-not-finished", f"job {job_id} is {record.status}; no result to download")
+    fmt = record.result["format"]
+    return _blob_response(
+        job_id, record.result["key"], record.result["content_type"], f"sitter-{job_id}.{fmt}"
+    )
+
+
+@jobs_api.get("/<job_id>/artifacts/<name>")
+def artifact(job_id: str, name: str) -> Response:
+    record = _record(job_id)
+    if name not in ARTIFACT_BLOBS:
+        raise ApiProblem(
+            404, "artifact-not-found", f"no artifact {name!r}; there are {', '.join(ARTIFACT_BLOBS)}"
+        )
+    document = job_document(record, settings())
+    if name not in document["links"]["artifacts"]:
+        raise ApiProblem(
+            409, "artifact-not-ready", f"the {name} of job {job_id} is not ready ({record.status})"
+        )
+    return _blob_response(job_id, ARTIFACT_BLOBS[name], "image/png", f"sitter-{job_id}-{name}.png")
+
+
+@jobs_api.delete("/<job_id>")
+def delete(job_id: str) -> Response:
+    """Cancel the job if it is unfinished, then delete its images; the record stays until it expires."""
+    back = backends()
+    record = _record(job_id)
+    if back.jobs.cancel(job_id) is not None:
+        revoke(back.celery, job_id)
+    back.blobs.delete_prefix(f"{job_id}/")
+    return jsonify(job_document(_record(record.id), settings()))

@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 description of API v1, and the stable problem types it can answer with.
+
+Written by hand, next to the routes, so the contract is reviewed as one document; a test checks that
+every route of the app is described here and every described path exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "invalid-image": (422, "An upload is corrupt, truncated or too small (under 16 px a side)."),
+    "unsupported-media-type": (
+        415,
+        "An upload is not an image format Sitter reads, or the body is not multipart.",
+    ),
+    "image-too-large": (413, "An upload declares more pixels than SITTER_MAX_PIXELS."),
+    "upload-too-large": (413, "An upload or the whole request is larger than SITTER_MAX_UPLOAD_BYTES."),
+    "invalid-parameter": (422, "A form field is missing, malformed or out of range; `field` names it."),
+    "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
+    "unknown-style": (422, "`style` is not a style id (GET /v1/styles)."),
+    "unauthorized": (401, "API keys are configured and the request has no valid one."),
+    "rate-limited": (429, "This client sent more jobs this minute than SITTER_RATE_LIMIT_PER_MINUTE."),
+    "too-many-jobs": (429, "SITTER_MAX_ACTIVE_JOBS jobs are already waiting or running."),
+    "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
+    "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
+    "artifact-not-found": (404, "No artifact of that name; there are mask, stylized and cutout."),
+    "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
+    "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
+    "broker-unavailable": (503, "The job queue could not be reached; nothing was queued."),
+    "not-found": (404, "No such endpoint."),
+    "method-not-allowed": (405, "The endpoint does not accept this method."),
+    "internal-error": (500, "A bug; the gateway log has the details."),
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _image(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/png", "image/jpeg")
+        },
+    }
+
+
+JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+}
+JOB_RESPONSE = {
+    "description": "The job",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
+}
+
+SUBMISSION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["portrait"],
+    "properties": {
+        "portrait": {
+            "type": "string",
+            "format": "binary",
+            "description": "Photo of one person (JPEG, PNG, WebP, HEIC...)",
+        },
+        "painting": {"type": "string", "description": "Gallery painting id (GET /v1/paintings)"},
+        "painting_file": {
+            "type": "string",
+            "format": "binary",
+            "description": "Your own painting, instead of `painting`",
+        },
+        "style": {
+            "type": "string",
+            "default": "painting",
+            "description": "`painting` (the painting's own style), a gallery id, or builtin-0..builtin-25",
+        },
+        "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
+        "keep_colors": {"type": "boolean", "default": False, "description": "Keep the photo's colours"},
+        "harmonize": {
+            "type": "boolean",
+            "default": False,
+            "description": "Match the person's colours to the painting",
+        },
+        "x": {
+            "type": "integer",
+            "description": "Left edge of the person in painting pixels (may be negative)",
+        },
+        "y": {
+            "type": "integer",
+            "description": "Top edge of the person in painting pixels (may be negative)",
+        },
+        "height": {"type": "integer", "minimum": 1, "description": "Height of the person in painting pixels"},
+        "auto": {
+            "type": "boolean",
+            "description": "Automatic placement (the default when x, y, height are absent)",
+        },
+        "format": {"type": "string", "enum": ["png", "jpeg", "webp"], "default": "png"},
+        "callback_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "Webhook on completion (if enabled)",
+        },
+    },
+}
+
+STAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed"]},
+        "queue": {"type": "string"},
+        "started_at": {"type": ["string", "null"], "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "duration_ms": {"type": ["number", "null"]},
+        "worker": {"type": ["string", "null"]},
+    },
+}
+
+JOB_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": {"type": ["string", "null"], "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "params": {"type": "object"},
+        "stages": {
+            "type": "object",
+            "properties": {
+                name: {"$ref": "#/components/schemas/Stage"} for name in ("segment", "stylize", "composite")
+            },
+        },
+        "error": {
+            "type": ["object", "null"],
+            "properties": {
+                "stage": {"type": "string"},
+                "code": {"type": "string"},
+                "detail": {"type": "string"},
+            },
+        },
+        "result": {
+            "type": ["object", "null"],
+            "properties": {
+                "format": {"type": "string"},
+                "content_type": {"type": "string"},
+                "width": {"type": "integer"},
+                "height": {"type": "integer"},
+                "box": {"type": "object", "description": "Where the person was placed: x, y, w, h"},
+            },
+        },
+        "links": {"type": "object"},
+    },
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "enum": list(PROBLEMS)},
+        "field": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/v1/jobs": {
+        "post": {
+            "summary": "Submit a job: put the person of `portrait` into a painting",
+            "description": "Validates and decodes the uploads before anything is queued. "
+            "An `Idempotency-Key` header makes a retried request return the same job.",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+            "requestBody": {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": SUBMISSION_SCHEMA}},
+            },
+            "responses": {
+                "202": {**JOB_RESPONSE, "description": "Accepted; `Location` is the job's URL"},
+                "401": _problem("Missing or wrong API key"),
+                "413": _problem("Upload or image too large"),
+                "415": _problem("Not multipart, or an upload is not a supported image"),
+                "422": _problem("A parameter or an image is invalid"),
+                "429": _problem("Rate or capacity limit; see Retry-After"),
+                "503": _problem("Queue unreachable"),
+            },
+        }
+    },
+    "/v1/jobs/{job_id}": {
+        "get": {
+            "summary": "Poll a job: status, per-stage state and timings, error, links",
+            "parameters": [JOB_ID],
+            "responses": {"200": JOB_RESPONSE, "404": _problem("Unknown job")},
+        },
+        "delete": {
+            "summary": "Cancel the job if unfinished (its queued tasks are revoked) and delete its images",
+            "parameters": [JOB_ID],
+            "responses": {"200": JOB_RESPONSE, "404": _problem("Unknown job")},
+        },
+    },
+    "/v1/jobs/{job_id}/result": {
+        "get": {
+            "summary": "Download the finished picture (ETag; `?download=1` for an attachment)",
+            "parameters": [JOB_ID],
+            "responses": {
+                "200": _image("The picture in the requested format"),
+                "304": {"description": "Not modified"},
+                "404": _problem("Unknown job"),
+                "409": _problem("Not finished"),
+                "410": _problem("Deleted or expired"),
+            },
+        }
+    },
+    "/v1/jobs/{job_id}/artifacts/{name}": {
+        "get": {
+            "summary": "Intermediates: `mask` (16-bit matte), `stylized`, `cutout` (RGBA, as placed)",
+            "parameters": [
+                JOB_ID,
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"enum": ["mask", "stylized", "cutout"]},
+                },
+            ],
+            "responses": {
+                "200": _image("PNG"),
+                "404": _problem("Unknown job or artifact"),
+                "409": _problem("Not ready"),
+                "410": _problem("Deleted or expired"),
+            },
+        }
+    },
+    "/v1/paintings": {
+        "get": {
+            "summary": "The gallery: ids, titles, sizes, image and thumbnail links",
+            "responses": {"200": {"description": "Paintings"}},
+        }
+    },
+    "/v1/paintings/{painting_id}/image": {
+        "get": {
+            "summary": "A gallery painting (`?size=thumbnail` for a 256 px preview)",
+            "parameters": [
+                {"name": "painting_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": _image("JPEG"), "404": _problem("Unknown painting")},
+        }
+    },
+    "/v1/styles": {
+        "get": {
+            "summary": "Every style id and the queue that serves it",
+            "responses": {"200": {"description": "Styles"}},
+        }
+    },
+    "/v1/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+    },
+    "/v1/docs": {
+        "get": {"summary": "This document as a web page", "responses": {"200": {"description": "HTML"}}}
+    },
+    "/healthz": {
+        "get": {"summary": "Liveness: the process answers", "responses": {"200": {"description": "OK"}}}
+    },
+    "/readyz": {
+        "get": {
+            "summary": "Readiness: broker, Redis and blob storage answer",
+            "responses": {
+                "200": {"description": "Ready"},
+                "503": {"description": "A backend is unreachable"},
+            },
+        }
+    },
+    "/metrics": {
+        "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition"}}}
+    },
+}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sitter API",
+            "version": "1.0.0",
+            "description": "Put a person into a painting. Submit a job, poll it, download the result. "
+            "Errors are application/problem+json (RFC 9457).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {
+            "schemas": {"Job": JOB_SCHEMA, "Stage": STAGE_SCHEMA, "Problem": PROBLEM_SCHEMA},
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+    }

@@ -1,0 +1,164 @@
+"""Validate a job submission completely before anything is stored or queued.
+
+The uploads are decoded once here, only to prove they are images within the limits (the workers decode
+the stored original bytes themselves, with the same decoder, so EXIF rotation etc. are settled alike).
+The style rule: by default a job is painted in the style of its own painting, so the style id is the
+gallery painting's id, or `custom` for an uploaded painting; `builtin-N` or another gallery id may be
+chosen instead. Blends of several styles are a CLI feature only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from gateway.problems import ApiProblem
+from shared import gallery
+from shared.errors import InvalidParameterError, UnknownStyleError
+from shared.imageio import OUTPUT_FORMATS, decode_image
+from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
+from shared.settings import Settings
+from shared.webhook import check_callback_url
+
+PAINTING_STYLE = "painting"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a valid request asks for: JSON-ready parameters (they travel with the tasks) and the uploads."""
+
+    params: dict[str, Any]
+    portrait: bytes
+    painting: bytes | None
+
+
+def parse_submission(
+    form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings
+) -> Submission:
+    portrait = _read_file(files, "portrait", settings, required=True)
+    assert portrait is not None
+    painting_file = _read_file(files, "painting_file", settings, required=False)
+    painting_id = form.get("painting", "").strip()
+    if painting_file is not None and painting_id:
+        raise InvalidParameterError(
+            "send either `painting` (a gallery id) or `painting_file`, not both", field="painting"
+        )
+    if painting_file is None and not painting_id:
+        raise InvalidParameterError(
+            "a painting is required: `painting` (a gallery id, see GET /v1/paintings) or `painting_file`",
+            field="painting",
+        )
+    decode_image(portrait, max_pixels=settings.max_pixels, what="portrait")
+    if painting_file is not None:
+        decode_image(painting_file, max_pixels=settings.max_pixels, what="painting_file")
+    else:
+        gallery.painting(painting_id)  # unknown id -> UnknownPaintingError (422)
+
+    params: dict[str, Any] = {
+        "painting": painting_id or None,
+        "style": _style(form.get("style", PAINTING_STYLE).strip() or PAINTING_STYLE, painting_id or None),
+        "strength": _unit_float(form.get("strength", "1"), "strength"),
+        "keep_colors": _flag(form.get("keep_colors", ""), "keep_colors"),
+        "harmonize": _flag(form.get("harmonize", ""), "harmonize"),
+        "placement": _placement(form),
+        "format": _format(form.get("format", "png")),
+        "max_size": settings.max_working_size,
+        "callback_url": None,
+    }
+    callback = form.get("callback_url", "").strip()
+    if callback:
+        check_callback_url(callback, settings.callback_allowed_hosts, settings.callback_allow_private)
+        params["callback_url"] = callback
+    return Submission(params=params, portrait=portrait, painting=painting_file)
+
+
+def _read_file(
+    files: MultiDict[str, FileStorage], name: str, settings: Settings, *, required: bool
+) -> bytes | None:
+    upload = files.get(name)
+    if upload is None or not upload.filename:  # a browser sends an empty part for an unchosen file
+        if required:
+            raise InvalidParameterError(f"the `{name}` file is required (multipart/form-data)", field=name)
+        return None
+    data = upload.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise ApiProblem(
+            413,
+            "upload-too-large",
+            f"the {name} is larger than {settings.max_upload_bytes} bytes",
+            field=name,
+        )
+    return data
+
+
+def _style(spec: str, painting_id: str | None) -> str:
+    """The style id that names the stylize queue for this job."""
+    if spec in (PAINTING_STYLE, CUSTOM_STYLE) and painting_id is None:
+        return CUSTOM_STYLE
+    if spec == PAINTING_STYLE and painting_id is not None:
+        return painting_id
+    if spec in gallery.paintings() or spec in builtin_style_ids():
+        return spec
+    hint = f"{BUILTIN_STYLE_PREFIX}0..{len(builtin_style_ids()) - 1}, a gallery painting id, or `painting`"
+    if spec == CUSTOM_STYLE:
+        raise UnknownStyleError("style `custom` needs an uploaded `painting_file`", field="style")
+    raise UnknownStyleError(f"unknown style {spec!r}; use {hint} (GET /v1/styles lists them)", field="style")
+
+
+def _unit_float(raw: str, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameterError(
+            f"{name} must be a number between 0 and 1, got {raw!r}", field=name
+        ) from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise InvalidParameterError(f"{name} must be between 0 and 1, got {raw!r}", field=name)
+    return value
+
+
+def _flag(raw: str, name: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidParameterError(f"{name} must be true or false, got {raw!r}", field=name)
+
+
+def _placement(form: MultiDict[str, str]) -> dict[str, int | None]:
+    """x, y (may be negative: the person can stand partly off the canvas) and a positive height."""
+    values: dict[str, int | None] = {}
+    for name in ("x", "y", "height"):
+        raw = form.get(name, "").strip()
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise InvalidParameterError(
+                f"{name} must be a whole number of pixels, got {raw!r}", field=name
+            ) from None
+    height = values["height"]
+    if height is not None and height <= 0:
+        raise InvalidParameterError(
+            f"height must be a positive number of pixels, got {height}", field="height"
+        )
+    if _flag(form.get("auto", ""), "auto") and any(value is not None for value in values.values()):
+        raise InvalidParameterError("auto placement cannot be combined with x, y or height", field="auto")
+    return values
+
+
+def _format(raw: str) -> str:
+    key = raw.strip().lower().replace("jpg", "jpeg")
+    if key not in OUTPUT_FORMATS:
+        raise InvalidParameterError(
+            f"unknown output format {raw!r}; choose one of {', '.join(OUTPUT_FORMATS)}", field="format"
+        )
+    return key

@@ -1,0 +1,255 @@
+"""The gateway alone (no workers): validation as problem+json, idempotency, cancel, limits, docs, probes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+
+from gateway.app import create_app
+from gateway.openapi import PATHS, PROBLEMS
+from shared.jobs import PORTRAIT_BLOB, blob_key
+from shared.settings import Settings
+from shared.storage import blob_store
+
+
+def _db(redis_url: str, number: int) -> str:
+    """Gateway-only tests use their own Redis database, so the e2e workers never see their queued tasks."""
+    return redis_url.rsplit("/", 1)[0] + f"/{number}"
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(redis_url=_db(redis_url, 1), max_upload_bytes=400_000, max_pixels=2_000_000)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 100, 50)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _form(image: bytes, **fields: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {"portrait": (io.BytesIO(image), "me.jpg"), "painting": "starry-night"}
+    for name, value in fields.items():
+        if value is None:
+            form.pop(name, None)
+        elif isinstance(value, bytes):
+            form[name] = (io.BytesIO(value), f"{name}.png")
+        else:
+            form[name] = value
+    return form
+
+
+def _problem(response: Any, status: int, code: str, field: str | None = None) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.content_type == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == code and body["status"] == status and body["detail"]
+    assert body["type"] == f"/v1/docs#problem-{code}"
+    if field is not None:
+        assert body["field"] == field
+
+
+def test_submit_stores_inputs_and_answers_202(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    response = client.post(
+        "/v1/jobs", data=_form(portrait_jpeg, strength="0.5", x="10", y="-5", height="100")
+    )
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert response.headers["Location"].endswith(f"/v1/jobs/{job['id']}")
+    assert job["status"] == "queued"
+    assert job["params"]["style"] == "starry-night" and job["params"]["strength"] == 0.5
+    assert job["params"]["placement"] == {"x": 10, "y": -5, "height": 100}
+    assert job["stages"]["stylize"]["queue"] == "stylize.starry-night"
+    assert blob_store(settings).get(blob_key(job["id"], PORTRAIT_BLOB)) == portrait_jpeg
+    assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "queued"
+    _problem(client.get(f"/v1/jobs/{job['id']}/result"), 409, "job-not-finished")
+    _problem(client.get(f"/v1/jobs/{job['id']}/artifacts/mask"), 409, "artifact-not-ready")
+    _problem(client.get(f"/v1/jobs/{job['id']}/artifacts/thumbnail"), 404, "artifact-not-found")
+
+
+def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    def style_of(**fields: Any) -> str:
+        response = client.post("/v1/jobs", data=_form(portrait_jpeg, **fields))
+        assert response.status_code == 202, response.get_json()
+        return str(response.get_json()["params"]["style"])
+
+    assert style_of() == "starry-night"
+    assert style_of(style="great-wave") == "great-wave"
+    assert style_of(style="builtin-7") == "builtin-7"
+    assert style_of(painting=None, painting_file=_png(64, 48)) == "custom"
+    assert style_of(painting=None, painting_file=_png(64, 48), style="builtin-0") == "builtin-0"
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code", "field"),
+    [
+        (
+            {"portrait": None, "painting": None, "painting_file": b"\x89PNG"},
+            422,
+            "invalid-parameter",
+            "portrait",
+        ),
+        ({"painting": None}, 422, "invalid-parameter", "painting"),
+        ({"painting": "no-such-painting"}, 422, "unknown-painting", "painting"),
+        ({"painting_file": b"x"}, 422, "invalid-parameter", "painting"),
+        ({"style": "builtin-99"}, 422, "unknown-style", "style"),
+        ({"style": "custom"}, 422, "unknown-style", "style"),
+        ({"strength": "1.5"}, 422, "invalid-parameter", "strength"),
+        ({"strength": "nan"}, 422, "invalid-parameter", "strength"),
+        ({"keep_colors": "maybe"}, 422, "invalid-parameter", "keep_colors"),
+        ({"x": "1.5"}, 422, "invalid-parameter", "x"),
+        ({"height": "0"}, 422, "invalid-parameter", "height"),
+        ({"auto": "true", "height": "10"}, 422, "invalid-parameter", "auto"),
+        ({"format": "gif"}, 422, "invalid-parameter", "format"),
+        ({"callback_url": "https://example.com/hook"}, 422, "invalid-parameter", "callback_url"),
+    ],
+)
+def test_each_invalid_parameter_is_a_422(
+    client: FlaskClient, portrait_jpeg: bytes, fields: dict[str, Any], status: int, code: str, field: str
+) -> None:
+    _problem(client.post("/v1/jobs", data=_form(portrait_jpeg, **fields)), status, code, field)
+
+
+def test_bad_images_and_sizes(client: FlaskClient, settings: Settings, portrait_jpeg: bytes) -> None:
+    _problem(client.post("/v1/jobs", data=_form(b"%PDF-1.4 not an image")), 415, "invalid-image", "portrait")
+    _problem(client.post("/v1/jobs", data=_form(portrait_jpeg[:300])), 422, "invalid-image", "portrait")
+    _problem(client.post("/v1/jobs", data=_form(_png(8, 8))), 422, "invalid-image", "portrait")
+    _problem(client.post("/v1/jobs", data=_form(_png(2000, 1500))), 413, "image-too-large", "portrait")
+    big = b"\xff\xd8" + bytes(settings.max_upload_bytes)
+    _problem(client.post("/v1/jobs", data=_form(big)), 413, "upload-too-large", "portrait")
+    _problem(client.post("/v1/jobs", json={"portrait": "x"}), 415, "unsupported-media-type")
+
+
+def test_unknown_jobs_are_404(client: FlaskClient) -> None:
+    _problem(client.get("/v1/jobs/" + "0" * 32), 404, "job-not-found")
+    _problem(client.get("/v1/jobs/not-a-job-id"), 404, "job-not-found")
+    _problem(client.delete("/v1/jobs/" + "0" * 32), 404, "job-not-found")
+    _problem(client.get("/v1/nothing-here"), 404, "not-found")
+    _problem(client.put("/v1/jobs"), 405, "method-not-allowed")
+
+
+def test_idempotency_key_returns_the_same_job(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    headers = {"Idempotency-Key": "retry-me-123"}
+    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    second = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    other = client.post("/v1/jobs", data=_form(portrait_jpeg), headers={"Idempotency-Key": "another"})
+    assert first.status_code == second.status_code == other.status_code == 202
+    assert first.get_json()["id"] == second.get_json()["id"] != other.get_json()["id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
+def test_delete_cancels_a_queued_job_and_its_blobs(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    job_id = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    response = client.delete(f"/v1/jobs/{job_id}")
+    assert response.status_code == 200 and response.get_json()["status"] == "canceled"
+    assert not blob_store(settings).exists(blob_key(job_id, PORTRAIT_BLOB))
+    assert client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "canceled"
+
+
+def test_limits_answer_429(settings: Settings, portrait_jpeg: bytes) -> None:
+    limited = create_app(
+        Settings(redis_url=settings.redis_url, rate_limit_per_minute=2, max_active_jobs=10**6)
+    )
+    with limited.test_client() as client:
+        headers = {"X-API-Key": "rate-test-key"}
+        statuses = [
+            client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers).status_code for _ in range(3)
+        ]
+        assert statuses[:2] == [202, 202]
+        third = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+        _problem(third, 429, "rate-limited")
+        assert int(third.headers["Retry-After"]) > 0
+    full = create_app(Settings(redis_url=settings.redis_url, max_active_jobs=0))
+    with full.test_client() as client:
+        _problem(client.post("/v1/jobs", data=_form(portrait_jpeg)), 429, "too-many-jobs")
+
+
+def test_api_keys_and_cors(settings: Settings, portrait_jpeg: bytes) -> None:
+    app = create_app(
+        Settings(redis_url=settings.redis_url, api_keys=("s3cret",), cors_origins=("https://ui.test",))
+    )
+    with app.test_client() as client:
+        _problem(client.get("/v1/jobs/" + "0" * 32), 401, "unauthorized")
+        _problem(client.get("/v1/jobs/" + "0" * 32, headers={"X-API-Key": "s3cret"}), 404, "job-not-found")
+        bearer = {"Authorization": "Bearer s3cret", "Origin": "https://ui.test"}
+        response = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=bearer)
+        assert response.status_code == 202
+        assert response.headers["Access-Control-Allow-Origin"] == "https://ui.test"
+        assert (
+            "Access-Control-Allow-Origin"
+            not in client.get("/healthz", headers={"Origin": "https://evil.test"}).headers
+        )
+        assert client.get("/v1/paintings").status_code == 200  # the gallery stays public
+
+
+def test_gallery_and_styles(client: FlaskClient) -> None:
+    paintings = client.get("/v1/paintings").get_json()["paintings"]
+    starry = next(item for item in paintings if item["id"] == "starry-night")
+    assert starry["width"] > 0 and starry["height"] > 0
+    thumbnail = client.get(starry["thumbnail"].replace("http://localhost", ""))
+    assert thumbnail.status_code == 200 and thumbnail.content_type == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumbnail.data)).size) == 256
+    etag = thumbnail.headers["ETag"]
+    again = client.get(starry["thumbnail"].replace("http://localhost", ""), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    _problem(client.get("/v1/paintings/nope/image"), 404, "unknown-painting")
+    styles = {item["id"]: item for item in client.get("/v1/styles").get_json()["styles"]}
+    assert styles["custom"]["queue"] == "stylize.custom" and styles["builtin-25"]["kind"] == "builtin"
+    assert styles["starry-night"]["kind"] == "painting" and len(styles) == len(paintings) + 26 + 1
+
+
+def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
+    document = client.get("/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
+    routes -= {"/", "/static/{path:filename}"}
+    assert routes == set(PATHS) == set(document["paths"])
+    page = client.get("/v1/docs")
+    assert page.status_code == 200 and "text/html" in page.content_type
+    html = page.get_data(as_text=True)
+    assert all(f'id="problem-{code}"' in html for code in PROBLEMS)
+
+
+def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jpeg: bytes) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"] == {
+        "broker": "ok",
+        "redis": "ok",
+        "storage": "ok",
+    }
+    client.post("/v1/jobs", data=_form(portrait_jpeg))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'sitter_http_requests_total{method="POST",endpoint="/v1/jobs",status="202"}' in text
+    depth = redis.Redis.from_url(settings.redis_url).llen("segment")
+    assert f'sitter_queue_depth{{queue="segment"}} {float(depth)!r}' in text and depth >= 1
+    dead = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+    with dead.test_client() as down:
+        assert down.get("/healthz").status_code == 200
+        response = down.get("/readyz")
+        assert response.status_code == 503 and response.get_json()["checks"]["broker"].startswith(
+            "unavailable"
+        )
