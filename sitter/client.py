@@ -1,0 +1,392 @@
+"""A small Python client for the Sitter REST API (v1), and the `sitter submit` command built on it.
+
+It speaks only HTTP (requests), so an app can use it without any of Sitter's image or ML dependencies.
+Every API error arrives as application/problem+json and is raised as a typed `ApiError` subclass chosen
+by status, so callers can branch on the class (or on `.code`) instead of parsing prose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from shared.errors import SitterError
+
+TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
+ARTIFACTS = ("mask", "cutout", "stylized")
+OUTPUT_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+
+ImageInput = str | Path | bytes | IO[bytes]
+
+
+class ApiError(SitterError):
+    """The API answered with an error; `code` is the problem's stable code, `status` its HTTP status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        field: str | None = None,
+        retry_after: float | None = None,
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.problem = dict(problem or {})
+
+
+class BadRequestError(ApiError):
+    """400: the request itself is malformed."""
+
+
+class UnauthorizedError(ApiError):
+    """401: the server wants an API key (pass `api_key`)."""
+
+
+class NotFoundError(ApiError):
+    """404: unknown job (or past its retention period), artifact or painting."""
+
+
+class ConflictError(ApiError):
+    """409: the job is not in a state for this (e.g. result of an unfinished job)."""
+
+
+class GoneError(ApiError):
+    """410: the job's images were deleted or have expired."""
+
+
+class UploadTooLargeError(ApiError):
+    """413: a file (bytes or pixels) is above the server's limits."""
+
+
+class UnsupportedMediaError(ApiError):
+    """415: a file is not an image format the server can decode."""
+
+
+class ValidationError(ApiError):
+    """422: a parameter is invalid; `field` names it."""
+
+
+class RateLimitedError(ApiError):
+    """429: too many jobs; `retry_after` says how many seconds to wait."""
+
+
+class ServerError(ApiError):
+    """5xx: the server or one of its backends failed; retrying later may work."""
+
+
+class JobFailedError(SitterError):
+    """The job finished as failed; `stage` is where, `job` the final job document."""
+
+    code = "job-failed"
+
+    def __init__(self, job: Job) -> None:
+        error = job.error or {}
+        self.stage = error.get("stage")
+        where = f" in stage {self.stage}" if self.stage else ""
+        super().__init__(f"job {job.id} failed{where}: {error.get('detail', 'no reason given')}")
+        self.job = job
+
+
+class JobCanceledError(SitterError):
+    """The job was canceled before it finished."""
+
+    code = "job-canceled"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"job {job.id} was canceled")
+        self.job = job
+
+
+class WaitTimeoutError(SitterError):
+    """`wait` gave up; the job may still finish (poll it again, or cancel it)."""
+
+    code = "wait-timeout"
+
+    def __init__(self, job: Job, timeout: float) -> None:
+        super().__init__(f"job {job.id} is still {job.status} after {timeout:g} s")
+        self.job = job
+
+
+STATUS_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    413: UploadTooLargeError,
+    415: UnsupportedMediaError,
+    422: ValidationError,
+    429: RateLimitedError,
+}
+
+
+def error_from_response(response: requests.Response) -> ApiError:
+    """Map an error response to its typed error; a non-problem body (a proxy's page) still maps by status."""
+    problem: dict[str, Any] = {}
+    if "json" in response.headers.get("Content-Type", ""):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            problem = body
+    detail = str(problem.get("detail") or response.reason or "error")
+    code = str(problem.get("code") or f"http-{response.status_code}")
+    retry = response.headers.get("Retry-After")
+    kind = STATUS_ERRORS.get(response.status_code, ServerError if response.status_code >= 500 else ApiError)
+    return kind(
+        f"{detail} (HTTP {response.status_code} {code})",
+        status=response.status_code,
+        code=code,
+        field=problem.get("field"),
+        retry_after=float(retry) if retry and retry.isdigit() else None,
+        problem=problem,
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job document as the API returned it; the raw JSON stays available as `document`."""
+
+    document: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.document["id"])
+
+    @property
+    def status(self) -> str:
+        return str(self.document["status"])
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def stages(self) -> dict[str, dict[str, Any]]:
+        stages: dict[str, dict[str, Any]] = self.document.get("stages") or {}
+        return stages
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        error: dict[str, Any] | None = self.document.get("error")
+        return error
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """Format, content type, size and the placed box of the finished picture."""
+        result: dict[str, Any] | None = self.document.get("result")
+        return result
+
+
+def _file_part(name: str, value: ImageInput) -> tuple[str, bytes | IO[bytes]]:
+    if isinstance(value, str | Path):
+        path = Path(value)
+        return path.name, path.read_bytes()
+    if isinstance(value, bytes):
+        return name, value
+    return getattr(value, "name", name), value
+
+
+def _form_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class SitterClient:
+    """Talks to one Sitter server; safe to reuse across calls (one HTTP session, keep-alive)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        if api_key:
+            self.session.headers["X-API-Key"] = api_key
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        except requests.ConnectionError as exc:
+            raise ApiError(
+                f"cannot reach the Sitter server at {self.base_url}: {exc}", status=0, code="unreachable"
+            ) from exc
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def paintings(self) -> list[dict[str, Any]]:
+        """The gallery: id, title, artist, year, width, height, image and thumbnail URLs."""
+        items: list[dict[str, Any]] = self._request("GET", "/v1/paintings").json()["paintings"]
+        return items
+
+    def styles(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._request("GET", "/v1/styles").json()["styles"]
+        return items
+
+    def submit(
+        self,
+        portrait: ImageInput,
+        *,
+        painting: str | None = None,
+        painting_file: ImageInput | None = None,
+        style: str | None = None,
+        strength: float | None = None,
+        keep_colors: bool | None = None,
+        harmonize: bool | None = None,
+        x: int | None = None,
+        y: int | None = None,
+        height: int | None = None,
+        auto: bool = False,
+        format: str | None = None,
+        callback_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Queue a job; options left as None take the server's defaults. Returns the queued job."""
+        fields = {
+            "painting": painting,
+            "style": style,
+            "strength": strength,
+            "keep_colors": keep_colors,
+            "harmonize": harmonize,
+            "x": x,
+            "y": y,
+            "height": height,
+            "auto": True if auto else None,
+            "format": format,
+            "callback_url": callback_url,
+        }
+        data = {name: _form_value(value) for name, value in fields.items() if value is not None}
+        files = {"portrait": _file_part("portrait", portrait)}
+        if painting_file is not None:
+            files["painting_file"] = _file_part("painting_file", painting_file)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._request("POST", "/v1/jobs", data=data, files=files, headers=headers)
+        return Job(response.json())
+
+    def job(self, job_id: str) -> Job:
+        return Job(self._request("GET", f"/v1/jobs/{job_id}").json())
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float = 300.0,
+        interval: float = 0.2,
+        max_interval: float = 2.0,
+        backoff: float = 1.5,
+        on_update: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """Poll until the job succeeds; raise JobFailedError, JobCanceledError or WaitTimeoutError.
+
+        Polls start fast (most jobs take a second or two) and back off to `max_interval`, so a slow
+        queue costs the server few requests. `on_update` sees every polled document (for progress).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if on_update is not None:
+                on_update(job)
+            if job.status == "succeeded":
+                return job
+            if job.status == "failed":
+                raise JobFailedError(job)
+            if job.status == "canceled":
+                raise JobCanceledError(job)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(job, timeout)
+            time.sleep(min(interval, remaining))
+            interval = min(interval * backoff, max_interval)
+
+    def result(self, job_id: str) -> bytes:
+        """The finished picture's bytes (format as submitted; see `Job.result['content_type']`)."""
+        return self._request("GET", f"/v1/jobs/{job_id}/result").content
+
+    def artifact(self, job_id: str, name: str) -> bytes:
+        """An intermediate PNG: `mask` (the matte), `cutout` (RGBA as placed) or `stylized`."""
+        if name not in ARTIFACTS:
+            raise ValueError(f"artifact must be one of {', '.join(ARTIFACTS)}, not {name!r}")
+        return self._request("GET", f"/v1/jobs/{job_id}/artifacts/{name}").content
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel the job if unfinished and delete its images; returns the job's final document."""
+        return Job(self._request("DELETE", f"/v1/jobs/{job_id}").json())
+
+
+def add_submit_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `sitter submit PORTRAIT --painting ID --server URL -o OUT` on the CLI's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "submit", help="put a portrait into a painting on a running Sitter server (REST API)"
+    )
+    parser.add_argument("portrait", help="portrait photo (JPEG, PNG, WebP, HEIC ...)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--painting", help="gallery painting id (GET /v1/paintings)")
+    target.add_argument("--painting-file", help="path of your own painting to upload")
+    parser.add_argument("--server", required=True, help="base URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--api-key", help="API key, when the server requires one")
+    parser.add_argument("--style", help="painting (default), a gallery id or builtin-N")
+    parser.add_argument("--strength", type=float, help="style strength 0..1")
+    parser.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
+    parser.add_argument("--harmonize", action="store_true", help="match colours to the painting")
+    parser.add_argument("--x", type=int, help="left of the person's box, painting pixels")
+    parser.add_argument("--y", type=int, help="top of the person's box, painting pixels")
+    parser.add_argument("--height", type=int, help="person's height in painting pixels")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job")
+    parser.add_argument("-o", "--output", required=True, help="where to write the picture (.png/.jpg/.webp)")
+    parser.set_defaults(handler=submit_command)
+    return parser
+
+
+def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = print) -> int:
+    """Submit, follow the stages, write the result; API errors propagate as SitterError (exit 2)."""
+    out = Path(args.output)
+    fmt = OUTPUT_SUFFIXES.get(out.suffix.lower())
+    if fmt is None:
+        raise SitterError(f"-o must end in {', '.join(OUTPUT_SUFFIXES)}, got {out.name!r}", field="output")
+    client = SitterClient(args.server, args.api_key)
+    job = client.submit(
+        Path(args.portrait),
+        painting=args.painting,
+        painting_file=Path(args.painting_file) if args.painting_file else None,
+        style=args.style,
+        strength=args.strength,
+        keep_colors=args.keep_colors or None,
+        harmonize=args.harmonize or None,
+        x=args.x,
+        y=args.y,
+        height=args.height,
+        format=fmt,
+    )
+    echo(f"job       {job.id} {job.status}")
+    seen: set[str] = set()
+
+    def report(update: Job) -> None:
+        for stage, state in update.stages.items():
+            if state.get("state") == "succeeded" and stage not in seen:
+                seen.add(stage)
+                echo(f"{stage:<10}{state.get('duration_ms') or 0:8.0f} ms")
+
+    done = client.wait(job.id, timeout=args.timeout, on_update=report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(client.result(done.id))
+    echo(f"wrote     {out}")
+    return 0
