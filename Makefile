@@ -34,3 +34,10 @@ bench: models
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: up bench-service
+up: models
+	$(BIN)/python -m sitter.stack
+
+bench-service: models
+	$(BIN)/python -m sitter.bench_service

@@ -139,6 +139,10 @@ def register_failure_handler(app: Celery) -> None:
         _fail(rt, job_id, stage, "stage-failed", f"{type(exc).__name__}: {exc}")
 
 
+def worker_parser(service: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"python -m services.{service}.worker")
+
+
 def serve(
     service: str,
     queues: Sequence[str],
@@ -147,8 +151,9 @@ def serve(
     argv: Sequence[str] | None = None,
     parser: argparse.ArgumentParser | None = None,
 ) -> int:
-    """Parse `--check`, verify models and broker, then run the Celery worker until SIGTERM/SIGINT."""
-    parser = parser or argparse.ArgumentParser(prog=f"python -m services.{service}.worker")
+    """Parse `--check` (plus the service's own options, already on `parser`), verify models and broker,
+    then run the Celery worker until SIGTERM/SIGINT."""
+    parser = parser or worker_parser(service)
     parser.add_argument("--check", action="store_true", help="verify models and broker, then exit 0 or 1")
     args = parser.parse_args(argv)
     settings = Settings.from_env()

@@ -1,0 +1,61 @@
+"""The `composite` task (the chord's body): matte + stylized portrait + painting -> result and cut-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from services.compositor.blend import composite as blend
+from services.compositor.placement import Placement
+from shared.imageio import CONTENT_TYPES, decode_image, encode_image
+from shared.jobs import CUTOUT_BLOB, MATTE_BLOB, PAINTING_BLOB, STYLIZED_BLOB, blob_key, result_blob
+from shared.matte_codec import decode_matte
+from shared.queues import COMPOSITE_TASK
+from shared.worker import Runtime, notify, run_stage, runtime
+
+
+@shared_task(name=COMPOSITE_TASK, bind=True)
+def composite(self: Task, header_results: list[str], job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    def work(rt: Runtime) -> dict[str, Any]:
+        limit = rt.settings.max_pixels
+        if params["painting"]:
+            painting = rt.models[params["painting"]]
+        else:
+            painting = decode_image(
+                rt.blobs.get(blob_key(job_id, PAINTING_BLOB)), max_pixels=limit, what="painting"
+            )
+        stylized = decode_image(
+            rt.blobs.get(blob_key(job_id, STYLIZED_BLOB)), max_pixels=limit, what="stylized"
+        )
+        matte = decode_matte(rt.blobs.get(blob_key(job_id, MATTE_BLOB)))
+        placed = blend(
+            painting, stylized, matte, Placement(**params["placement"]), harmonize=params["harmonize"]
+        )
+        fmt = params["format"]
+        rt.blobs.put(
+            blob_key(job_id, result_blob(fmt)),
+            encode_image(placed.image, fmt),
+            content_type=CONTENT_TYPES[fmt],
+        )
+        rt.blobs.put(
+            blob_key(job_id, CUTOUT_BLOB), encode_image(placed.cutout, "png"), content_type="image/png"
+        )
+        box = {"x": placed.box.x, "y": placed.box.y, "w": placed.box.w, "h": placed.box.h}
+        height, width = placed.image.shape[:2]
+        return {
+            "key": result_blob(fmt),
+            "format": fmt,
+            "content_type": CONTENT_TYPES[fmt],
+            "box": box,
+            "width": width,
+            "height": height,
+        }
+
+    result: dict[str, Any] = run_stage(self, job_id, "composite", work)
+    rt = runtime()
+    if rt.jobs.succeed(job_id, result):
+        notify(rt, job_id)
+    else:  # canceled while compositing: drop what was just written
+        rt.blobs.delete_prefix(f"{job_id}/")
+    return result

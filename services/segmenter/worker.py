@@ -1,0 +1,34 @@
+"""`python -m services.segmenter.worker [--check]`: the segmenter service, consuming the `segment` queue."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from shared.models import model_path
+from shared.queues import SEGMENT_QUEUE
+from shared.settings import Settings
+from shared.worker import serve
+
+MODELS = ("selfie-segmenter", "selfie-segmenter-landscape", "face-detector")
+
+
+def check_models(settings: Settings) -> None:
+    for name in MODELS:
+        model_path(name, settings.model_dir)
+
+
+def load_models(settings: Settings) -> object:
+    from services.segmenter.matting import PortraitMatter
+
+    return PortraitMatter(settings.model_dir, threads=settings.inference_threads or None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import services.segmenter.tasks  # noqa: F401  (registers the task)
+
+    return serve("segmenter", [SEGMENT_QUEUE], check_models, load_models, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

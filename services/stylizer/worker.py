@@ -1,0 +1,88 @@
+"""`python -m services.stylizer.worker [--styles a,b] [--check]`: one stylizer service for some styles.
+
+It consumes `stylize.<style-id>` for each style it serves, so each painting style scales on its own.
+`--styles` (default SITTER_STYLES) takes style ids, or `all`: every gallery painting, builtin-0..25 and
+`custom` (paintings uploaded with a job). Each pool process computes the style vectors of the served
+gallery paintings once at start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared import gallery
+from shared.errors import UnknownStyleError
+from shared.models import model_path
+from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
+from shared.settings import Settings
+from shared.worker import serve, worker_parser
+
+MODELS = ("multistyle26", "arbitrary-predict", "arbitrary-transform")
+
+
+@dataclass
+class StylizerModels:
+    """The warm stylizer and the precomputed style of every served gallery or built-in style id."""
+
+    stylizer: Any
+    styles: dict[str, Any]
+
+
+def expand_styles(specs: Sequence[str]) -> list[str]:
+    """`all` -> every style id; otherwise the ids themselves, each checked (an unknown id is an error)."""
+    known = all_style_ids(list(gallery.paintings()))
+    chosen: list[str] = []
+    for spec in specs:
+        for style in known if spec == "all" else [spec]:
+            if style not in known:
+                raise UnknownStyleError(
+                    f"unknown style {style!r}; known: all, {', '.join(known)}", field="styles"
+                )
+            if style not in chosen:
+                chosen.append(style)
+    return chosen
+
+
+def check_models(settings: Settings) -> None:
+    for name in MODELS:
+        model_path(name, settings.model_dir)
+
+
+def loader(styles: Sequence[str]) -> Any:
+    def load_models(settings: Settings) -> StylizerModels:
+        from services.stylizer.resolve import resolve_style
+        from services.stylizer.stylizer import Stylizer
+
+        stylizer = Stylizer(settings.model_dir, threads=settings.inference_threads or None)
+        served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
+        return StylizerModels(stylizer=stylizer, styles=served)
+
+    return load_models
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import services.stylizer.tasks  # noqa: F401  (registers the task)
+
+    parser = worker_parser("stylizer")
+    parser.add_argument("--styles", help="comma-separated style ids, or `all` (default: SITTER_STYLES)")
+    known, _ = parser.parse_known_args(argv)
+    settings = Settings.from_env()
+    specs = (
+        [item.strip() for item in known.styles.split(",") if item.strip()]
+        if known.styles
+        else settings.styles
+    )
+    try:
+        styles = expand_styles(specs)
+    except UnknownStyleError as exc:
+        print(f"stylizer worker cannot start: {exc.message}", file=sys.stderr)
+        return 1
+    queues = [stylize_queue(style) for style in styles]
+    return serve("stylizer", queues, check_models, loader(styles), argv, parser=parser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

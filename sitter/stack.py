@@ -1,0 +1,161 @@
+"""`make up`: the whole service stack on one machine, for development.
+
+Uses the Redis at SITTER_REDIS_URL when it answers, else starts a private `redis-server` (no persistence)
+on a free port; then the gateway and one worker per service, each a separate process exactly as in
+production, with their output prefixed by name. Ctrl-C (or any process dying) stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
+RESET = "\033[0m"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port; its data dies with it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("no Redis at SITTER_REDIS_URL and no redis-server binary to start one")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="sitter-redis-") as workdir:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen([*command, "--dir", workdir], stdout=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            deadline = time.monotonic() + 10
+            while not redis_answers(url):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the private redis-server did not start")
+                time.sleep(0.05)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+@dataclass
+class Stack:
+    """The running processes; each one's output is copied to ours, line by line, behind its name."""
+
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    colour: bool = field(default_factory=sys.stdout.isatty)
+
+    def start(self, name: str, args: Sequence[str]) -> None:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        self.processes[name] = process
+        prefix = f"{name:<10} | "
+        if self.colour:
+            prefix = COLOURS[len(self.processes) % len(COLOURS)] + prefix + RESET
+        threading.Thread(target=self._copy, args=(process, prefix), daemon=True).start()
+
+    @staticmethod
+    def _copy(process: subprocess.Popen[bytes], prefix: str) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(prefix + line.decode(errors="replace"))
+            sys.stdout.flush()
+
+    def wait_any(self) -> str:
+        """Block until one process exits; returns its name."""
+        while True:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    return name
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM everyone (workers shut down warm: they finish their task), then SIGKILL stragglers."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def run(redis_url: str, styles: str, port: int) -> int:
+    env = {**os.environ, "SITTER_REDIS_URL": redis_url, "SITTER_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    stack = Stack(env)
+    stack.start("gateway", ["-m", "gateway"])
+    stack.start("segmenter", ["-m", "services.segmenter.worker"])
+    stack.start("stylizer", ["-m", "services.stylizer.worker", "--styles", styles])
+    stack.start("compositor", ["-m", "services.compositor.worker"])
+    print(
+        f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}; Ctrl-C stops"
+    )
+    interrupted = False
+    try:
+        exited = stack.wait_any()
+        code = stack.processes[exited].returncode
+        print(f"sitter stack: {exited} exited with {code}; stopping the others", file=sys.stderr)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\nsitter stack: stopping", file=sys.stderr)
+    stack.stop()
+    return 0 if interrupted else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sitter up", description=__doc__)
+    settings = Settings.from_env()
+    parser.add_argument(
+        "--styles", default=",".join(settings.styles), help="styles the stylizer serves (default all)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=settings.port, help="gateway port (default SITTER_PORT or 8000)"
+    )
+    args = parser.parse_args(argv)
+    if redis_answers(settings.redis_url):
+        return run(settings.redis_url, args.styles, args.port)
+    print(f"sitter stack: no Redis at {settings.redis_url}; starting a private redis-server", file=sys.stderr)
+    with private_redis() as url:
+        return run(url, args.styles, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
