@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, redirect, request, send_from_directory
+from redis import RedisError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -21,6 +22,7 @@ from gateway.jobs_api import jobs_api
 from gateway.problems import ApiProblem, from_sitter_error, problem_response
 from shared.errors import SitterError
 from shared.settings import Settings
+from shared.storage import StorageUnavailableError
 
 STATIC_DIR = Path(__file__).parent / "static"
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files
@@ -58,6 +60,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         limit = settings.max_upload_bytes
         return problem_response(
             ApiProblem(413, "upload-too-large", f"the request is too large (limit {limit} per file)")
+        )
+
+    @app.errorhandler(StorageUnavailableError)
+    @app.errorhandler(RedisError)
+    def backend_down(error: Exception) -> Response:
+        log.warning("backend unavailable on %s %s: %s", request.method, request.path, error)
+        return problem_response(
+            ApiProblem(503, "storage-unavailable", "storage is unreachable; try again shortly")
         )
 
     @app.errorhandler(HTTPException)

@@ -16,7 +16,7 @@ from shared.celery_app import create_celery
 from shared.jobs import JobStore
 from shared.metrics import Metrics
 from shared.settings import Settings
-from shared.storage import BlobStore, blob_store, redis_client
+from shared.storage import BlobStore, S3BlobStore, blob_store, redis_client
 
 
 class Backends:
@@ -37,7 +37,10 @@ class Backends:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return blob_store(self.settings, self.redis)
+        store = blob_store(self.settings, self.redis)
+        if isinstance(store, S3BlobStore):  # the gateway may take a job before any worker made the bucket
+            store.ensure_bucket()
+        return store
 
     @cached_property
     def jobs(self) -> JobStore:

@@ -28,6 +28,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
     "broker-unavailable": (503, "The job queue could not be reached; nothing was queued."),
+    "storage-unavailable": (503, "Redis or the blob storage could not be reached."),
     "not-found": (404, "No such endpoint."),
     "method-not-allowed": (405, "The endpoint does not accept this method."),
     "internal-error": (500, "A bug; the gateway log has the details."),

@@ -11,12 +11,15 @@ Connection problems raise `StorageUnavailableError`, which tasks retry with back
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 
 from shared.errors import SitterError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -171,7 +174,10 @@ class S3BlobStore:
             "Status": "Enabled",
             "Expiration": {"Days": days},
         }
-        self._call("put_bucket_lifecycle_configuration", LifecycleConfiguration={"Rules": [rule]})
+        try:
+            self._call("put_bucket_lifecycle_configuration", LifecycleConfiguration={"Rules": [rule]})
+        except SitterError as exc:  # e.g. AccessDenied: the operator manages the bucket's rules
+            log.warning("could not set the expiry rule on bucket %s (%s); set one yourself", self.bucket, exc)
 
 
 def _glob_escape(text: str) -> str:

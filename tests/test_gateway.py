@@ -253,3 +253,9 @@ def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jp
         assert response.status_code == 503 and response.get_json()["checks"]["broker"].startswith(
             "unavailable"
         )
+
+
+def test_unreachable_storage_is_a_503(portrait_jpeg: bytes) -> None:
+    with create_app(Settings(redis_url="redis://127.0.0.1:1/0")).test_client() as client:
+        _problem(client.get("/v1/jobs/" + "0" * 32), 503, "storage-unavailable")
+        _problem(client.post("/v1/jobs", data=_form(portrait_jpeg)), 503, "storage-unavailable")
