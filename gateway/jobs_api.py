@@ -87,7 +87,7 @@ def _accepted(record: JobRecord, replayed: bool = False) -> Response:
 @jobs_api.post("")
 def submit() -> Response:
     back = backends()
-    if not request.mimetype == "multipart/form-data":
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise ApiProblem(415, "unsupported-media-type", "send the job as multipart/form-data")
     idempotency = request.headers.get("Idempotency-Key", "").strip()
     scope = f"{client_identity()}:{idempotency}"
@@ -104,7 +104,19 @@ def submit() -> Response:
         record = back.jobs.get(existing) if existing else None
         if record is not None:  # a concurrent twin of this request won the race
             return _accepted(record, replayed=True)
-    back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), submission.portrait)
+    portrait = submission.portrait
+    if portrait is None:
+        assert submission.portrait_from is not None
+        try:
+            portrait = back.blobs.get(blob_key(submission.portrait_from, PORTRAIT_BLOB))
+        except BlobNotFoundError:
+            raise ApiProblem(
+                410,
+                "blob-gone",
+                f"job {submission.portrait_from} has no portrait any more (unknown, deleted or expired)",
+                field="portrait_from",
+            ) from None
+    back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
     if submission.painting is not None:
         back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
     record = back.jobs.create(job_id, submission.params)

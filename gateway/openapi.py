@@ -64,13 +64,13 @@ JOB_RESPONSE = {
 
 SUBMISSION_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["portrait"],
     "properties": {
         "portrait": {
             "type": "string",
             "format": "binary",
             "description": "Photo of one person (JPEG, PNG, WebP, HEIC...)",
         },
+        "portrait_from": {"type": "string", "description": "Reuse the portrait of an earlier job (its id)"},
         "painting": {"type": "string", "description": "Gallery painting id (GET /v1/paintings)"},
         "painting_file": {
             "type": "string",

@@ -1,6 +1,8 @@
 """Validate a job submission completely before anything is stored or queued.
 
-The uploads are decoded once here, only to prove they are images within the limits (the workers decode
+A portrait can also be reused from an earlier job (`portrait_from`, for "try another placement"): it
+was validated when first uploaded, so its blob is copied as is. The uploads are decoded once here, only
+to prove they are images within the limits (the workers decode
 the stored original bytes themselves, with the same decoder, so EXIF rotation etc. are settled alike).
 The style rule: by default a job is painted in the style of its own painting, so the style id is the
 gallery painting's id, or `custom` for an uploaded painting; `builtin-N` or another gallery id may be
@@ -19,6 +21,7 @@ from gateway.problems import ApiProblem
 from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.imageio import OUTPUT_FORMATS, decode_image
+from shared.jobs import is_job_id
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
 from shared.settings import Settings
 from shared.webhook import check_callback_url
@@ -33,15 +36,22 @@ class Submission:
     """What a valid request asks for: JSON-ready parameters (they travel with the tasks) and the uploads."""
 
     params: dict[str, Any]
-    portrait: bytes
+    portrait: bytes | None  # None when `portrait_from` names an earlier job's portrait
+    portrait_from: str | None
     painting: bytes | None
 
 
 def parse_submission(
     form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings
 ) -> Submission:
-    portrait = _read_file(files, "portrait", settings, required=True)
-    assert portrait is not None
+    portrait_from = form.get("portrait_from", "").strip() or None
+    portrait = _read_file(files, "portrait", settings, required=portrait_from is None)
+    if portrait is not None and portrait_from is not None:
+        raise InvalidParameterError(
+            "send either a `portrait` file or `portrait_from`, not both", field="portrait"
+        )
+    if portrait_from is not None and not is_job_id(portrait_from):
+        raise InvalidParameterError("portrait_from must be the id of an earlier job", field="portrait_from")
     painting_file = _read_file(files, "painting_file", settings, required=False)
     painting_id = form.get("painting", "").strip()
     if painting_file is not None and painting_id:
@@ -53,7 +63,8 @@ def parse_submission(
             "a painting is required: `painting` (a gallery id, see GET /v1/paintings) or `painting_file`",
             field="painting",
         )
-    decode_image(portrait, max_pixels=settings.max_pixels, what="portrait")
+    if portrait is not None:
+        decode_image(portrait, max_pixels=settings.max_pixels, what="portrait")
     if painting_file is not None:
         decode_image(painting_file, max_pixels=settings.max_pixels, what="painting_file")
     else:
@@ -74,7 +85,7 @@ def parse_submission(
     if callback:
         check_callback_url(callback, settings.callback_allowed_hosts, settings.callback_allow_private)
         params["callback_url"] = callback
-    return Submission(params=params, portrait=portrait, painting=painting_file)
+    return Submission(params=params, portrait=portrait, portrait_from=portrait_from, painting=painting_file)
 
 
 def _read_file(

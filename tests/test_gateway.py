@@ -259,3 +259,22 @@ def test_unreachable_storage_is_a_503(portrait_jpeg: bytes) -> None:
     with create_app(Settings(redis_url="redis://127.0.0.1:1/0")).test_client() as client:
         _problem(client.get("/v1/jobs/" + "0" * 32), 503, "storage-unavailable")
         _problem(client.post("/v1/jobs", data=_form(portrait_jpeg)), 503, "storage-unavailable")
+
+
+def test_portrait_from_reuses_an_earlier_upload(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    def reuse(job_id: str, **fields: Any) -> Any:
+        return client.post(
+            "/v1/jobs", data=_form(portrait_jpeg, portrait=None, portrait_from=job_id, **fields)
+        )
+
+    first = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    again = reuse(first, height="50")
+    assert again.status_code == 202, again.get_json()
+    assert blob_store(settings).get(blob_key(again.get_json()["id"], PORTRAIT_BLOB)) == portrait_jpeg
+    both = client.post("/v1/jobs", data=_form(portrait_jpeg, portrait_from=first))
+    _problem(both, 422, "invalid-parameter", "portrait")
+    _problem(reuse("not-a-job"), 422, "invalid-parameter", "portrait_from")
+    client.delete(f"/v1/jobs/{first}")
+    _problem(reuse(first), 410, "blob-gone", "portrait_from")
