@@ -244,8 +244,9 @@ class SitterClient:
 
     def submit(
         self,
-        portrait: ImageInput,
+        portrait: ImageInput | None = None,
         *,
+        portrait_from: str | None = None,
         painting: str | None = None,
         painting_file: ImageInput | None = None,
         style: str | None = None,
@@ -260,8 +261,15 @@ class SitterClient:
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> Job:
-        """Queue a job; options left as None take the server's defaults. Returns the queued job."""
+        """Queue a job; options left as None take the server's defaults. Returns the queued job.
+
+        `portrait_from=<earlier job id>` reuses that job's uploaded portrait instead of sending it again
+        (e.g. to try another placement).
+        """
+        if (portrait is None) == (portrait_from is None):
+            raise ValueError("pass either a portrait or portrait_from (an earlier job's id)")
         fields = {
+            "portrait_from": portrait_from,
             "painting": painting,
             "style": style,
             "strength": strength,
@@ -275,7 +283,9 @@ class SitterClient:
             "callback_url": callback_url,
         }
         data = {name: _form_value(value) for name, value in fields.items() if value is not None}
-        files = {"portrait": _file_part("portrait", portrait)}
+        files = {}
+        if portrait is not None:
+            files["portrait"] = _file_part("portrait", portrait)
         if painting_file is not None:
             files["painting_file"] = _file_part("painting_file", painting_file)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

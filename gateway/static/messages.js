@@ -1,0 +1,78 @@
+// Plain-words messages for the API's problem codes and job failures: what went wrong and what to do.
+// The server's own detail is kept as a second sentence, since it names the exact limit or value.
+
+const BY_CODE = {
+  "invalid-image": "We couldn't read this file as a picture. Choose a JPEG, PNG, WebP or HEIC photo.",
+  "unsupported-media-type": "This file type isn't supported. Choose a JPEG, PNG, WebP or HEIC photo.",
+  "image-too-large": "This picture has too many pixels. Choose a smaller photo or resize it first.",
+  "upload-too-large": "This file is too large to upload. Choose a smaller photo or resize it first.",
+  "unknown-painting": "That painting isn't in the gallery any more. Pick another one.",
+  "unknown-style": "That style isn't available. Pick another style.",
+  "rate-limited": "You've made a lot of pictures in a short time. Wait a minute and try again.",
+  "too-many-jobs": "The server is busy right now. Try again in a few seconds.",
+  "broker-unavailable": "The picture service is temporarily unavailable. Try again in a minute.",
+  "unauthorized": "This server needs an API key, so it can't be used from this page.",
+  "unreachable": "Can't reach the server. Check your connection and try again.",
+  "job-not-found": "This picture has expired on the server. Start again.",
+};
+
+const BY_STATUS = {
+  413: BY_CODE["upload-too-large"],
+  415: BY_CODE["unsupported-media-type"],
+  429: BY_CODE["too-many-jobs"],
+};
+
+const STAGE_WORDS = {
+  queue: "queueing your picture",
+  segment: "cutting you out of the photo",
+  stylize: "repainting you in the style",
+  composite: "placing you in the painting",
+};
+
+const FIELD_WORDS = {
+  portrait: "your photo",
+  painting: "the painting",
+  painting_file: "the painting",
+  style: "the style",
+  strength: "the style strength",
+  x: "your position",
+  y: "your position",
+  height: "your size",
+};
+
+// Which step of the page an error belongs to, so it is shown (and focused) where it can be fixed.
+export const FIELD_STEP = {
+  portrait: "portrait",
+  portrait_from: "portrait",
+  painting: "painting",
+  painting_file: "painting",
+  style: "style",
+  strength: "style",
+  keep_colors: "style",
+  harmonize: "style",
+  format: "style",
+  x: "place",
+  y: "place",
+  height: "place",
+  auto: "place",
+};
+
+export function explainProblem(error) {
+  const known = BY_CODE[error.code] || BY_STATUS[error.status];
+  if (known) {
+    return error.detail && error.code !== "unreachable" ? `${known} (${error.detail})` : known;
+  }
+  if (error.status === 422 && error.field) {
+    return `Please check ${FIELD_WORDS[error.field] || error.field}: ${error.detail}`;
+  }
+  if (error.status >= 500) {
+    return "Something went wrong on the server. Try again in a moment.";
+  }
+  return error.detail || "Something went wrong. Try again.";
+}
+
+export function explainFailure(jobError) {
+  const where = STAGE_WORDS[jobError?.stage] || "making your picture";
+  const detail = jobError?.detail ? ` (${jobError.detail})` : "";
+  return `Something went wrong while ${where}${detail}. Try a different photo (one clearly visible person) or try again.`;
+}

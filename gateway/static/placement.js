@@ -1,0 +1,142 @@
+// The person's box on the painting: dragged and resized with pointer events (mouse, touch and pen
+// alike), nudged with the keyboard. The box lives in painting pixels, the unit the API takes, and is
+// drawn in percentages of the painting, so it stays put when the layout resizes.
+
+const AUTO_HEIGHT = 0.6; // the server's automatic placement: 60% of the painting's height, bottom centre
+const MIN_VISIBLE = 0.1; // keep a tenth of the box on the canvas, or the server refuses the placement
+
+export class PlacementEditor {
+  constructor({ stage, image, box, handle }, onChange) {
+    this.stage = stage;
+    this.image = image;
+    this.box = box;
+    this.onChange = onChange;
+    this.width = 0;
+    this.height = 0;
+    this.aspect = 0.75; // the person's width / height; refined once the photo (or a result) is known
+    this.auto = true;
+    this.rect = { x: 0, y: 0, h: 0 };
+    box.addEventListener("pointerdown", (event) => this.startGesture(event, event.target === handle ? "resize" : "move"));
+    box.addEventListener("keydown", (event) => this.onKey(event));
+  }
+
+  setPainting(width, height) {
+    this.width = width;
+    this.height = height;
+    this.reset();
+  }
+
+  // A new aspect changes only the width: the user's chosen position and height stay.
+  setAspect(aspect) {
+    if (!(aspect > 0) || !Number.isFinite(aspect)) {
+      return;
+    }
+    this.aspect = aspect;
+    if (this.auto) {
+      this.reset();
+    } else {
+      this.render();
+    }
+  }
+
+  reset() {
+    const h = Math.max(1, Math.min(Math.round(AUTO_HEIGHT * this.height), Math.floor(this.width / this.aspect)));
+    const w = Math.max(1, Math.round(h * this.aspect));
+    this.rect = { x: Math.floor((this.width - w) / 2), y: this.height - h, h };
+    this.auto = true;
+    this.render();
+  }
+
+  boxWidth() {
+    return Math.max(1, Math.round(this.rect.h * this.aspect));
+  }
+
+  // What the API is sent: `auto` until the user moves the box, then whole painting pixels.
+  values() {
+    if (this.auto) {
+      return { auto: "true" };
+    }
+    return { x: String(this.rect.x), y: String(this.rect.y), height: String(this.rect.h) };
+  }
+
+  // Move to (x, y) with height h; a resize passes `bottom` instead of y, so the feet stay put.
+  place(x, y, h, bottom = null) {
+    const minH = Math.max(8, Math.round(0.05 * this.height));
+    const height = Math.round(Math.min(Math.max(h, minH), 2 * this.height));
+    const w = Math.max(1, Math.round(height * this.aspect));
+    const top = bottom === null ? y : bottom - height;
+    const clamp = (value, size, span) =>
+      Math.round(Math.min(Math.max(value, -(1 - MIN_VISIBLE) * size), span - MIN_VISIBLE * size));
+    this.rect = { x: clamp(x, w, this.width), y: clamp(top, height, this.height), h: height };
+    this.auto = false;
+    this.render();
+  }
+
+  render() {
+    if (!this.width) {
+      return;
+    }
+    const style = this.box.style;
+    style.left = `${(100 * this.rect.x) / this.width}%`;
+    style.top = `${(100 * this.rect.y) / this.height}%`;
+    style.width = `${(100 * this.boxWidth()) / this.width}%`;
+    style.height = `${(100 * this.rect.h) / this.height}%`;
+    this.onChange(this);
+  }
+
+  // Screen pixels to painting pixels, from the painting's displayed size.
+  scale() {
+    return this.width / this.image.getBoundingClientRect().width;
+  }
+
+  startGesture(event, mode) {
+    if (event.button !== 0) {
+      return;
+    }
+    event.preventDefault();
+    this.box.focus({ preventScroll: true });
+    this.box.setPointerCapture(event.pointerId);
+    const start = { px: event.clientX, py: event.clientY, ...this.rect };
+    const scale = this.scale();
+    this.box.classList.add("active");
+    const move = (moveEvent) => {
+      const dx = (moveEvent.clientX - start.px) * scale;
+      const dy = (moveEvent.clientY - start.py) * scale;
+      if (mode === "move") {
+        this.place(start.x + dx, start.y + dy, start.h);
+      } else {
+        // The top-right handle: up or right grows the person, whose feet (bottom-left) stay put.
+        this.place(start.x, null, start.h + Math.max(-dy, dx / this.aspect), start.y + start.h);
+      }
+    };
+    const end = () => {
+      this.box.classList.remove("active");
+      this.box.removeEventListener("pointermove", move);
+      this.box.removeEventListener("pointerup", end);
+      this.box.removeEventListener("pointercancel", end);
+    };
+    this.box.addEventListener("pointermove", move);
+    this.box.addEventListener("pointerup", end);
+    this.box.addEventListener("pointercancel", end);
+  }
+
+  onKey(event) {
+    const step = Math.max(1, Math.round((event.shiftKey ? 0.05 : 0.01) * this.width));
+    const { x, y, h } = this.rect;
+    const grow = Math.max(1, Math.round(0.05 * h));
+    const moves = {
+      ArrowLeft: [x - step, y, h],
+      ArrowRight: [x + step, y, h],
+      ArrowUp: [x, y - step, h],
+      ArrowDown: [x, y + step, h],
+      "+": [x, null, h + grow, y + h],
+      "=": [x, null, h + grow, y + h],
+      "-": [x, null, h - grow, y + h],
+    };
+    const target = moves[event.key];
+    if (target) {
+      event.preventDefault();
+      this.place(...target);
+    }
+  }
+}
