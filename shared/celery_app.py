@@ -41,7 +41,13 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
     if send_only:
         backend = f"{__name__}:SendOnlyRedisBackend"
         app.loader.override_backends = {"redis": backend, "rediss": backend}
-    transport = {"visibility_timeout": settings.visibility_timeout}
+    transport = {
+        "visibility_timeout": settings.visibility_timeout,
+        # look for the unacknowledged messages of dead workers a few times per visibility timeout, every
+        # time (kombu's default only scans every 10th sweep, which delays redelivery by minutes)
+        "unacked_restore_interval": min(10, max(1, settings.visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -55,7 +61,6 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
         task_time_limit=settings.task_time_limit,
         task_annotations={"*": {"max_retries": settings.task_max_retries}},
         broker_transport_options=transport,
-        result_backend_transport_options=transport,
         result_expires=settings.result_expires,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,

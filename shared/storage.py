@@ -159,7 +159,10 @@ class S3BlobStore:
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def ping(self) -> None:
-        self._call("head_bucket")
+        try:
+            self._call("head_bucket")
+        except BlobNotFoundError:
+            raise SitterError(f"S3 bucket {self.bucket!r} does not exist") from None
 
     def ensure_bucket(self) -> None:
         """Create the bucket if missing and install the expiry rule for our prefix (idempotent)."""

@@ -158,10 +158,13 @@ def serve(
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {service} %(levelname)s %(message)s")
+    store = blob_store(settings)
     try:
         check_models(settings)
         redis_client(settings.broker_url).ping()
-        blob_store(settings).ping()
+        if isinstance(store, S3BlobStore) and not args.check:
+            store.ensure_bucket()
+        store.ping()
     except (SitterError, redis.RedisError, StorageUnavailableError) as exc:
         message = exc.message if isinstance(exc, SitterError) else str(exc)
         log.error("%s worker cannot start: %s", service, message)
@@ -169,9 +172,6 @@ def serve(
     if args.check:
         print(f"ok: {service} models verified, broker and storage reachable; queues {', '.join(queues)}")
         return 0
-    store = blob_store(settings)
-    if isinstance(store, S3BlobStore):
-        store.ensure_bucket()
     app = create_celery(settings)
     register_failure_handler(app)
     worker_process_init.connect(lambda **_: init_runtime(settings, service, load_models), weak=False)

@@ -1,0 +1,289 @@
+"""End to end, with real services: redis-server, one Celery worker process per service (separate queues),
+the Flask app; jobs are submitted over HTTP (test client), polled to completion and their images checked.
+
+Workers start once per module. Time limits and the visibility timeout are short here so that a killed
+worker's task comes back within seconds; tasks on these small images take well under a second.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+import redis
+from flask.testing import FlaskClient
+from PIL import Image
+
+from gateway.app import create_app
+from shared import gallery
+from shared.jobs import PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
+from shared.settings import Settings
+from shared.storage import blob_store
+from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, wait_for
+
+pytestmark = pytest.mark.slow
+
+WORKER_LIMITS = {
+    "SITTER_TASK_SOFT_TIME_LIMIT": "8",
+    "SITTER_TASK_TIME_LIMIT": "10",
+    "SITTER_VISIBILITY_TIMEOUT": "12",
+    "SITTER_MAX_PIXELS": "200000",  # below the gateway's, to provoke a failure inside the header tasks
+    "SITTER_INFERENCE_THREADS": "1",
+    "SITTER_LOG_LEVEL": "INFO",
+}
+READY = " ready."
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+def worker(spawn: Spawn, service: str, env: dict[str, str], *args: str, wait: bool = True) -> Spawned:
+    return spawn(
+        ["-m", f"services.{service}.worker", *args],
+        env,
+        ready=READY if wait else None,
+        timeout=90,
+        name=service,
+    )
+
+
+def wait_ready(*workers: Spawned) -> None:
+    for item in workers:
+
+        def ready(item: Spawned = item) -> bool:
+            if item.process.poll() is not None:
+                raise AssertionError(f"a worker exited with {item.process.returncode}:\n{item.log()[-3000:]}")
+            return READY in item.log()
+
+        wait_for(ready, 90, "a worker to be ready", 0.1)
+
+
+@pytest.fixture(scope="module")
+def env(redis_url: str) -> dict[str, str]:
+    """This module's own Redis database, so other test modules' queued tasks never reach these workers."""
+    return {"SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/2", **WORKER_LIMITS}
+
+
+@pytest.fixture(scope="module")
+def workers(module_spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
+    started = {
+        "segmenter": worker(module_spawn, "segmenter", env, wait=False),
+        "stylizer": worker(
+            module_spawn, "stylizer", env, "--styles", "starry-night,great-wave,custom", wait=False
+        ),
+        "compositor": worker(module_spawn, "compositor", env, wait=False),
+    }
+    wait_ready(*started.values())
+    return started
+
+
+@pytest.fixture(scope="module")
+def settings(env: dict[str, str]) -> Settings:
+    return Settings(redis_url=env["SITTER_REDIS_URL"])
+
+
+@pytest.fixture
+def client(settings: Settings, workers: dict[str, Spawned]) -> Iterator[FlaskClient]:
+    with create_app(settings).test_client() as test_client:
+        yield test_client
+
+
+def submit(client: FlaskClient, portrait: bytes, headers: dict[str, str] | None = None, **fields: Any) -> str:
+    form: dict[str, Any] = {"portrait": (io.BytesIO(portrait), "portrait.jpg"), "painting": "starry-night"}
+    form.update(
+        {
+            name: (io.BytesIO(value), "upload.png") if isinstance(value, bytes) else value
+            for name, value in fields.items()
+        }
+    )
+    response = client.post("/v1/jobs", data=form, headers=headers or {})
+    assert response.status_code == 202, response.get_json()
+    return str(response.get_json()["id"])
+
+
+def poll(client: FlaskClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    def finished() -> dict[str, Any] | None:
+        document: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").get_json()
+        return document if document["status"] in TERMINAL else None
+
+    result = wait_for(finished, timeout, f"job {job_id} to finish")
+    assert isinstance(result, dict)
+    return result
+
+
+def image_of(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_a_job_puts_the_person_into_the_painting(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    job_id = submit(client, portrait_jpeg, x="300", y="120", height="360")
+    job = poll(client, job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert all(job["stages"][stage]["state"] == "succeeded" for stage in ("segment", "stylize", "composite"))
+    assert all(job["stages"][stage]["duration_ms"] > 0 for stage in ("segment", "stylize", "composite"))
+    assert job["stages"]["stylize"]["worker"].startswith("stylizer@")
+
+    response = client.get(f"/v1/jobs/{job_id}/result")
+    assert response.status_code == 200 and response.content_type == "image/png" and response.headers["ETag"]
+    assert (
+        client.get(
+            f"/v1/jobs/{job_id}/result", headers={"If-None-Match": response.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+    result = image_of(response.data)
+    painting = gallery.load_painting("starry-night")
+    assert result.shape == painting.shape
+    box = job["result"]["box"]
+    assert (box["x"], box["y"], box["h"]) == (300, 120, 360)
+    inside = np.zeros(painting.shape[:2], bool)
+    inside[box["y"] : box["y"] + box["h"], box["x"] : box["x"] + box["w"]] = True
+    assert np.array_equal(result[~inside], painting[~inside]), "pixels outside the placement box changed"
+    changed = np.abs(result.astype(int) - painting.astype(int)).sum(axis=2) > 30
+    assert changed[inside].mean() > 0.2, "no person in the placement box"
+    centre = changed[box["y"] + box["h"] // 3, box["x"] : box["x"] + box["w"]]
+    assert centre[len(centre) // 2], "the middle of the box (the person's face) was not painted"
+
+    for name, mode in (("mask", "I;16"), ("stylized", "RGB"), ("cutout", "RGBA")):
+        artifact = client.get(f"/v1/jobs/{job_id}/artifacts/{name}")
+        assert artifact.status_code == 200 and artifact.content_type == "image/png", name
+        assert Image.open(io.BytesIO(artifact.data)).mode == mode, name
+
+
+def test_header_tasks_run_in_parallel(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    overlaps = []
+    for _ in range(2):  # one retry absorbs a scheduling hiccup on a busy 2-core machine
+        job = poll(client, submit(client, portrait_jpeg, style="great-wave"))
+        assert job["status"] == "succeeded", job["error"]
+        segment, stylize = job["stages"]["segment"], job["stages"]["stylize"]
+        overlaps.append(
+            segment["started_at"] < stylize["finished_at"] and stylize["started_at"] < segment["finished_at"]
+        )
+        assert segment["worker"] != stylize["worker"]
+        if overlaps[-1]:
+            break
+    assert overlaps[-1], "segment and stylize did not overlap in time"
+
+
+def test_custom_painting_and_jpeg_output(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    canvas = np.zeros((300, 400, 3), np.uint8)
+    canvas[..., 0] = np.linspace(0, 255, 400, dtype=np.uint8)[None, :]
+    canvas[::20] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, "PNG")
+    job = poll(
+        client, submit(client, portrait_jpeg, painting="", painting_file=buffer.getvalue(), format="jpeg")
+    )
+    assert job["status"] == "succeeded", job["error"]
+    assert job["params"]["style"] == "custom" and job["stages"]["stylize"]["queue"] == "stylize.custom"
+    result = client.get(f"/v1/jobs/{job['id']}/result")
+    assert result.content_type == "image/jpeg" and image_of(result.data).shape == (300, 400, 3)
+
+
+def test_idempotency_key_runs_the_job_once(
+    client: FlaskClient, portrait_jpeg: bytes, settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": f"e2e-{time.time()}"}
+    first = submit(client, portrait_jpeg, headers)
+    second = submit(client, portrait_jpeg, headers)
+    assert first == second
+    assert poll(client, first)["status"] == "succeeded"
+
+
+def test_failures_are_reported_with_stage_and_reason(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    big = io.BytesIO()
+    Image.open(io.BytesIO(portrait_jpeg)).resize((600, 800)).save(big, "JPEG")
+    job = poll(client, submit(client, big.getvalue()))  # passes the gateway's pixel limit, not the workers'
+    assert job["status"] == "failed"
+    assert job["error"]["stage"] in ("segment", "stylize") and job["error"]["code"] == "image-too-large"
+    assert "pixels" in job["error"]["detail"]
+    assert job["stages"][job["error"]["stage"]]["state"] == "failed"
+    assert client.get(f"/v1/jobs/{job['id']}/result").status_code == 409
+
+    blank = io.BytesIO()
+    Image.new("RGB", (160, 200), (128, 128, 128)).save(blank, "PNG")
+    job = poll(client, submit(client, blank.getvalue()))  # nobody in the photo: the compositor says so
+    assert job["status"] == "failed" and job["error"]["stage"] == "composite", job
+    assert job["stages"]["segment"]["state"] == job["stages"]["stylize"]["state"] == "succeeded"
+
+
+def test_cancel_stops_pending_work(
+    client: FlaskClient, portrait_jpeg: bytes, settings: Settings, spawn: Spawn, env: dict[str, str]
+) -> None:
+    job_id = submit(client, portrait_jpeg, style="builtin-5")  # no worker serves builtin-5 yet
+    wait_for(
+        lambda: client.get(f"/v1/jobs/{job_id}").get_json()["stages"]["segment"]["state"] == "succeeded",
+        30,
+        "segmentation",
+    )
+    response = client.delete(f"/v1/jobs/{job_id}")
+    assert response.status_code == 200 and response.get_json()["status"] == "canceled"
+    blobs = blob_store(settings)
+    assert not blobs.exists(blob_key(job_id, PORTRAIT_BLOB))
+    late = worker(spawn, "stylizer", env, "--styles", "builtin-5")
+    wait_for(lambda: "skipping stylize" in late.log(), 30, "the late worker to skip the canceled job")
+    job = client.get(f"/v1/jobs/{job_id}").get_json()
+    assert job["status"] == "canceled" and job["stages"]["stylize"]["state"] == "pending"
+    assert not blobs.exists(blob_key(job_id, STYLIZED_BLOB))
+    assert client.get(f"/v1/jobs/{job_id}/result").status_code == 409
+
+
+def test_a_killed_worker_does_not_lose_the_job(
+    client: FlaskClient, portrait_jpeg: bytes, spawn: Spawn, env: dict[str, str]
+) -> None:
+    """SIGKILL the only stylizer for builtin-3 while it works; a replacement finishes the job."""
+    victim = worker(spawn, "stylizer", env, "--styles", "builtin-3")
+    large = io.BytesIO()  # a bigger photo keeps the stylize stage busy long enough to be caught mid-work
+    Image.open(io.BytesIO(portrait_jpeg)).resize((300, 400)).save(large, "JPEG")
+    job_id = submit(client, large.getvalue(), style="builtin-3")
+    wait_for(
+        lambda: client.get(f"/v1/jobs/{job_id}").get_json()["stages"]["stylize"]["state"] == "running",
+        30,
+        "stylize to start",
+        interval=0.005,
+    )
+    victim.kill(signal.SIGKILL)
+    victim.process.wait(5)
+    assert client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "running"
+    replacement = worker(spawn, "stylizer", env, "--styles", "builtin-3")
+    job = poll(client, job_id, timeout=60)
+    assert job["status"] == "succeeded", job["error"]
+    assert "sitter.stylize" in replacement.log(), "the replacement did not run the redelivered task"
+
+
+def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, portrait_jpeg: bytes) -> None:
+    """The same flow with blobs in S3 (moto over HTTP): inputs, intermediates and result are objects."""
+    bucket = f"sitter-e2e-{int(time.time())}"
+    env = {
+        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+        "SITTER_STORAGE": "s3",
+        "SITTER_S3_BUCKET": bucket,
+        "SITTER_S3_ENDPOINT_URL": s3_endpoint,
+        **WORKER_LIMITS,
+        **S3_CREDENTIALS,
+    }
+    started = [
+        worker(spawn, "segmenter", env, wait=False),
+        worker(spawn, "stylizer", env, "--styles", "great-wave", wait=False),
+        worker(spawn, "compositor", env, wait=False),
+    ]
+    wait_ready(*started)
+    settings = Settings(
+        redis_url=env["SITTER_REDIS_URL"], storage="s3", s3_bucket=bucket, s3_endpoint_url=s3_endpoint
+    )
+    with create_app(settings).test_client() as client:
+        job = poll(client, submit(client, portrait_jpeg, painting="great-wave"))
+        assert job["status"] == "succeeded", job["error"]
+        result = image_of(client.get(f"/v1/jobs/{job['id']}/result").data)
+        assert result.shape == gallery.load_painting("great-wave").shape
+        s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+        keys = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+        names = {"portrait", "matte.png", "stylized.png", "cutout.png", "result.png"}
+        assert keys == {f"jobs/{job['id']}/{name}" for name in names}
+        assert not redis.Redis.from_url(env["SITTER_REDIS_URL"]).keys("sitter:blob:*")
+        client.delete(f"/v1/jobs/{job['id']}")
+        assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
