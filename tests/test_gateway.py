@@ -278,3 +278,9 @@ def test_portrait_from_reuses_an_earlier_upload(
     _problem(reuse("not-a-job"), 422, "invalid-parameter", "portrait_from")
     client.delete(f"/v1/jobs/{first}")
     _problem(reuse(first), 410, "blob-gone", "portrait_from")
+
+
+def test_the_web_client_is_served_at_the_root(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.content_type
+    assert b"<html" in page.data.lower() or b"<!doctype html" in page.data.lower()
