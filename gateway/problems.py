@@ -56,7 +56,7 @@ def from_sitter_error(error: SitterError) -> ApiProblem:
     if isinstance(error, ImageTooLargeError):
         status = 413
     elif isinstance(error, InvalidImageError) and isinstance(error.__cause__, UnidentifiedImageError):
-        status = 415
+        return ApiProblem(415, "unsupported-media-type", error.message, field=error.field)
     elif isinstance(error, InvalidImageError | InvalidParameterError):
         status = 422
     else:

@@ -8,9 +8,12 @@ worker's task comes back within seconds; tasks on these small images take well u
 from __future__ import annotations
 
 import io
+import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import boto3
@@ -36,6 +39,8 @@ WORKER_LIMITS = {
     "SITTER_MAX_PIXELS": "200000",  # below the gateway's, to provoke a failure inside the header tasks
     "SITTER_INFERENCE_THREADS": "1",
     "SITTER_LOG_LEVEL": "INFO",
+    "SITTER_CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
+    "SITTER_CALLBACK_ALLOW_PRIVATE": "true",
 }
 READY = " ready."
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -83,7 +88,9 @@ def workers(module_spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
 
 @pytest.fixture(scope="module")
 def settings(env: dict[str, str]) -> Settings:
-    return Settings(redis_url=env["SITTER_REDIS_URL"])
+    return Settings(
+        redis_url=env["SITTER_REDIS_URL"], callback_allowed_hosts=("127.0.0.1",), callback_allow_private=True
+    )
 
 
 @pytest.fixture
@@ -182,6 +189,30 @@ def test_custom_painting_and_jpeg_output(client: FlaskClient, portrait_jpeg: byt
     assert job["params"]["style"] == "custom" and job["stages"]["stylize"]["queue"] == "stylize.custom"
     result = client.get(f"/v1/jobs/{job['id']}/result")
     assert result.content_type == "image/jpeg" and image_of(result.data).shape == (300, 400, 3)
+
+
+def test_webhook_reports_completion(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        job_id = submit(client, portrait_jpeg, callback_url=f"http://127.0.0.1:{server.server_port}/done")
+        assert poll(client, job_id)["status"] == "succeeded"
+        wait_for(lambda: received, 10, "the webhook")
+        assert received[0]["id"] == job_id and received[0]["status"] == "succeeded"
+        assert received[0]["result"]["format"] == "png"
+    finally:
+        server.shutdown()
 
 
 def test_idempotency_key_runs_the_job_once(

@@ -132,7 +132,12 @@ def test_each_invalid_parameter_is_a_422(
 
 
 def test_bad_images_and_sizes(client: FlaskClient, settings: Settings, portrait_jpeg: bytes) -> None:
-    _problem(client.post("/v1/jobs", data=_form(b"%PDF-1.4 not an image")), 415, "invalid-image", "portrait")
+    _problem(
+        client.post("/v1/jobs", data=_form(b"%PDF-1.4 not an image")),
+        415,
+        "unsupported-media-type",
+        "portrait",
+    )
     _problem(client.post("/v1/jobs", data=_form(portrait_jpeg[:300])), 422, "invalid-image", "portrait")
     _problem(client.post("/v1/jobs", data=_form(_png(8, 8))), 422, "invalid-image", "portrait")
     _problem(client.post("/v1/jobs", data=_form(_png(2000, 1500))), 413, "image-too-large", "portrait")
