@@ -196,3 +196,7 @@ def portrait_jpeg() -> bytes:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+# `live_stack`: the whole stack over HTTP, once per session, shared by the client and browser tests.
+pytest_plugins = ["tests.live_stack"]

@@ -131,7 +131,6 @@ function renderGallery() {
     img.alt = "";
     img.width = 120;
     img.height = 120;
-    img.loading = "lazy";
     const caption = document.createElement("span");
     caption.className = "caption";
     caption.innerHTML = "<strong></strong><span></span>";

@@ -1,0 +1,66 @@
+"""The whole stack over real HTTP, once per test session, for the Python client and the browser tests.
+
+`python -m gateway` on a free loopback port and one worker process per service, on their own Redis
+database (the gateway-only and e2e modules use others), exactly as `make up` runs them. The stylizer
+serves only the styles these tests use, so a job in any other style stays queued: that is how tests get
+a job that is reliably unfinished. Workers accept fewer pixels than the gateway, so an upload the
+gateway accepts can still fail inside a stage: that is how tests get a failed job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import Spawned, _spawner, free_port, wait_for
+
+SERVED_STYLES = ("starry-night", "great-wave", "custom")
+UNSERVED_STYLE = "builtin-5"  # no worker consumes its queue in these tests
+WORKER_MAX_PIXELS = 2_000_000
+READY = " ready."
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    base_url: str
+    redis_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    spawn, started = _spawner(tmp_path_factory.mktemp("live-stack"))
+    port = free_port()
+    env = {
+        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+        "SITTER_PORT": str(port),
+        "SITTER_INFERENCE_THREADS": "1",
+        "SITTER_MAX_WORKING_SIZE": "512",
+        "SITTER_LOG_LEVEL": "INFO",
+    }
+    worker_env = {**env, "SITTER_MAX_PIXELS": str(WORKER_MAX_PIXELS)}
+    try:
+        for service, args in (
+            ("segmenter", []),
+            ("stylizer", ["--styles", ",".join(SERVED_STYLES)]),
+            ("compositor", []),
+        ):
+            spawn(["-m", f"services.{service}.worker", *args], worker_env, name=service)
+        spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+        for item in started[:3]:
+            _wait_ready(item)
+        yield LiveStack(f"http://127.0.0.1:{port}", env["SITTER_REDIS_URL"], env)
+    finally:
+        for item in started:
+            item.stop()
+
+
+def _wait_ready(item: Spawned) -> None:
+    def ready() -> bool:
+        if item.process.poll() is not None:
+            raise AssertionError(f"a worker exited with {item.process.returncode}:\n{item.log()[-3000:]}")
+        return READY in item.log()
+
+    wait_for(ready, 120, "a worker to be ready", 0.1)

@@ -1,0 +1,374 @@
+"""The web client in a real browser: Debian's headless Chromium, driven by Selenium, against the live stack.
+
+Covers what a user does: pick the sample portrait, pick a painting, drag and resize the person's box
+(mouse and keyboard on a desktop, touch on a 375 px phone), submit, wait, download, and check the picture
+really has the person where the box was; and what a user sees when a file is bad or a job fails.
+Screenshots go to $SITTER_SCREENSHOTS (default: the test's tmp dir); look at them after a change.
+`tests/browser/install.sh` installs the browser on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from shared import gallery
+from tests.live_stack import WORKER_MAX_PIXELS, LiveStack
+
+pytestmark = pytest.mark.slow
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.chrome.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.actions import interaction  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
+from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+SAMPLE = gallery.SAMPLES_DIR / "obama-portrait.jpg"
+JOB_TIMEOUT = 90
+READOUT = re.compile(r"x (-?\d+), y (-?\d+), height (\d+) px")
+
+
+@pytest.fixture(scope="module")
+def browser_binaries() -> tuple[str, str]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.skip("Chromium is not installed: run tests/browser/install.sh")
+    return chromium, driver
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SITTER_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _browser(binaries: tuple[str, str], profile: Path, downloads: Path, *, phone: bool) -> WebDriver:
+    options = webdriver.ChromeOptions()
+    options.binary_location = binaries[0]
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    if phone:
+        options.add_experimental_option(
+            "mobileEmulation",
+            {"deviceMetrics": {"width": 375, "height": 740, "pixelRatio": 2.0, "touch": True}},
+        )
+    else:
+        options.add_argument("--window-size=1200,900")
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(service=Service(binaries[1]), options=options)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    return driver
+
+
+@pytest.fixture
+def desktop(browser_binaries: tuple[str, str], tmp_path: Path) -> Iterator[WebDriver]:
+    driver = _browser(browser_binaries, tmp_path / "profile", tmp_path / "downloads", phone=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def phone(browser_binaries: tuple[str, str], tmp_path: Path) -> Iterator[WebDriver]:
+    driver = _browser(browser_binaries, tmp_path / "profile", tmp_path / "downloads", phone=True)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver: WebDriver, predicate: Any, timeout: float = 10, what: str = "the page") -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+        lambda _: predicate(), message=f"timed out waiting for {what}"
+    )
+
+
+def _by_id(driver: WebDriver, element_id: str) -> WebElement:
+    return driver.find_element(By.ID, element_id)
+
+
+def _screenshot(driver: WebDriver, path: Path) -> None:
+    """The whole page, not only the viewport, so one picture shows every step."""
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "format": "png"})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def _placement(driver: WebDriver) -> tuple[int, int, int]:
+    match = READOUT.search(_by_id(driver, "box-readout").text)
+    assert match, _by_id(driver, "box-readout").text
+    x, y, h = (int(value) for value in match.groups())
+    return x, y, h
+
+
+def _scale(driver: WebDriver, painting_id: str) -> float:
+    """Painting pixels per CSS pixel of the displayed painting."""
+    shown = float(
+        driver.execute_script("return document.getElementById('stage-img').getBoundingClientRect().width")
+    )
+    return _painting(painting_id).shape[1] / shown
+
+
+def _painting(painting_id: str) -> np.ndarray:
+    with Image.open(gallery.painting(painting_id).path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _open(driver: WebDriver, stack: LiveStack) -> None:
+    driver.get(stack.base_url + "/")
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".painting")) == len(gallery.paintings()))
+
+
+def _choose_portrait(driver: WebDriver, path: Path) -> None:
+    _by_id(driver, "portrait-input").send_keys(str(path))
+
+
+def _choose_painting(driver: WebDriver, painting_id: str) -> WebElement:
+    card = driver.find_element(By.CSS_SELECTOR, f'.painting[data-id="{painting_id}"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
+    return card
+
+
+def _submit_and_wait(driver: WebDriver) -> dict[str, Any]:
+    """Submit, wait for the result, and return the job's document (from the result image's URL)."""
+    button = _by_id(driver, "submit-button")
+    _wait(driver, button.is_enabled, what="the submit button to enable")
+    button.click()
+    _wait(
+        driver,
+        lambda: _by_id(driver, "result").is_displayed() or _by_id(driver, "submit-error").is_displayed(),
+        JOB_TIMEOUT,
+        "the result",
+    )
+    assert not _by_id(driver, "submit-error").is_displayed(), _by_id(driver, "submit-error").text
+    _wait(
+        driver, lambda: driver.execute_script("return document.getElementById('result-img').naturalWidth > 0")
+    )
+    result_url = _by_id(driver, "result-img").get_attribute("src")
+    assert result_url
+    job: dict[str, Any] = requests.get(result_url.removesuffix("/result"), timeout=10).json()
+    assert job["status"] == "succeeded"
+    return job
+
+
+def _check_picture(data: bytes, painting_id: str, box: dict[str, int]) -> None:
+    """The painting, untouched outside the person's box, and a person inside it."""
+    with Image.open(io.BytesIO(data)) as image:
+        picture = np.asarray(image.convert("RGB"))
+    painting = _painting(painting_id)
+    assert picture.shape == painting.shape
+    x0, y0 = max(box["x"], 0), max(box["y"], 0)
+    outside = np.ones(painting.shape[:2], bool)
+    outside[y0 : box["y"] + box["h"], x0 : box["x"] + box["w"]] = False
+    assert np.array_equal(picture[outside], painting[outside])
+    assert np.abs(picture[~outside].astype(int) - painting[~outside]).mean() > 10
+
+
+def test_desktop_upload_place_submit_download(
+    live_stack: LiveStack, desktop: WebDriver, tmp_path: Path, shots: Path
+) -> None:
+    driver = desktop
+    _open(driver, live_stack)
+    _choose_portrait(driver, SAMPLE)
+    _wait(
+        driver,
+        lambda: driver.execute_script("return document.getElementById('portrait-img').naturalWidth > 0"),
+    )
+    assert not _by_id(driver, "submit-button").is_enabled()  # no painting yet
+    assert "painting" in _by_id(driver, "submit-hint").text
+
+    _choose_painting(driver, "starry-night").click()
+    box = _by_id(driver, "person-box")
+    _wait(driver, box.is_displayed)
+    assert _by_id(driver, "box-readout").text == "Automatic placement"
+
+    # Drag with the mouse: the box moves by the drag, converted to painting pixels.
+    ActionChains(driver).click_and_hold(box).move_by_offset(-120, -60).release().perform()
+    x, y, h = _placement(driver)
+    scale = _scale(driver, "starry-night")
+    width, height = _painting("starry-night").shape[1::-1]
+    auto_h = round(0.6 * height)
+    auto_x = (width - round(auto_h * 0.75)) // 2
+    assert h == auto_h
+    assert abs(x - (auto_x - 120 * scale)) <= 3 and abs(y - (height - auto_h - 60 * scale)) <= 3
+
+    # Drag the corner handle up: taller, feet where they were.
+    handle = _by_id(driver, "resize-handle")
+    ActionChains(driver).click_and_hold(handle).move_by_offset(0, -40).release().perform()
+    x2, y2, h2 = _placement(driver)
+    assert x2 == x and abs(h2 - (h + 40 * scale)) <= 3 and abs((y2 + h2) - (y + h)) <= 1
+
+    # Keyboard: the box is focusable and arrow keys nudge it by 1% of the painting's width.
+    box.send_keys(Keys.ARROW_LEFT)
+    assert _placement(driver) == (x2 - round(0.01 * width), y2, h2)
+    placed = _placement(driver)
+    _screenshot(driver, shots / "desktop-placed.png")
+
+    job = _submit_and_wait(driver)
+    result_box = job["result"]["box"]
+    assert (result_box["x"], result_box["y"], result_box["h"]) == placed
+    assert [stage["state"] for stage in job["stages"].values()] == ["succeeded"] * 3
+    assert not _by_id(driver, "progress").is_displayed()
+
+    _by_id(driver, "details").click()  # the intermediates, on request
+    _wait(
+        driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
+    )
+    _screenshot(driver, shots / "desktop-result.png")
+
+    _by_id(driver, "download-link").click()
+    downloads = tmp_path / "downloads"
+    saved = _wait(
+        driver,
+        lambda: sorted(downloads.glob("sitter-*.png")),
+        20,
+        "the download",
+    )
+    _wait(driver, lambda: not list(downloads.glob("*.crdownload")), 20, "the download to finish")
+    _check_picture(saved[0].read_bytes(), "starry-night", result_box)
+
+    # Try another placement: same photo (sent as portrait_from, not uploaded again), automatic placement.
+    _by_id(driver, "again-button").click()
+    _by_id(driver, "auto-button").click()
+    assert _by_id(driver, "box-readout").text == "Automatic placement"
+    second = _submit_and_wait(driver)
+    assert second["id"] != job["id"]
+    assert second["result"]["box"]["y"] + second["result"]["box"]["h"] == height  # standing on the bottom
+
+
+def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
+    """A one-finger drag from the element's centre, sent as touch input (Chromium fires touch events)."""
+    actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))
+    finger = actions.pointer_action
+    finger.move_to(element).pointer_down().pause(0.05)
+    for step in range(1, 6):
+        finger.move_to(element, dx * step // 5, dy * step // 5).pause(0.02)
+    finger.pointer_up()
+    actions.perform()
+
+
+def _tap(driver: WebDriver, element: WebElement) -> None:
+    actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))
+    actions.pointer_action.move_to(element).pointer_down().pause(0.05).pointer_up()
+    actions.perform()
+
+
+def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, shots: Path) -> None:
+    driver = phone
+    _open(driver, live_stack)
+    assert driver.execute_script("return window.innerWidth") == 375
+    assert driver.execute_script("return matchMedia('(pointer: coarse)').matches")
+    assert _by_id(driver, "portrait-camera").get_attribute("capture") == "user"
+    assert driver.find_element(
+        By.CSS_SELECTOR, "label[for=portrait-camera]"
+    ).is_displayed()  # "Take a selfie"
+    _choose_portrait(driver, SAMPLE)
+    _tap(driver, _choose_painting(driver, "great-wave"))
+    box = _by_id(driver, "person-box")
+    _wait(driver, box.is_displayed)
+    driver.execute_script(
+        "window.touches = 0;"
+        "document.getElementById('person-box').addEventListener('touchstart', () => window.touches++);"
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+
+    _touch_drag(driver, box, 40, -30)
+    x, y, h = _placement(driver)
+    _touch_drag(driver, _by_id(driver, "resize-handle"), 25, 0)  # sideways on the handle also grows
+    x2, y2, h2 = _placement(driver)
+    assert driver.execute_script("return window.touches") == 2  # real touch events, not mouse ones
+    assert x2 == x and h2 > h and abs((y2 + h2) - (y + h)) <= 1
+    scale = _scale(driver, "great-wave")
+    width, height = _painting("great-wave").shape[1::-1]
+    auto_h = min(round(0.6 * height), int(width / 0.75))
+    assert abs(x - ((width - round(auto_h * 0.75)) // 2 + 40 * scale)) <= 3
+
+    # Nothing wider than the phone: no sideways scrolling of the page (the gallery strip scrolls itself).
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 375
+    _screenshot(driver, shots / "phone-placed.png")
+
+    job = _submit_and_wait(driver)
+    box_doc = job["result"]["box"]
+    assert (box_doc["x"], box_doc["y"], box_doc["h"]) == (x2, y2, h2)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 375
+    _screenshot(driver, shots / "phone-result.png")
+    link = _by_id(driver, "download-link").get_attribute("href")
+    assert link
+    _check_picture(requests.get(link, timeout=10).content, "great-wave", box_doc)
+
+
+def test_bad_files_and_failed_jobs_are_explained(
+    live_stack: LiveStack, desktop: WebDriver, tmp_path: Path, shots: Path
+) -> None:
+    driver = desktop
+    _open(driver, live_stack)
+    error = _by_id(driver, "portrait-error")
+
+    # Not an image at all: refused at once, before any upload.
+    text = tmp_path / "notes.txt"
+    text.write_text("not a photo")
+    _choose_portrait(driver, text)
+    _wait(driver, error.is_displayed)
+    assert "isn't a picture we can read" in error.text
+    _choose_painting(driver, "starry-night").click()
+    assert not _by_id(driver, "submit-button").is_enabled()
+    _screenshot(driver, shots / "error-local.png")
+
+    # An image the browser shows but the server cannot decode (SVG): the API's 415, in plain words.
+    svg = tmp_path / "drawing.svg"
+    svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="40"><rect width="30" height="40"/></svg>'
+    )
+    _choose_portrait(driver, svg)
+    button = _by_id(driver, "submit-button")
+    _wait(driver, button.is_enabled)
+    button.click()
+    _wait(driver, error.is_displayed, what="the server's error")
+    assert "Choose a JPEG, PNG, WebP or HEIC photo" in error.text and "supported format" in error.text
+    assert not _by_id(driver, "progress").is_displayed()
+    _screenshot(driver, shots / "error-server.png")
+
+    # Accepted by the gateway but too big for the workers: the job fails, and the page says where.
+    side = int(WORKER_MAX_PIXELS**0.5) + 100
+    big = tmp_path / "big.png"
+    Image.new("RGB", (side, side), (150, 120, 90)).save(big)
+    _choose_portrait(driver, big)
+    _wait(driver, button.is_enabled)
+    started = time.monotonic()
+    button.click()
+    failure = _by_id(driver, "submit-error")
+    _wait(driver, failure.is_displayed, JOB_TIMEOUT, "the job to fail")
+    assert time.monotonic() - started < JOB_TIMEOUT
+    assert re.search(r"Something went wrong while (cutting you out|repainting you)", failure.text)
+    assert not error.is_displayed()
+    _screenshot(driver, shots / "error-job-failed.png")
