@@ -290,7 +290,7 @@ def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, port
     """The same flow with blobs in S3 (moto over HTTP): inputs, intermediates and result are objects."""
     bucket = f"sitter-e2e-{int(time.time())}"
     env = {
-        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/4",
         "SITTER_STORAGE": "s3",
         "SITTER_S3_BUCKET": bucket,
         "SITTER_S3_ENDPOINT_URL": s3_endpoint,
