@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import redis
 
+from shared.blob_codec import decode_matte, encode_matte
 from shared.errors import InvalidParameterError
 from shared.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, is_job_id, new_job_id
-from shared.matte_codec import decode_matte, encode_matte
 from shared.metrics import Metrics
 from shared.webhook import check_callback_url
 

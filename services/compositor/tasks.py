@@ -8,9 +8,9 @@ from celery import Task, shared_task
 
 from services.compositor.blend import composite as blend
 from services.compositor.placement import Placement
+from shared.blob_codec import decode_matte, encode_png_fast
 from shared.imageio import CONTENT_TYPES, decode_image, encode_image
 from shared.jobs import CUTOUT_BLOB, MATTE_BLOB, PAINTING_BLOB, STYLIZED_BLOB, blob_key, result_blob
-from shared.matte_codec import decode_matte
 from shared.queues import COMPOSITE_TASK
 from shared.worker import Runtime, notify, run_stage, runtime
 
@@ -38,9 +38,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             encode_image(placed.image, fmt),
             content_type=CONTENT_TYPES[fmt],
         )
-        rt.blobs.put(
-            blob_key(job_id, CUTOUT_BLOB), encode_image(placed.cutout, "png"), content_type="image/png"
-        )
+        rt.blobs.put(blob_key(job_id, CUTOUT_BLOB), encode_png_fast(placed.cutout), content_type="image/png")
         box = {"x": placed.box.x, "y": placed.box.y, "w": placed.box.w, "h": placed.box.h}
         height, width = placed.image.shape[:2]
         return {

@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from shared.blob_codec import encode_matte
 from shared.imageio import decode_image
 from shared.jobs import MATTE_BLOB, PORTRAIT_BLOB, blob_key
-from shared.matte_codec import encode_matte
 from shared.queues import SEGMENT_TASK
 from shared.worker import Runtime, run_stage
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
-from shared.imageio import decode_image, encode_image
+from shared.imageio import decode_image
 from shared.jobs import PAINTING_BLOB, PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
 from shared.queues import CUSTOM_STYLE, STYLIZE_TASK
 from shared.worker import Runtime, run_stage
@@ -42,7 +43,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
         )
-        rt.blobs.put(blob_key(job_id, STYLIZED_BLOB), encode_image(stylized, "png"), content_type="image/png")
+        rt.blobs.put(blob_key(job_id, STYLIZED_BLOB), encode_png_fast(stylized), content_type="image/png")
         return STYLIZED_BLOB
 
     result: str = run_stage(self, job_id, "stylize", work)
