@@ -271,8 +271,8 @@ def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> Non
     actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))
     finger = actions.pointer_action
     finger.move_to(element).pointer_down().pause(0.05)
-    for step in range(1, 6):
-        finger.move_to(element, dx * step // 5, dy * step // 5).pause(0.02)
+    for _ in range(5):  # relative moves: the element itself moves under the finger
+        finger.move_by(dx // 5, dy // 5).pause(0.02)
     finger.pointer_up()
     actions.perform()
 
