@@ -14,8 +14,11 @@ import io
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ import requests
 from PIL import Image
 
 from shared import gallery
+from tests.conftest import Spawn, free_port
 from tests.live_stack import WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow
@@ -372,3 +376,39 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert re.search(r"Something went wrong while (cutting you out|repainting you)", failure.text)
     assert not error.is_displayed()
     _screenshot(driver, shots / "error-job-failed.png")
+
+
+@pytest.fixture
+def other_origin(tmp_path: Path) -> Iterator[str]:
+    """A page on another origin (another port), as a third-party web app calling the API would be."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>another app</title>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+CROSS_ORIGIN_CALL = """
+const [url, done] = arguments;
+fetch(url, {headers: {"Idempotency-Key": "preflighted"}})
+  .then((response) => done({status: response.status, type: response.headers.get("Content-Type")}))
+  .catch((error) => done({error: String(error)}));
+"""
+
+
+def test_cors_lets_configured_origins_call_the_api(
+    live_stack: LiveStack, spawn: Spawn, desktop: WebDriver, other_origin: str
+) -> None:
+    port = free_port()
+    env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_CORS_ORIGINS": other_origin}
+    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="cors-gateway")
+    desktop.get(other_origin + "/")
+    missing = f"/v1/jobs/{'0' * 32}"  # a header that needs a preflight, and an answer the page must read
+    allowed = desktop.execute_async_script(CROSS_ORIGIN_CALL, f"http://127.0.0.1:{port}{missing}")
+    assert allowed == {"status": 404, "type": "application/problem+json"}
+    refused = desktop.execute_async_script(CROSS_ORIGIN_CALL, live_stack.base_url + missing)
+    assert "Failed to fetch" in refused["error"]  # the same API without the origin configured

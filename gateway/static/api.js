@@ -42,15 +42,26 @@ export const api = {
 
 export const TERMINAL = ["succeeded", "failed", "canceled"];
 
+const TRANSIENT_TRIES = 5; // a phone switching networks, a gateway restarting: not a failed job
+
 // Poll a job until it ends: fast at first (most jobs take a second or two), backing off to 2 s so a
 // long queue costs the server few requests. onUpdate sees each document; `signal.stopped` ends it early.
 export async function follow(id, onUpdate, signal) {
   let delay = 250;
+  let failures = 0;
   for (;;) {
-    const job = await api.job(id);
-    onUpdate(job);
-    if (TERMINAL.includes(job.status) || signal.stopped) {
-      return job;
+    try {
+      const job = await api.job(id);
+      failures = 0;
+      onUpdate(job);
+      if (TERMINAL.includes(job.status) || signal.stopped) {
+        return job;
+      }
+    } catch (error) {
+      const transient = error.status === 0 || error.status >= 500;
+      if (!transient || ++failures >= TRANSIENT_TRIES) {
+        throw error;
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 1.5, 2000);
