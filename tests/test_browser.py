@@ -331,6 +331,15 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, shots: Path) 
     _check_picture(requests.get(link, timeout=10).content, "great-wave", box_doc)
 
 
+DROP_TEXT_FILE = """
+const files = new DataTransfer();
+files.items.add(new File(["not a photo"], "notes.txt", {type: "text/plain"}));
+const zone = document.getElementById("dropzone");
+zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: files, bubbles: true, cancelable: true}));
+zone.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+"""
+
+
 def test_bad_files_and_failed_jobs_are_explained(
     live_stack: LiveStack, desktop: WebDriver, tmp_path: Path, shots: Path
 ) -> None:
@@ -338,12 +347,10 @@ def test_bad_files_and_failed_jobs_are_explained(
     _open(driver, live_stack)
     error = _by_id(driver, "portrait-error")
 
-    # Not an image at all: refused at once, before any upload.
-    text = tmp_path / "notes.txt"
-    text.write_text("not a photo")
-    _choose_portrait(driver, text)
+    # Not an image at all, dropped onto the photo box: refused at once, before any upload.
+    driver.execute_script(DROP_TEXT_FILE)
     _wait(driver, error.is_displayed)
-    assert "isn't a picture we can read" in error.text
+    assert "“notes.txt” isn't a picture we can read" in error.text
     _choose_painting(driver, "starry-night").click()
     assert not _by_id(driver, "submit-button").is_enabled()
     _screenshot(driver, shots / "error-local.png")

@@ -125,6 +125,7 @@ function renderGallery() {
     button.type = "button";
     button.className = "painting";
     button.setAttribute("role", "radio");
+    button.setAttribute("aria-checked", "false");
     button.dataset.id = item.id;
     const img = document.createElement("img");
     img.src = item.thumbnail;
@@ -249,7 +250,6 @@ function showReadout(placement) {
   $("box-readout").textContent = placement.auto
     ? "Automatic placement"
     : `x ${x}, y ${y}, height ${h} px (of ${placement.width} × ${placement.height})`;
-  $("person-box").setAttribute("aria-valuetext", $("box-readout").textContent);
 }
 
 // ---- Submit, progress, result ---------------------------------------------------------------------
