@@ -287,7 +287,17 @@ def _tap(driver: WebDriver, element: WebElement) -> None:
     actions.perform()
 
 
-def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, shots: Path) -> None:
+def _heic(source: Path, target: Path) -> Path:
+    """The sample portrait as an iPhone would send it (HEIC), which Chromium cannot show."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    with Image.open(source) as image:
+        image.convert("RGB").save(target, format="HEIF", quality=85)
+    return target
+
+
+def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Path, shots: Path) -> None:
     driver = phone
     _open(driver, live_stack)
     assert driver.execute_script("return window.innerWidth") == 375
@@ -296,7 +306,9 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, shots: Path) 
     assert driver.find_element(
         By.CSS_SELECTOR, "label[for=portrait-camera]"
     ).is_displayed()  # "Take a selfie"
-    _choose_portrait(driver, SAMPLE)
+    _choose_portrait(driver, _heic(SAMPLE, tmp_path / "IMG_0001.HEIC"))
+    _wait(driver, lambda: "HEIC" in _by_id(driver, "portrait-placeholder").text, what="the HEIC note")
+    assert not _by_id(driver, "portrait-error").is_displayed()
     _tap(driver, _choose_painting(driver, "great-wave"))
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)

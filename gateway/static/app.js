@@ -336,9 +336,13 @@ async function submit() {
     const final = await follow(job.id, showStages, run);
     if (final.status === "succeeded") {
       showResult(final);
-    } else if (final.status === "failed") {
+      return;
+    }
+    $("progress").hidden = true;
+    if (final.status === "failed") {
       throw { failure: final.error };
-    } else if (!run.stopped) {
+    }
+    if (!run.stopped) {
       throw { failure: { detail: "the job was canceled" } };
     }
   } catch (error) {
