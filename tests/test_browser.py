@@ -29,7 +29,7 @@ from PIL import Image
 
 from shared import gallery
 from tests.conftest import Spawn, free_port
-from tests.live_stack import WORKER_MAX_PIXELS, LiveStack
+from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -431,3 +431,26 @@ def test_cors_lets_configured_origins_call_the_api(
     assert allowed == {"status": 404, "type": "application/problem+json"}
     refused = desktop.execute_async_script(CROSS_ORIGIN_CALL, live_stack.base_url + missing)
     assert "Failed to fetch" in refused["error"]  # the same API without the origin configured
+
+
+def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
+    driver = desktop
+    _open(driver, live_stack)
+    _choose_portrait(driver, SAMPLE)
+    _choose_painting(driver, "starry-night").click()
+    Select(_by_id(driver, "style-select")).select_by_value(UNSERVED_STYLE)  # no worker: stays queued
+    _by_id(driver, "submit-button").click()
+    progress = _by_id(driver, "progress")
+    _wait(driver, progress.is_displayed, what="the progress view")
+    _wait(driver, lambda: float(_by_id(driver, "elapsed").text) >= 0.5, what="the elapsed time to run")
+    assert _by_id(driver, "progress-title").text == "Waiting for a free worker…"
+    states = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#stages li .state")]
+    assert states[1:] == ["waiting", "waiting"]
+    assert not _by_id(driver, "submit-button").is_enabled()  # one job at a time
+    _screenshot(driver, shots / "desktop-progress.png")
+
+    _by_id(driver, "cancel-button").click()
+    message = _by_id(driver, "submit-error")
+    _wait(driver, message.is_displayed, what="the cancel message")
+    assert message.text.startswith("Canceled.") and not progress.is_displayed()
+    _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")

@@ -239,7 +239,7 @@ function updateStyleThumb() {
   } else {
     thumb.removeAttribute("src");
   }
-  thumb.classList.toggle("swatch", !thumb.getAttribute("src"));
+  thumb.hidden = !thumb.getAttribute("src");
   thumb.alt = painting ? `Style sample: ${painting.title}` : "";
 }
 
@@ -388,6 +388,7 @@ async function cancel() {
   }
   state.run.stopped = true;
   $("cancel-button").disabled = true;
+  $("progress").hidden = true;
   try {
     await api.cancel(state.job.id);
     showError("submit", "Canceled. Change anything you like and try again.");
