@@ -56,6 +56,8 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 SAMPLE = gallery.SAMPLES_DIR / "obama-portrait.jpg"
+with Image.open(SAMPLE) as _sample:
+    SAMPLE_ASPECT = _sample.width / _sample.height
 JOB_TIMEOUT = 90
 READOUT = re.compile(r"x (-?\d+), y (-?\d+), height (\d+) px")
 
@@ -222,7 +224,7 @@ def test_desktop_upload_place_submit_download(
     scale = _scale(driver, "starry-night")
     width, height = _painting("starry-night").shape[1::-1]
     auto_h = round(0.6 * height)
-    auto_x = (width - round(auto_h * 0.75)) // 2
+    auto_x = (width - round(auto_h * SAMPLE_ASPECT)) // 2
     assert h == auto_h
     assert abs(x - (auto_x - 120 * scale)) <= 3 and abs(y - (height - auto_h - 60 * scale)) <= 3
 
@@ -326,7 +328,7 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     assert x2 == x and h2 > h and abs((y2 + h2) - (y + h)) <= 1
     scale = _scale(driver, "great-wave")
     width, height = _painting("great-wave").shape[1::-1]
-    auto_h = min(round(0.6 * height), int(width / 0.75))
+    auto_h = min(round(0.6 * height), int(width / 0.75))  # a HEIC has no preview: the page assumes 3:4
     assert abs(x - ((width - round(auto_h * 0.75)) // 2 + 40 * scale)) <= 3
 
     # Nothing wider than the phone: no sideways scrolling of the page (the gallery strip scrolls itself).
@@ -443,7 +445,8 @@ def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, sho
     progress = _by_id(driver, "progress")
     _wait(driver, progress.is_displayed, what="the progress view")
     _wait(driver, lambda: float(_by_id(driver, "elapsed").text) >= 0.5, what="the elapsed time to run")
-    assert _by_id(driver, "progress-title").text == "Waiting for a free worker…"
+    # queued, or running once the segmenter has picked up its half
+    assert _by_id(driver, "progress-title").text in ("Waiting for a free worker…", "Working on it…")
     states = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#stages li .state")]
     assert states[1:] == ["waiting", "waiting"]
     assert not _by_id(driver, "submit-button").is_enabled()  # one job at a time
