@@ -1,0 +1,187 @@
+"""What every deployment file must agree with in the code, and tests that these checks do catch mistakes.
+
+The compose and Kubernetes tests use these helpers: SITTER_* variables must be Settings fields whose values
+parse, container commands must name a real module or the gateway's app factory, queues must exist in
+shared.queues, probes must hit routes the gateway really has.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shlex
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared import gallery
+from shared.errors import SitterError
+from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, all_queues, stylize_queue
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER_MODULES = {
+    "segmenter": "services.segmenter.worker",
+    "stylizer": "services.stylizer.worker",
+    "compositor": "services.compositor.worker",
+}
+GATEWAY_APP = "gateway.app:create_app()"
+# Set in a container, these must point at the right place: the loopback default means "not configured".
+REQUIRED_ENV = ("SITTER_REDIS_URL",)
+# Yamllint: its defaults, with long unbreakable words (style lists, URLs) allowed and no `---` demanded.
+YAMLLINT_CONFIG = """
+extends: default
+rules:
+  document-start: disable
+  line-length: {max: 120, allow-non-breakable-words: true, allow-non-breakable-inline-mappings: true}
+  comments: {min-spaces-from-content: 1}
+"""
+
+
+def env_problems(env: Mapping[str, str], where: str) -> list[str]:
+    """Unknown SITTER_* names, unparsable values, required variables left unset."""
+    known = set(Settings.env_names())
+    unknown = [name for name in env if name.startswith("SITTER_") and name not in known]
+    problems = [f"{where}: {name} is not a Settings field" for name in unknown]
+    problems += [f"{where}: {name} is not set" for name in REQUIRED_ENV if not env.get(name)]
+    try:
+        Settings.from_env(env)
+    except SitterError as exc:
+        problems.append(f"{where}: {exc.message}")
+    return problems
+
+
+def command_problems(command: Sequence[str], where: str) -> list[str]:
+    """A container command must run a worker module's `main` or gunicorn with the gateway's factory."""
+    if list(command[:2]) == ["python", "-m"]:
+        module = command[2]
+        if module not in WORKER_MODULES.values() or importlib.util.find_spec(module) is None:
+            return [f"{where}: {module} is not a worker entry point"]
+        return [] if callable(getattr(importlib.import_module(module), "main", None)) else [f"{where}: no main"]
+    if command[:1] == ["gunicorn"]:
+        if command[-1] != GATEWAY_APP:
+            return [f"{where}: gunicorn must serve {GATEWAY_APP}, not {command[-1]}"]
+        module, _, factory = GATEWAY_APP.partition(":")
+        if not callable(getattr(importlib.import_module(module), factory.rstrip("()"), None)):
+            return [f"{where}: {GATEWAY_APP} does not exist"]
+        return []
+    return [f"{where}: {shlex.join(command)} is not a Sitter entry point"]
+
+
+def worker_styles(command: Sequence[str]) -> list[str]:
+    """The style ids a stylizer command serves (its --styles, expanded like the worker does)."""
+    from services.stylizer.worker import expand_styles
+
+    specs = command[command.index("--styles") + 1].split(",") if "--styles" in command else ["all"]
+    return expand_styles(specs)
+
+
+def consumed_queues(command: Sequence[str]) -> list[str]:
+    """The queues a worker command consumes, as the worker itself computes them."""
+    module = command[2]
+    if module == WORKER_MODULES["stylizer"]:
+        return [stylize_queue(style) for style in worker_styles(command)]
+    return {WORKER_MODULES["segmenter"]: [SEGMENT_QUEUE], WORKER_MODULES["compositor"]: [COMPOSITE_QUEUE]}[module]
+
+
+def service_of(command: Sequence[str]) -> str:
+    """`segmenter`, `stylizer`, `compositor` or `gateway`: also the Dockerfile target of its image."""
+    if command[:1] == ["gunicorn"]:
+        return "gateway"
+    return next(name for name, module in WORKER_MODULES.items() if module == command[2])
+
+
+@cache
+def dockerfile_stages() -> dict[str, list[str]]:
+    """Stage name -> its instructions (continuation lines joined), from the repository's Dockerfile."""
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    logical = ""
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.lstrip().startswith("#") and not logical:
+            continue
+        logical += line.rstrip("\\").strip() + " " if line.endswith("\\") else line.strip()
+        if line.endswith("\\") or not logical:
+            continue
+        instruction, logical = logical, ""
+        if instruction.upper().startswith("FROM "):
+            words = instruction.split()
+            current = []
+            stages[words[3] if len(words) > 3 and words[2].upper() == "AS" else words[1]] = current
+        current.append(instruction)
+    return stages
+
+
+@cache
+def known_queues() -> frozenset[str]:
+    return frozenset(all_queues(list(gallery.paintings())))
+
+
+@cache
+def gateway_paths() -> frozenset[str]:
+    """Every route of the real gateway app (creating it touches no network)."""
+    from gateway.app import create_app
+
+    app = create_app(Settings(redis_url="redis://127.0.0.1:9/0"))
+    return frozenset(rule.rule for rule in app.url_map.iter_rules())
+
+
+def yaml_lint(paths: Sequence[Path]) -> list[str]:
+    from yamllint import linter
+    from yamllint.config import YamlLintConfig
+
+    config = YamlLintConfig(YAMLLINT_CONFIG)
+    return [
+        f"{path}:{problem.line}: {problem.desc} ({problem.rule})"
+        for path in paths
+        for problem in linter.run(path.read_text(), config, str(path))
+    ]
+
+
+def load_all(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# ---- the checks catch what they are meant to catch ----
+
+
+def test_env_problems_flags_unknown_names_bad_values_and_missing_redis() -> None:
+    assert env_problems({"SITTER_REDIS_URL": "redis://redis:6379/0", "SITTER_STORAGE": "s3"}, "ok") == []
+    problems = env_problems({"SITTER_REDIS_ULR": "x", "SITTER_TASK_TIME_LIMIT": "soon"}, "bad")
+    assert any("SITTER_REDIS_ULR is not a Settings field" in problem for problem in problems)
+    assert any("SITTER_REDIS_URL is not set" in problem for problem in problems)
+    assert any("SITTER_TASK_TIME_LIMIT" in problem for problem in problems)
+
+
+def test_command_problems_accepts_real_entry_points_only() -> None:
+    assert command_problems(["python", "-m", "services.stylizer.worker", "--styles", "udnie"], "x") == []
+    assert command_problems(["gunicorn", "--bind", "0.0.0.0:8000", GATEWAY_APP], "x") == []
+    assert command_problems(["python", "-m", "services.painter.worker"], "x")
+    assert command_problems(["gunicorn", "gateway.app:app"], "x")
+    assert command_problems(["celery", "worker"], "x")
+
+
+def test_worker_styles_expands_and_rejects_unknown_styles() -> None:
+    assert worker_styles(["python", "-m", "services.stylizer.worker", "--styles", "udnie,custom"]) == [
+        "udnie",
+        "custom",
+    ]
+    assert len(worker_styles(["python", "-m", "services.stylizer.worker"])) == len(known_queues()) - 2
+    with pytest.raises(SitterError):
+        worker_styles(["python", "-m", "services.stylizer.worker", "--styles", "picasso"])
+
+
+def test_gateway_has_the_probe_routes() -> None:
+    assert {"/healthz", "/readyz", "/metrics", "/"} <= gateway_paths()
+
+
+def test_yaml_lint_reports_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("key: value\nkey: again\nlist:\n- [1,2]\n")
+    problems = yaml_lint([bad])
+    assert any("duplication of key" in problem for problem in problems), problems
+

@@ -1,0 +1,298 @@
+"""The Kubernetes manifests: rendered overlays validated offline and cross-checked against the code.
+
+No cluster here: each overlay is rendered by k8s/render.py (compared with `kubectl kustomize` where kubectl
+exists), every object is validated against the strict Kubernetes 1.30 schemas (kubernetes-validate) or,
+for KEDA's ScaledObject, the committed schema, and the objects are checked against each other and the code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from gateway.app import MULTIPART_OVERHEAD
+from k8s import generate_workers
+from k8s.render import KustomizeError, render, split_image
+from shared.settings import Settings
+from tests.test_deploy_contract import (
+    ROOT,
+    command_problems,
+    consumed_queues,
+    dockerfile_stages,
+    env_problems,
+    gateway_paths,
+    known_queues,
+    service_of,
+    yaml_lint,
+)
+
+K8S = ROOT / "k8s"
+OVERLAYS = ("dev", "gpu")
+KUBERNETES_VERSION = "1.30.0"
+KEDA_SCHEMA = K8S / "schemas" / "keda-scaledobject.schema.json"
+WORKLOADS = ("Deployment", "StatefulSet")
+
+Obj = dict[str, Any]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> tuple[str, list[Obj]]:
+    return request.param, render(K8S / "overlays" / request.param)
+
+
+def by_kind(objects: list[Obj], kind: str) -> dict[str, Obj]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def pod_spec(workload: Obj) -> Obj:
+    spec: Obj = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def sitter_containers(objects: list[Obj]) -> list[tuple[Obj, Obj]]:
+    """(Deployment, container) for every container that runs Sitter code (not Redis)."""
+    return [
+        (deployment, container)
+        for deployment in by_kind(objects, "Deployment").values()
+        for container in pod_spec(deployment)["containers"]
+    ]
+
+
+def container_env(objects: list[Obj], container: Obj) -> dict[str, str]:
+    """What the container sees: its ConfigMaps, then its own `env` (the optional Secret adds, never needed)."""
+    configmaps = by_kind(objects, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(configmaps[source["configMapRef"]["name"]]["data"])
+    env.update({item["name"]: item["value"] for item in container.get("env", [])})
+    return env
+
+
+def selects(selector: dict[str, str], workload: Obj) -> bool:
+    labels = workload["spec"]["template"]["metadata"]["labels"]
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def test_renderer_matches_kubectl_kustomize(overlay: tuple[str, list[Obj]]) -> None:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed; the pure-Python render stands alone")
+    name, objects = overlay
+    output = subprocess.run(
+        ["kubectl", "kustomize", str(K8S / "overlays" / name)], capture_output=True, text=True, check=True
+    ).stdout
+
+    def key(obj: Obj) -> tuple[str, str, str]:
+        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+    theirs = {key(obj): obj for obj in yaml.safe_load_all(output) if obj}
+    ours = {key(obj): obj for obj in objects}
+    assert ours.keys() == theirs.keys()
+    assert [k for k in ours if ours[k] != theirs[k]] == []
+
+
+def test_renderer_refuses_what_it_does_not_implement(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: []\nnamePrefix: x-\n")
+    with pytest.raises(KustomizeError, match="namePrefix"):
+        render(tmp_path)
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: [cm.yaml]\npatches:\n  - target: {kind: Secret}\n    patch: '[]'\n"
+    )
+    with pytest.raises(KustomizeError, match="matches nothing"):
+        render(tmp_path)
+
+
+def test_every_object_is_valid_against_its_schema(overlay: tuple[str, list[Obj]]) -> None:
+    keda = Draft202012Validator(json.loads(KEDA_SCHEMA.read_text()))
+    name, objects = overlay
+    kinds = {obj["kind"] for obj in objects}
+    assert {"Deployment", "Service", "ConfigMap", "Ingress", "HorizontalPodAutoscaler"} <= kinds
+    assert {"PodDisruptionBudget", "ScaledObject", "StatefulSet"} <= kinds
+    for obj in objects:
+        where = f"{name}: {obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] == "ScaledObject":
+            errors = [error.message for error in keda.iter_errors(obj)]
+            assert errors == [], where
+        else:
+            try:
+                kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                pytest.fail(f"{where}: {exc.message} at {list(exc.path)}")
+        assert obj["metadata"].get("namespace") == {"dev": "sitter-dev", "gpu": "sitter"}[name], where
+
+
+def test_keda_schema_rejects_a_malformed_redis_trigger() -> None:
+    keda = Draft202012Validator(json.loads(KEDA_SCHEMA.read_text()))
+    scaled = yaml.safe_load_all((K8S / "base" / "workers" / "segmenter.yaml").read_text())
+    obj = next(doc for doc in scaled if doc["kind"] == "ScaledObject")
+    assert list(keda.iter_errors(obj)) == []
+    obj["spec"]["triggers"][0]["metadata"]["listLenght"] = "4"
+    assert list(keda.iter_errors(obj))
+
+
+def test_yaml_files_pass_yamllint() -> None:
+    assert yaml_lint(sorted(K8S.rglob("*.yaml"))) == []
+
+
+def test_generated_worker_files_are_up_to_date() -> None:
+    spec = yaml.safe_load(generate_workers.SPEC.read_text())
+    configmap = yaml.safe_load(generate_workers.CONFIGMAP.read_text())
+    expected = generate_workers.generate(spec, configmap)
+    actual = {path.name: path.read_text() for path in generate_workers.OUT.glob("*.yaml")}
+    assert actual == expected, "run `.venv/bin/python -m k8s.generate_workers` and commit the result"
+
+
+def test_worker_spec_refuses_a_style_without_worker_or_served_twice() -> None:
+    spec = yaml.safe_load(generate_workers.SPEC.read_text())
+    stylizers = [worker for worker in spec["workers"] if worker["service"] == "stylizer"]
+    dropped = stylizers[0]["styles"].pop()
+    with pytest.raises(ValueError, match=f"without a worker: \\['{dropped}'\\]"):
+        generate_workers.validate(spec["workers"])
+    stylizers[0]["styles"].append(dropped)
+    stylizers[1]["styles"].append(dropped)
+    with pytest.raises(ValueError, match="served by both"):
+        generate_workers.validate(spec["workers"])
+
+
+def test_commands_images_and_users_match_the_dockerfile(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    stages = dockerfile_stages()
+    for deployment, container in sitter_containers(objects):
+        where = f"{name}: {deployment['metadata']['name']}"
+        assert command_problems(container["command"], where) == []
+        service = service_of(container["command"])
+        image, tag = split_image(container["image"])
+        assert image.rsplit("/", 1)[-1].removeprefix("sitter-").split("-")[0] == service, where
+        assert tag, f"{where}: image {container['image']} has no tag"
+        assert f"USER {pod_spec(deployment)['securityContext']['runAsUser']}:" in " ".join(stages[service])
+        assert pod_spec(deployment)["securityContext"]["runAsNonRoot"] is True
+
+
+def test_environment_is_complete_and_known(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    for deployment, container in sitter_containers(objects):
+        env = container_env(objects, container)
+        assert env_problems(env, f"{name}: {deployment['metadata']['name']}") == []
+        for source in container.get("envFrom", []):
+            if "secretRef" in source:
+                assert source["secretRef"].get("optional") is True, "pods must start without a Secret"
+
+
+def test_probes_hit_real_endpoints_and_checks(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    for deployment, container in sitter_containers(objects):
+        where = f"{name}: {deployment['metadata']['name']}"
+        ports = {port["name"] for port in container.get("ports", [])}
+        for probe_name in ("readinessProbe", "livenessProbe"):
+            probe = container[probe_name]
+            if "httpGet" in probe:
+                assert probe["httpGet"]["path"] in gateway_paths(), where
+                assert probe["httpGet"]["port"] in ports, where
+            else:
+                assert probe["exec"]["command"] == [*container["command"], "--check"], where
+            assert probe["timeoutSeconds"] < probe["periodSeconds"], where
+    gateway = by_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    assert gateway["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert gateway["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_services_ingress_and_upload_limit(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    workloads = [obj for obj in objects if obj["kind"] in WORKLOADS]
+    services = by_kind(objects, "Service")
+    for service in services.values():
+        targets = [w for w in workloads if selects(service["spec"]["selector"], w)]
+        assert len(targets) == 1, f"{name}: Service {service['metadata']['name']} selects {len(targets)}"
+        ports = {p["name"] for c in pod_spec(targets[0])["containers"] for p in c.get("ports", [])}
+        assert {port["targetPort"] for port in service["spec"]["ports"]} <= ports
+    ingress = by_kind(objects, "Ingress")["gateway"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["port"]["name"] in {port["name"] for port in services[backend["name"]]["spec"]["ports"]}
+    body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert body.endswith("m")
+    settings = Settings.from_env(by_kind(objects, "ConfigMap")["sitter-config"]["data"])
+    assert int(body[:-1]) * 1024 * 1024 >= 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+
+
+def test_autoscalers_and_disruption_budgets_target_real_workloads(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    deployments = by_kind(objects, "Deployment")
+    hpa = by_kind(objects, "HorizontalPodAutoscaler")["gateway"]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "gateway"}
+    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    scaled = {obj["spec"]["scaleTargetRef"]["name"] for obj in by_kind(objects, "ScaledObject").values()}
+    assert scaled | {"gateway"} == set(deployments), "every Deployment has exactly one autoscaler"
+    for deployment in deployments.values():
+        assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
+    for budget in by_kind(objects, "PodDisruptionBudget").values():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        matched = [w for w in deployments.values() if selects(selector, w)]
+        assert len(matched) == 1, f"{name}: PDB {budget['metadata']['name']} matches {len(matched)}"
+    assert {b["metadata"]["name"] for b in by_kind(objects, "PodDisruptionBudget").values()} == set(deployments)
+
+
+def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> None:
+    """KEDA counts the list that the Deployment's own command consumes, in the broker's database."""
+    name, objects = overlay
+    deployments = by_kind(objects, "Deployment")
+    consumers: dict[str, str] = {}
+    for scaled in by_kind(objects, "ScaledObject").values():
+        target = deployments[scaled["spec"]["scaleTargetRef"]["name"]]
+        container = pod_spec(target)["containers"][0]
+        env = container_env(objects, container)
+        settings = Settings.from_env(env)
+        host_port, _, database = settings.broker_url.split("://", 1)[1].partition("/")
+        triggers = scaled["spec"]["triggers"]
+        for trigger in triggers:
+            meta = trigger["metadata"]
+            assert trigger["type"] == "redis"
+            assert env[meta["addressFromEnv"]] == host_port.rpartition("@")[2]
+            assert meta["passwordFromEnv"] in env
+            assert meta["databaseIndex"] == (database or "0")
+        queues = [trigger["metadata"]["listName"] for trigger in triggers]
+        assert queues == consumed_queues(container["command"]), f"{name}: {target['metadata']['name']}"
+        for queue in queues:
+            assert queue in known_queues()
+            assert queue not in consumers, f"{queue} consumed by {consumers.get(queue)} and another"
+            consumers[queue] = target["metadata"]["name"]
+        assert scaled["spec"]["cooldownPeriod"] >= settings.task_time_limit
+    assert set(consumers) == known_queues(), "every routed queue needs a consumer"
+    rarely_used = [s for s in by_kind(objects, "ScaledObject").values() if s["spec"]["minReplicaCount"] == 0]
+    assert rarely_used, "rarely used styles scale down to zero"
+
+
+def test_workers_shut_down_gracefully_within_the_task_time_limit(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    for deployment, container in sitter_containers(objects):
+        if service_of(container["command"]) == "gateway":
+            continue
+        limit = Settings.from_env(container_env(objects, container)).task_time_limit
+        grace = pod_spec(deployment)["terminationGracePeriodSeconds"]
+        assert limit < grace <= limit + 60, f"{name}: {deployment['metadata']['name']} grace {grace}"
+
+
+def test_resources_and_gpu_placement(overlay: tuple[str, list[Obj]]) -> None:
+    name, objects = overlay
+    for deployment, container in sitter_containers(objects):
+        where = f"{name}: {deployment['metadata']['name']}"
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]) and "memory" in resources["limits"], where
+        gpu = "nvidia.com/gpu" in resources["limits"]
+        stylizer = service_of(container["command"]) == "stylizer"
+        assert gpu == (name == "gpu" and stylizer), where
+        env = container_env(objects, container)
+        if gpu:
+            assert resources["limits"]["nvidia.com/gpu"] == "1"
+            assert "gpu" in container["image"], f"{where}: a GPU pod needs the GPU stylizer image"
+            assert pod_spec(deployment)["nodeSelector"] and pod_spec(deployment)["tolerations"]
+        if "SITTER_INFERENCE_THREADS" in env:
+            assert int(env["SITTER_INFERENCE_THREADS"]) == int(resources["requests"]["cpu"]), where
