@@ -61,7 +61,9 @@ def command_problems(command: Sequence[str], where: str) -> list[str]:
         module = command[2]
         if module not in WORKER_MODULES.values() or importlib.util.find_spec(module) is None:
             return [f"{where}: {module} is not a worker entry point"]
-        return [] if callable(getattr(importlib.import_module(module), "main", None)) else [f"{where}: no main"]
+        if not callable(getattr(importlib.import_module(module), "main", None)):
+            return [f"{where}: {module} has no main()"]
+        return []
     if command[:1] == ["gunicorn"]:
         if command[-1] != GATEWAY_APP:
             return [f"{where}: gunicorn must serve {GATEWAY_APP}, not {command[-1]}"]
@@ -85,7 +87,8 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
     module = command[2]
     if module == WORKER_MODULES["stylizer"]:
         return [stylize_queue(style) for style in worker_styles(command)]
-    return {WORKER_MODULES["segmenter"]: [SEGMENT_QUEUE], WORKER_MODULES["compositor"]: [COMPOSITE_QUEUE]}[module]
+    fixed = {WORKER_MODULES["segmenter"]: SEGMENT_QUEUE, WORKER_MODULES["compositor"]: COMPOSITE_QUEUE}
+    return [fixed[module]]
 
 
 def service_of(command: Sequence[str]) -> str:
@@ -184,4 +187,3 @@ def test_yaml_lint_reports_problems(tmp_path: Path) -> None:
     bad.write_text("key: value\nkey: again\nlist:\n- [1,2]\n")
     problems = yaml_lint([bad])
     assert any("duplication of key" in problem for problem in problems), problems
-

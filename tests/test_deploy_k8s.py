@@ -67,7 +67,7 @@ def sitter_containers(objects: list[Obj]) -> list[tuple[Obj, Obj]]:
 
 
 def container_env(objects: list[Obj], container: Obj) -> dict[str, str]:
-    """What the container sees: its ConfigMaps, then its own `env` (the optional Secret adds, never needed)."""
+    """What the container sees: its ConfigMaps, then its own `env` (the optional Secret is not needed)."""
     configmaps = by_kind(objects, "ConfigMap")
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
@@ -237,7 +237,7 @@ def test_autoscalers_and_disruption_budgets_target_real_workloads(overlay: tuple
         selector = budget["spec"]["selector"]["matchLabels"]
         matched = [w for w in deployments.values() if selects(selector, w)]
         assert len(matched) == 1, f"{name}: PDB {budget['metadata']['name']} matches {len(matched)}"
-    assert {b["metadata"]["name"] for b in by_kind(objects, "PodDisruptionBudget").values()} == set(deployments)
+    assert set(by_kind(objects, "PodDisruptionBudget")) == set(deployments)
 
 
 def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> None:
