@@ -1,0 +1,158 @@
+"""docker-compose.yml: valid against the Compose Specification schema and consistent with the code.
+
+No Docker engine here, so the file is checked the way `docker compose config` would read it (variables
+interpolated with their defaults, YAML merge keys resolved) and then cross-checked: entry points, build
+targets, environment, health checks, start order, and that every queue has exactly one consumer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from shared.settings import Settings
+from tests.test_deploy_contract import (
+    ROOT,
+    command_problems,
+    consumed_queues,
+    dockerfile_stages,
+    env_problems,
+    gateway_paths,
+    known_queues,
+    service_of,
+    worker_styles,
+    yaml_lint,
+)
+
+COMPOSE = ROOT / "docker-compose.yml"
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
+
+Obj = dict[str, Any]
+
+
+def interpolate(value: Any) -> Any:
+    """Compose's `${NAME:-default}` with nothing set in the environment: every default applies."""
+    if isinstance(value, str):
+        return VARIABLE.sub(lambda match: match.group("default") or "", value)
+    if isinstance(value, list):
+        return [interpolate(item) for item in value]
+    if isinstance(value, dict):
+        return {key: interpolate(item) for key, item in value.items()}
+    return value
+
+
+@pytest.fixture(scope="module")
+def compose() -> Obj:
+    document: Obj = interpolate(yaml.safe_load(COMPOSE.read_text()))
+    return document
+
+
+def sitter_services(compose: Obj) -> dict[str, Obj]:
+    """The services built from this repository's Dockerfile (the rest are stock images)."""
+    return {name: service for name, service in compose["services"].items() if "build" in service}
+
+
+def test_compose_file_is_valid_against_the_compose_specification(compose: Obj) -> None:
+    schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    validator = Draft202012Validator(json.loads(schema_file.read_text()))
+    assert [f"{list(error.path)}: {error.message}" for error in validator.iter_errors(compose)] == []
+    broken = {**compose, "services": {**compose["services"], "redis": {"image": 7, "restart": "sometimes"}}}
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_compose_file_passes_yamllint() -> None:
+    assert yaml_lint([COMPOSE]) == []
+
+
+def test_builds_commands_and_images_match_the_dockerfile(compose: Obj) -> None:
+    stages = dockerfile_stages()
+    services = sitter_services(compose)
+    assert {service_of(service["command"]) for service in services.values()} == {
+        "gateway",
+        "segmenter",
+        "stylizer",
+        "compositor",
+    }
+    for name, service in services.items():
+        assert command_problems(service["command"], name) == []
+        target = service["build"]["target"]
+        assert service["build"]["context"] == "."
+        assert target == service_of(service["command"]), name
+        assert target in stages and service["image"].startswith(f"sitter-{target}:"), name
+
+
+def test_environment_is_complete_and_points_at_compose_services(compose: Obj) -> None:
+    for name, service in sitter_services(compose).items():
+        env = {key: str(value) for key, value in service["environment"].items()}
+        assert env_problems(env, name) == []
+        settings = Settings.from_env(env)
+        for url in (settings.redis_url, settings.broker_url, settings.s3_endpoint_url):
+            assert urlsplit(url).hostname in compose["services"], f"{name}: {url}"
+        if settings.storage == "s3":
+            minio = compose["services"]["minio"]["environment"]
+            assert env["AWS_ACCESS_KEY_ID"] == minio["MINIO_ROOT_USER"]
+            assert env["AWS_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+            assert urlsplit(settings.s3_endpoint_url).port == 9000
+
+
+def test_health_checks_and_start_order(compose: Obj) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition["condition"] == "service_healthy", f"{name} -> {dependency}"
+            assert "healthcheck" in services[dependency], f"{dependency} has no health check"
+    for name, service in sitter_services(compose).items():
+        assert {"redis", "minio"} <= set(service["depends_on"]), name
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD", name
+        if service_of(service["command"]) == "gateway":
+            assert re.search(r"http://127\.0\.0\.1:8000(/\w+)", " ".join(test)), name
+            path = re.search(r"127\.0\.0\.1:8000(/\w+)", " ".join(test))
+            assert path is not None and path.group(1) in gateway_paths()
+        else:
+            assert test[1:] == [*service["command"], "--check"], name
+
+
+def test_gateway_is_published_on_its_bind_port(compose: Obj) -> None:
+    gateway = compose["services"]["gateway"]
+    bind = gateway["command"][gateway["command"].index("--bind") + 1]
+    assert any(port.endswith(f":{bind.rpartition(':')[2]}") for port in gateway["ports"])
+
+
+def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose: Obj) -> None:
+    consumers: dict[str, str] = {}
+    stylizers = []
+    for name, service in sitter_services(compose).items():
+        command = service["command"]
+        if service_of(command) == "gateway":
+            continue
+        if service_of(command) == "stylizer":
+            stylizers.append(set(worker_styles(command)))
+        for queue in consumed_queues(command):
+            assert queue not in consumers, f"{queue}: {consumers.get(queue)} and {name}"
+            consumers[queue] = name
+    assert set(consumers) == known_queues()
+    assert len(stylizers) == 2 and not stylizers[0] & stylizers[1]
+
+
+def test_persistence_shutdown_and_monitoring(compose: Obj) -> None:
+    services = compose["services"]
+    redis = services["redis"]
+    assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+    for name, service in sitter_services(compose).items():
+        env = {key: str(value) for key, value in service["environment"].items()}
+        if service_of(service["command"]) != "gateway":
+            grace = int(service["stop_grace_period"].removesuffix("s"))
+            assert grace > Settings.from_env(env).task_time_limit, name
+    flower = services["flower"]["command"]
+    broker = next(arg.partition("=")[2] for arg in flower if arg.startswith("--broker="))
+    assert broker == Settings.from_env(services["gateway"]["environment"]).broker_url
+    assert "flower" in flower
