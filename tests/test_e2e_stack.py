@@ -1,0 +1,58 @@
+"""`make up` (sitter.stack): with no Redis at SITTER_REDIS_URL it starts its own, then the README's curl
+session (submit, poll, download) works over real HTTP, and Ctrl-C stops every process it started."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import requests
+
+from tests.conftest import Spawn, free_port, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_make_up_serves_the_curl_session(spawn: Spawn, portrait_jpeg: bytes) -> None:
+    port = free_port()
+    env = {
+        "SITTER_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "SITTER_INFERENCE_THREADS": "1",
+    }
+    stack = spawn(["-m", "sitter.stack", "--port", str(port), "--styles", "great-wave"], env, name="stack")
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        assert stack.process.poll() is None, stack.log()[-3000:]
+        try:
+            workers_up = stack.log().count(" ready.") == 3
+            return workers_up and requests.get(f"{base}/readyz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(ready, 120, "the stack to come up", interval=0.2)
+    assert "starting a private redis-server" in stack.log()
+
+    files = {"portrait": ("me.jpg", portrait_jpeg, "image/jpeg")}
+    response = requests.post(f"{base}/v1/jobs", files=files, data={"painting": "great-wave"}, timeout=10)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+
+    def finished() -> dict[str, object] | None:
+        job: dict[str, object] = requests.get(location, timeout=5).json()
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    job = wait_for(finished, 60, "the job")
+    assert isinstance(job, dict) and job["status"] == "succeeded", job
+    result = requests.get(f"{location}/result", timeout=5)
+    assert result.status_code == 200 and result.headers["Content-Type"] == "image/png"
+    assert result.content.startswith(b"\x89PNG")
+    for prefix in ("gateway ", "segmenter ", "stylizer ", "compositor "):
+        assert prefix in stack.log(), f"no log lines prefixed {prefix!r}"
+
+    stack.process.send_signal(signal.SIGINT)  # what Ctrl-C does
+    assert stack.process.wait(40) == 0
+    time.sleep(0.5)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/healthz", timeout=1)
