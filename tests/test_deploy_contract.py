@@ -32,6 +32,18 @@ WORKER_MODULES = {
 GATEWAY_APP = "gateway.app:create_app()"
 # Set in a container, these must point at the right place: the loopback default means "not configured".
 REQUIRED_ENV = ("SITTER_REDIS_URL",)
+
+
+def _load_lock() -> Any:
+    """docker/lock.py by path: the name `docker` belongs to the Docker SDK package that moto installs."""
+    spec = importlib.util.spec_from_file_location("sitter_docker_lock", ROOT / "docker" / "lock.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lock = _load_lock()
 # Yamllint: its defaults, with long unbreakable words (style lists, URLs) allowed and no `---` demanded.
 YAMLLINT_CONFIG = """
 extends: default

@@ -8,13 +8,11 @@ ML library at all.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import tomllib
 from importlib import import_module
-from typing import Any
 
 import pathspec
 import pytest
@@ -28,24 +26,13 @@ from tests.test_deploy_contract import (
     command_problems,
     dockerfile_stages,
     gateway_paths,
+    lock,
     service_of,
 )
 
 SERVICES = ("gateway", "segmenter", "stylizer", "compositor")
 ML_DISTRIBUTIONS = {"onnxruntime", "onnxruntime-gpu", "onnx", "ai-edge-litert", "opencv-python-headless"}
 MODEL_DIR = "/opt/sitter/models"
-
-
-def _load_lock() -> Any:
-    """docker/lock.py by path: the `docker` package name belongs to the Docker SDK that moto installs."""
-    spec = importlib.util.spec_from_file_location("sitter_docker_lock", ROOT / "docker" / "lock.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lock = _load_lock()
 
 
 def instructions(stage: str, keyword: str) -> list[str]:
