@@ -41,3 +41,8 @@ up: models
 
 bench-service: models
 	$(BIN)/python -m sitter.bench_service
+
+.PHONY: deploy-check
+# Deployment files (Dockerfile, docker-compose.yml, k8s/) validated offline and their commands run locally.
+deploy-check: models
+	$(BIN)/pytest -q tests/test_deploy_*.py
