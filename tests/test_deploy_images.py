@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
+import zipfile
 from importlib import import_module
+from pathlib import Path
 
 import pathspec
 import pytest
@@ -33,6 +37,7 @@ from tests.test_deploy_contract import (
 SERVICES = ("gateway", "segmenter", "stylizer", "compositor")
 ML_DISTRIBUTIONS = {"onnxruntime", "onnxruntime-gpu", "onnx", "ai-edge-litert", "opencv-python-headless"}
 MODEL_DIR = "/opt/sitter/models"
+PACKAGES = {"shared", "services", "gateway", "sitter"}  # [tool.setuptools.packages.find]
 
 
 def instructions(stage: str, keyword: str) -> list[str]:
@@ -181,3 +186,25 @@ def test_dockerignore_sends_the_sources_and_nothing_else() -> None:
     sent = [path for path in tracked if not spec.match_file(path)]
     assert sent and all(path.split("/")[0] in {*sources, "docker"} for path in sent)
     assert spec.match_file("tests/test_jobs.py") and spec.match_file(".venv/bin/python")
+
+
+def test_the_build_context_installs_every_module_and_data_file(tmp_path: Path) -> None:
+    """Build the wheel the images install, from exactly what .dockerignore sends, and look inside."""
+    spec = pathspec.GitIgnoreSpec.from_lines((ROOT / ".dockerignore").read_text().splitlines())
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    context = tmp_path / "context"
+    for path in tracked:
+        if not spec.match_file(path) and (ROOT / path).is_file():
+            (context / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, context / path)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q"]
+    subprocess.run([*build, str(context), "-w", str(tmp_path / "wheel")], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheel").glob("sitter-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    sources = [path for path in tracked if path.split("/")[0] in PACKAGES and not spec.match_file(path)]
+    assert sources and [path for path in sources if path not in packaged] == []
+    for module in WORKER_MODULES.values():
+        assert module.replace(".", "/") + ".py" in packaged
+    assert {"gateway/app.py", "gateway/static/index.html", "shared/data/paintings/paintings.json"} <= packaged
