@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -217,9 +218,14 @@ def test_services_ingress_and_upload_limit(overlay: tuple[str, list[Obj]]) -> No
     ingress = by_kind(objects, "Ingress")["gateway"]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["port"]["name"] in {port["name"] for port in services[backend["name"]]["spec"]["ports"]}
+    settings = Settings.from_env(by_kind(objects, "ConfigMap")["sitter-config"]["data"])
+    public = urlsplit(settings.public_base_url)
+    host = ingress["spec"]["rules"][0]["host"]
+    assert public.hostname == host, "API links must use the Ingress host"
+    tls_hosts = [name for entry in ingress["spec"].get("tls", []) for name in entry["hosts"]]
+    assert public.scheme == ("https" if host in tls_hosts else "http")
     body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body.endswith("m")
-    settings = Settings.from_env(by_kind(objects, "ConfigMap")["sitter-config"]["data"])
     assert int(body[:-1]) * 1024 * 1024 >= 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
 
 
