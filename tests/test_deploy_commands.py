@@ -30,6 +30,7 @@ from tests.test_deploy_contract import (
     ROOT,
     consumed_queues,
     dockerfile_stages,
+    image_extras,
     lock,
     service_of,
 )
@@ -41,11 +42,6 @@ ALWAYS_PRESENT = {"sitter", "pip", "setuptools"}  # a venv's own tools, and the 
 DATABASE = 6  # conftest's Redis: databases 0-4 belong to other modules
 
 Obj = dict[str, Any]
-
-
-def image_extras(service: str) -> list[str]:
-    (run,) = [line for line in dockerfile_stages()[f"build-{service}"] if line.startswith("RUN ")]
-    return run.split('".[', 1)[1].split("]", 1)[0].split(",")
 
 
 def hidden_modules(service: str) -> set[str]:

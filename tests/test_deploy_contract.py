@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shared import gallery
 from shared.errors import SitterError
@@ -131,6 +131,14 @@ def dockerfile_stages() -> dict[str, list[str]]:
     return stages
 
 
+def image_extras(service: str) -> list[str]:
+    """The extras the Dockerfile's build stage of `service` installs the project with."""
+    (run,) = [line for line in dockerfile_stages()[f"build-{service}"] if line.startswith("RUN ")]
+    match = re.search(r'"\.\[([a-z,]+)\]"', run)
+    assert match, f"build-{service} does not install the project with extras"
+    return match.group(1).split(",")
+
+
 @cache
 def known_queues() -> frozenset[str]:
     return frozenset(all_queues(list(gallery.paintings())))
@@ -155,10 +163,6 @@ def yaml_lint(paths: Sequence[Path]) -> list[str]:
         for path in paths
         for problem in linter.run(path.read_text(), config, str(path))
     ]
-
-
-def load_all(path: Path) -> list[Any]:
-    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
 
 
 # ---- the checks catch what they are meant to catch ----

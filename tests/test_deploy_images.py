@@ -30,6 +30,7 @@ from tests.test_deploy_contract import (
     command_problems,
     dockerfile_stages,
     gateway_paths,
+    image_extras,
     lock,
     service_of,
 )
@@ -49,13 +50,6 @@ def exec_form(stage: str, keyword: str) -> list[str]:
     text = text.split(" CMD ", 1)[1] if keyword == "HEALTHCHECK" else text
     command: list[str] = json.loads(text)
     return command
-
-
-def image_extras(service: str) -> list[str]:
-    (run,) = instructions(f"build-{service}", "RUN")
-    match = re.search(r'"\.\[([a-z,]+)\]"', run)
-    assert match, f"build-{service} does not install the project with extras"
-    return match.group(1).split(",")
 
 
 def test_base_image_is_pinned_to_the_project_python() -> None:
