@@ -1,0 +1,119 @@
+"""The task wrapper and the chord's error callback, run in-process (Celery's eager `apply`) on real Redis:
+failures are recorded with stage and reason, transient errors are retried, canceled jobs are skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from celery import Celery, Task
+
+from shared.celery_app import create_celery
+from shared.errors import InvalidParameterError
+from shared.jobs import CANCELED, FAILED, RUNNING, SUCCEEDED, new_job_id
+from shared.queues import JOB_FAILED_TASK
+from shared.settings import Settings
+from shared.storage import StorageUnavailableError
+from shared.worker import Runtime, init_runtime, register_failure_handler, run_stage
+
+
+@pytest.fixture
+def rt(redis_url: str) -> Iterator[Runtime]:
+    settings = Settings(redis_url=redis_url, task_max_retries=2)
+    yield init_runtime(settings, "tester", lambda _: None)
+
+
+@pytest.fixture
+def app(rt: Runtime) -> Celery:
+    celery = create_celery(rt.settings)
+    celery.conf.task_always_eager = True
+    register_failure_handler(celery)
+    return celery
+
+
+def stage_task(app: Celery, work: Callable[[Runtime], Any], name: str) -> Task:
+    @app.task(name=name, bind=True)
+    def task(self: Task, job_id: str) -> Any:
+        return run_stage(self, job_id, "stylize", work)
+
+    return task
+
+
+def test_success_records_the_stage(app: Celery, rt: Runtime) -> None:
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    task = stage_task(app, lambda _: "stylized.png", "test.ok")
+    assert task.apply(args=(job_id,)).get() == "stylized.png"
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.status == RUNNING
+    assert record.stages["stylize"]["state"] == SUCCEEDED and record.stages["stylize"]["worker"].startswith(
+        "tester@"
+    )
+
+
+def test_bad_input_fails_the_job_at_once(app: Celery, rt: Runtime) -> None:
+    calls: list[int] = []
+
+    def work(_: Runtime) -> None:
+        calls.append(1)
+        raise InvalidParameterError("strength must be between 0 and 1", field="strength")
+
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    result = stage_task(app, work, "test.bad").apply(args=(job_id,))
+    assert result.failed() and len(calls) == 1  # never retried
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.status == FAILED
+    assert record.error == {
+        "stage": "stylize",
+        "code": "invalid-parameter",
+        "detail": "strength must be between 0 and 1",
+    }
+
+
+def test_transient_errors_are_retried_then_reported(app: Celery, rt: Runtime) -> None:
+    calls: list[int] = []
+
+    def flaky(_: Runtime) -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise StorageUnavailableError("connection reset")
+        return "ok"
+
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    assert stage_task(app, flaky, "test.flaky").apply(args=(job_id,)).get() == "ok"
+    assert len(calls) == 3 and rt.jobs.get(job_id).stages["stylize"]["state"] == SUCCEEDED  # type: ignore[union-attr]
+
+    def down(_: Runtime) -> str:
+        raise StorageUnavailableError("connection refused")
+
+    other = new_job_id()
+    rt.jobs.create(other, {"style": "starry-night"})
+    assert stage_task(app, down, "test.down").apply(args=(other,)).failed()
+    record = rt.jobs.get(other)
+    assert record is not None and record.status == FAILED and record.error is not None
+    assert record.error["code"] == "storage-unavailable"
+
+
+def test_a_canceled_job_is_skipped(app: Celery, rt: Runtime) -> None:
+    calls: list[int] = []
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    rt.jobs.cancel(job_id)
+    stage_task(app, lambda _: calls.append(1), "test.skip").apply(args=(job_id,))
+    assert calls == [] and rt.jobs.get(job_id).status == CANCELED  # type: ignore[union-attr]
+
+
+def test_chord_error_callback_blames_the_stage_that_was_running(app: Celery, rt: Runtime) -> None:
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    started = rt.jobs.start_stage(job_id, "segment", "w")
+    assert started is not None
+    rt.jobs.finish_stage(job_id, "segment", started, "w")
+    rt.jobs.start_stage(job_id, "stylize", "w")  # then its process was killed by the hard time limit
+    app.tasks[JOB_FAILED_TASK](None, TimeoutError("hard time limit (180s) exceeded"), None, job_id)
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.status == FAILED and record.error is not None
+    assert record.error["stage"] == "stylize" and "time limit" in record.error["detail"]
