@@ -98,12 +98,6 @@ def submit() -> Response:
             return _accepted(record, replayed=True)
     _check_limits()
     submission = parse_submission(request.form, request.files, settings())
-    job_id = new_job_id()
-    if idempotency:
-        existing = back.jobs.claim_idempotency_key(scope, job_id)
-        record = back.jobs.get(existing) if existing else None
-        if record is not None:  # a concurrent twin of this request won the race
-            return _accepted(record, replayed=True)
     portrait = submission.portrait
     if portrait is None:
         assert submission.portrait_from is not None
@@ -116,10 +110,21 @@ def submit() -> Response:
                 f"job {submission.portrait_from} has no portrait any more (unknown, deleted or expired)",
                 field="portrait_from",
             ) from None
-    back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
-    if submission.painting is not None:
-        back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
-    record = back.jobs.create(job_id, submission.params)
+    job_id = new_job_id()
+    if idempotency:
+        existing = back.jobs.claim_idempotency_key(scope, job_id)
+        record = back.jobs.get(existing) if existing else None
+        if record is not None:  # a concurrent twin of this request won the race
+            return _accepted(record, replayed=True)
+    try:
+        back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
+        if submission.painting is not None:
+            back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
+        record = back.jobs.create(job_id, submission.params)
+    except Exception:
+        if idempotency:  # let the client's retry create the job instead of finding a ghost
+            back.jobs.release_idempotency_key(scope, job_id)
+        raise
     try:
         enqueue(back.celery, job_id, submission.params)
     except Exception as exc:  # broker down: the job must not linger as "queued"

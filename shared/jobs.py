@@ -115,6 +115,11 @@ class JobStore:
         existing = self.client.get(key)
         return _text(existing) if existing else None
 
+    def release_idempotency_key(self, scoped_key: str, job_id: str) -> None:
+        """Forget the key if it still names `job_id` (its request failed before the job existed)."""
+        if self.idempotent_job(scoped_key) == job_id:
+            self.client.delete(IDEMPOTENCY_PREFIX + scoped_key)
+
     def idempotent_job(self, scoped_key: str) -> str | None:
         """The job id an earlier request with this idempotency key created, if any."""
         existing = self.client.get(IDEMPOTENCY_PREFIX + scoped_key)
