@@ -55,7 +55,7 @@ def portrait_jpeg() -> bytes:
 
 
 @contextmanager
-def stack(redis_url: str, processes: int, style_id: str) -> Iterator[str]:
+def stack(redis_url: str, processes: int, threads: int, style_id: str) -> Iterator[str]:
     """Gateway + one worker per service, each with `processes` pool processes; yields the API base URL."""
     port = free_port()
     env = {
@@ -63,6 +63,7 @@ def stack(redis_url: str, processes: int, style_id: str) -> Iterator[str]:
         "SITTER_REDIS_URL": redis_url,
         "SITTER_PORT": str(port),
         "SITTER_WORKER_CONCURRENCY": str(processes),
+        "SITTER_INFERENCE_THREADS": str(threads),
         "SITTER_LOG_LEVEL": "WARNING",
     }
     commands = [
@@ -72,7 +73,9 @@ def stack(redis_url: str, processes: int, style_id: str) -> Iterator[str]:
         ["-m", "services.compositor.worker"],
     ]
     children = [
-        subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for args in commands
     ]
     base = f"http://127.0.0.1:{port}"
@@ -144,11 +147,11 @@ def throughput(base: str, portrait: bytes, painting: str, style: str, jobs: int)
     return round(jobs / (time.perf_counter() - start) * 60, 1)
 
 
-def in_process(portrait: bytes, painting: str, style: str, jobs: int) -> Percentiles:
+def in_process(portrait: bytes, painting: str, style: str, jobs: int, threads: int) -> Percentiles:
     """The same work without services: decode, blend with warm models, encode the PNG."""
     from sitter.pipeline import BlendOptions, Pipeline
 
-    pipeline = Pipeline()
+    pipeline = Pipeline(threads=threads)
     painting_rgb = load_painting(painting)
 
     def once() -> float:
@@ -175,18 +178,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     style_id = args.painting if args.style == "painting" else args.style
     portrait = portrait_jpeg()
 
+    cores = os.cpu_count() or 1
     report: dict[str, Any] = {
         "input": "600x800 JPEG (sitter.bench.bench_portrait)",
         "painting": args.painting,
         "style": style_id,
         "jobs": args.jobs,
+        "cores": cores,
+        "load_average_before": round(os.getloadavg()[0], 2),  # a busy host skews every figure
     }
-    report["in_process"] = asdict(in_process(portrait, args.painting, args.style, args.jobs))
+    report["in_process"] = asdict(in_process(portrait, args.painting, args.style, args.jobs, cores))
     report["service"] = {}
     with private_redis() as redis_url:
         for count in (int(item) for item in args.processes.split(",")):
-            with stack(redis_url, count, style_id) as base:
-                entry: dict[str, Any] = {}
+            threads = max(1, cores // count)  # each process's inference threads: never more than the cores
+            with stack(redis_url, count, threads, style_id) as base:
+                entry: dict[str, Any] = {"inference_threads": threads}
                 if count == 1:
                     entry["latency"] = {
                         name: asdict(value)
@@ -211,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"bench-service: {report['input']}, painting {report['painting']}, style {report['style']}, "
-        f"{report['jobs']} jobs",
+        f"{report['jobs']} jobs; {report['cores']} cores, load before {report['load_average_before']}",
         f"  in-process pipeline           p50 {report['in_process']['p50_ms']:8.1f} ms"
         f"   p95 {report['in_process']['p95_ms']:8.1f} ms",
     ]
