@@ -1,0 +1,1 @@
+"""Sitter's user-facing tools: the in-process pipeline, the `sitter` CLI, benchmarks and API clients."""

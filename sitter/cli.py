@@ -1,0 +1,208 @@
+"""The `sitter` command: blend in-process, browse the gallery and styles, manage models, evaluate, benchmark.
+
+Every expected failure is a SitterError: it is printed as one line and the command exits 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from services.compositor.placement import Placement
+from shared import gallery, models
+from shared.errors import InvalidParameterError, SitterError
+from shared.imageio import decode_image, encode_image, format_for_path
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _load_painting(ref: str) -> tuple[str, np.ndarray]:
+    """A gallery id or a path to any image; returns a display name and the RGB array."""
+    path = Path(ref)
+    if ref not in gallery.paintings() and path.is_file():
+        return path.name, decode_image(path, what="painting")
+    return ref, gallery.load_painting(ref)
+
+
+def _placement(args: argparse.Namespace) -> Placement:
+    if args.auto:
+        if any(value is not None for value in (args.x, args.y, args.height)):
+            raise InvalidParameterError("--auto cannot be combined with --x/--y/--height", field="auto")
+        return Placement()
+    return Placement.parse(args.x, args.y, args.height)
+
+
+def cmd_blend(args: argparse.Namespace) -> int:
+    from sitter.pipeline import BlendOptions, Pipeline
+
+    started = time.perf_counter()
+    portrait = decode_image(Path(args.portrait), what="portrait")
+    name, painting = _load_painting(args.painting)
+    placement = _placement(args)
+    options = BlendOptions(
+        style=args.style,
+        strength=args.strength,
+        keep_colors=args.keep_colors,
+        harmonize=args.harmonize,
+        max_size=args.max_size,
+    )
+    decoded = time.perf_counter()
+    pipeline = Pipeline(args.model_dir)
+    loaded = time.perf_counter()
+    result = pipeline.blend(portrait, painting, placement, options)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(encode_image(result.image, format_for_path(out)))
+    if args.cutout:
+        Path(args.cutout).write_bytes(encode_image(result.cutout, "png"))
+    print(f"portrait  {args.portrait} {portrait.shape[1]}x{portrait.shape[0]}")
+    print(f"painting  {name} {painting.shape[1]}x{painting.shape[0]}")
+    print(f"{'decode':<10}{(decoded - started) * 1000:8.0f} ms")
+    print(f"{'load':<10}{(loaded - decoded) * 1000:8.0f} ms")
+    for stage, seconds in result.timings.items():
+        print(f"{stage:<10}{seconds * 1000:8.0f} ms")
+    box = result.box
+    print(f"placed    x={box.x} y={box.y} width={box.w} height={box.h}")
+    print(f"wrote     {out}" + (f" and {args.cutout}" if args.cutout else ""))
+    return 0
+
+
+def cmd_paintings(args: argparse.Namespace) -> int:
+    rows = list(gallery.paintings().values())
+    if args.json:
+        print(json.dumps([{**vars(p), "path": str(p.path)} for p in rows], indent=2))
+        return 0
+    for p in rows:
+        print(f"{p.id:<32} {p.title} — {p.artist}, {p.year}")
+    return 0
+
+
+def cmd_styles(args: argparse.Namespace) -> int:
+    from services.stylizer.builtin_styles import builtin_styles
+
+    print(f"{'painting':<32} the target painting itself (default)")
+    for p in gallery.paintings().values():
+        print(f"{p.id:<32} {p.title} — {p.artist}")
+    for style in builtin_styles():
+        print(f"{style.id:<32} built-in: {style.label}")
+    print("builtin-3@0.6,builtin-12@0.4     a blend of built-in styles; or a path to any image")
+    return 0
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    fetched = models.fetch(args.model_dir)
+    print(f"{len(fetched)} model(s) fetched; all verified in {args.model_dir or models.default_model_dir()}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    missing = 0
+    for item in models.status(args.model_dir):
+        missing += item.state != "verified"
+        print(f"{item.spec.name:<28} {item.size / 1024:8.0f} KiB  {item.state:<9} {item.path}")
+    if missing:
+        print(f"{missing} model(s) not verified: run `{models.FETCH_COMMAND}`")
+    return 1 if missing else 0
+
+
+def cmd_eval_segmentation(args: argparse.Namespace) -> int:
+    from services.segmenter.evaluate import evaluate
+    from services.segmenter.matting import PortraitMatter
+
+    report = evaluate(PortraitMatter(args.model_dir), Path(args.images), Path(args.masks))
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.format_table())
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from sitter.bench import run_bench
+
+    run_bench(args.model_dir, repeats=args.repeats, as_json=args.json)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sitter", description="Put a person into a painting.")
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="model cache (default: SITTER_MODEL_DIR)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    blend = sub.add_parser("blend", help="segment, stylize and blend a portrait into a painting, in-process")
+    blend.add_argument("portrait", help="portrait photo (JPEG, PNG, WebP, HEIC ...)")
+    blend.add_argument("--painting", required=True, help="gallery id (see `sitter paintings`) or image path")
+    blend.add_argument(
+        "--style", default="painting", help="painting (default), gallery id, builtin-N, blend, path"
+    )
+    blend.add_argument("--x", type=int, help="left of the person's box, painting pixels")
+    blend.add_argument("--y", type=int, help="top of the person's box, painting pixels")
+    blend.add_argument("--height", type=int, help="person's height in painting pixels")
+    blend.add_argument("--auto", action="store_true", help="default placement (the default without --x/--y)")
+    blend.add_argument("--strength", type=float, default=1.0, help="style strength 0..1")
+    blend.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
+    blend.add_argument("--harmonize", action="store_true", help="match the cut-out's colours to the painting")
+    blend.add_argument(
+        "--max-size", type=_positive_int, default=1024, help="long side of the stylized portrait"
+    )
+    blend.add_argument("--cutout", help="also write the RGBA cut-out (PNG) here")
+    blend.add_argument("-o", "--output", required=True, help="output image (.png, .jpg or .webp)")
+    blend.set_defaults(handler=cmd_blend)
+
+    paintings = sub.add_parser("paintings", help="list the bundled gallery")
+    paintings.add_argument("--json", action="store_true")
+    paintings.set_defaults(handler=cmd_paintings)
+    sub.add_parser("styles", help="list the styles").set_defaults(handler=cmd_styles)
+
+    model_cmd = sub.add_parser("models", help="fetch or list the pretrained models").add_subparsers(
+        dest="models_command", required=True
+    )
+    model_cmd.add_parser("fetch", help="download, verify and cache every model").set_defaults(
+        handler=cmd_models_fetch
+    )
+    model_cmd.add_parser("list", help="name, size, path and state of each model").set_defaults(
+        handler=cmd_models_list
+    )
+
+    evaluation = sub.add_parser("eval", help="evaluate a stage").add_subparsers(
+        dest="eval_command", required=True
+    )
+    seg = evaluation.add_parser("segmentation", help="IoU, boundary F, alpha error and speed on a masked set")
+    seg.add_argument("--images", required=True)
+    seg.add_argument("--masks", required=True)
+    seg.add_argument("--json", action="store_true")
+    seg.set_defaults(handler=cmd_eval_segmentation)
+
+    bench = sub.add_parser("bench", help="time each stage on the 600x800 sample, warm, against the paper")
+    bench.add_argument("--repeats", type=_positive_int, default=10)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except SitterError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
