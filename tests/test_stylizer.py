@@ -6,16 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from PIL import Image
 
 from services.stylizer.builtin_styles import builtin_styles
+from services.stylizer.onnx_models import dynamic_size_transformer
 from services.stylizer.resolve import resolve_style
 from services.stylizer.sharpness import sharpness
 from services.stylizer.styles import BuiltinStyle, ImageStyle, parse_builtin
 from services.stylizer.stylizer import Stylizer
 from shared import gallery
-from shared.errors import InvalidImageError, InvalidParameterError, UnknownStyleError
+from shared.errors import InvalidImageError, InvalidParameterError, SitterError, UnknownStyleError
 from shared.imageio import decode_image
 from shared.models import catalogue, model_path, sha256_of
 
@@ -155,7 +157,8 @@ def test_resolve_style_accepts_every_kind(stylizer: Stylizer, tmp_path: Path) ->
     by_id = resolve_style("udnie", stylizer)
     assert isinstance(own, ImageStyle) and isinstance(by_id, ImageStyle)
     assert np.allclose(own.vector, by_id.vector)
-    assert np.shares_memory(resolve_style("udnie", stylizer).vector, by_id.vector)  # cached per process
+    again = resolve_style("udnie", stylizer)
+    assert isinstance(again, ImageStyle) and np.shares_memory(again.vector, by_id.vector)  # cached
     blend = resolve_style("builtin-3@0.5,builtin:4@0.5", stylizer)
     assert isinstance(blend, BuiltinStyle) and blend.weights[4] == pytest.approx(0.5)
     path = tmp_path / "style.png"
@@ -219,3 +222,15 @@ def test_builtin_catalogue_has_a_label_and_thumbnail_for_each_style() -> None:
         with Image.open(style.thumbnail) as thumb:
             assert thumb.format == "JPEG" and max(thumb.size) <= 256
         assert parse_builtin(style.id).weights[style.index] == 1.0
+
+
+def test_only_the_known_transformer_export_is_made_size_free() -> None:
+    """Another network (here the 26-style one, NCHW with symbolic dims) is refused, not silently reshaped."""
+    with pytest.raises(SitterError, match="384"):
+        dynamic_size_transformer(model_path("multistyle26"))
+    graph = onnx.load_from_string(dynamic_size_transformer(model_path("arbitrary-transform"))).graph
+    dims = [
+        [d.dim_param or d.dim_value for d in t.type.tensor_type.shape.dim]
+        for t in (graph.input[0], graph.output[0])
+    ]
+    assert dims == [[1, "h", "w", 3], [1, "h", "w", 3]]
