@@ -144,7 +144,8 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
         print(json.dumps([vars(row) for row in rows], indent=2))
     else:
         print(
-            f"portrait {portrait.shape[1]}x{portrait.shape[0]}, painting {BENCH_PAINTING}, {repeats} warm runs"
+            f"portrait {portrait.shape[1]}x{portrait.shape[0]}, painting {BENCH_PAINTING}, "
+            f"{repeats} warm runs"
         )
         print("| stage | median ms | p90 ms | target ms | note |")
         print("|---|---:|---:|---:|---|")
