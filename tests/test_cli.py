@@ -1,4 +1,4 @@
-"""The CLI end to end with the real models: a blend writes an image and reports each stage; bad input exits 2."""
+"""The CLI with the real models: a blend writes an image and reports each stage; bad input exits 2."""
 
 from pathlib import Path
 
