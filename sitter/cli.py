@@ -18,6 +18,7 @@ from services.compositor.placement import Placement
 from shared import gallery, models
 from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
+from sitter.client import add_submit_parser
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -127,6 +128,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    from sitter.stack import main as stack_main
+
+    return stack_main(args.stack_args)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -189,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=_positive_int, default=10)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
+
+    add_submit_parser(sub)
+    up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")
+    up.add_argument("stack_args", nargs=argparse.REMAINDER, help="--styles a,b  --port N")
+    up.set_defaults(handler=cmd_up)
     return parser
 
 
