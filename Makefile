@@ -20,6 +20,7 @@ demo: models
 	$(BIN)/sitter blend shared/data/samples/obama-portrait.jpg --painting starry-night -o out/demo.png
 
 test: models
+	sh tests/browser/install.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
