@@ -57,18 +57,19 @@ def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps:
 
 
 def fast_guided_filter(
-    guide: np.ndarray, coarse: np.ndarray, radius: int, eps: float, work_size: tuple[int, int]
+    guide: np.ndarray, small_guide: np.ndarray, source: np.ndarray, radius: int, eps: float
 ) -> np.ndarray:
-    """Edge-aware matte at the guide's full resolution.
+    """Edge-aware version of `source` at the guide's full resolution.
 
-    guide: uint8 HxWx3 RGB photo (full resolution); coarse: float32 matte of any size (resized to the
-    working size); radius in working-resolution pixels; work_size (width, height) of the reduced grid
-    where the coefficients are fitted.
+    guide: uint8 HxWx3 RGB photo (full resolution); small_guide: the same photo reduced to the working
+    grid, where the coefficients are fitted; source: float32 coarse matte on that grid. radius is in
+    working-grid pixels.
     """
     height, width = guide.shape[:2]
-    small = cv2.resize(guide, work_size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    source = cv2.resize(coarse, work_size, interpolation=cv2.INTER_LINEAR)
-    coefficients = guided_coefficients(small, source, radius, eps)
-    full = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR)
-    photo = guide.astype(np.float32) / 255.0
-    return np.einsum("hwc,hwc->hw", full[..., :3], photo) + full[..., 3]
+    coefficients = guided_coefficients(small_guide.astype(np.float32) / 255.0, source, radius, eps)
+    coefficients[..., :3] /= 255.0  # so they apply to the uint8 photo directly, no full-size float copy
+    a = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR)
+    result = a[..., 3]
+    for channel in range(3):  # a·I + b, channel by channel: several times faster than einsum here
+        result += a[..., channel] * guide[..., channel]
+    return result
