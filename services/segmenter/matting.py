@@ -18,10 +18,11 @@ from services.segmenter.mask_cleanup import keep_main_person
 from shared.models import model_path
 
 GUIDE_LONG_SIDE = 320  # working grid of the guided filter: fine enough for hair, cheap on 2 cores
-GUIDE_RADIUS = 4  # in working-grid pixels
-GUIDE_EPS = 1e-3
+GUIDE_RADIUS = 6  # in working-grid pixels
+GUIDE_EPS = 3e-3
 CONTRAST = 4.0  # the networks' mean probability is stretched around 0.5 by this gain
 BAND = 6  # working-grid pixels either side of the network's outline where the guided filter decides
+EDGE_GAIN = 1.5  # final alpha stretched around 0.5: solid ears and collars, no faint halo, hair still soft
 
 
 def decided_outside_band(source: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +95,7 @@ class PortraitMatter:
         decided, trust = decided_outside_band(source, BAND)
         full = cv2.resize(np.dstack((decided, trust)), (width, height), interpolation=cv2.INTER_LINEAR)
         alpha = full[..., 0] + full[..., 1] * (soft - full[..., 0])
+        alpha = (alpha - 0.5) * EDGE_GAIN + 0.5
         return np.clip(alpha, 0.0, 1.0, out=alpha)
 
 
