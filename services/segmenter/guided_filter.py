@@ -19,41 +19,30 @@ def _box(x: np.ndarray, radius: int) -> np.ndarray:
     return cv2.blur(x, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def _solve_3x3(cov: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Per-pixel solve of a symmetric 3x3 system (HxWx6 upper triangle, HxWx3 right side) by cofactors."""
-    xx, xy, xz, yy, yz, zz = (cov[..., i] for i in range(6))
-    c00 = yy * zz - yz * yz
-    c01 = xz * yz - xy * zz
-    c02 = xy * yz - xz * yy
-    c11 = xx * zz - xz * xz
-    c12 = xy * xz - xx * yz
-    c22 = xx * yy - xy * xy
-    det = xx * c00 + xy * c01 + xz * c02
-    r0, r1, r2 = rhs[..., 0], rhs[..., 1], rhs[..., 2]
-    out = np.stack(
-        (c00 * r0 + c01 * r1 + c02 * r2, c01 * r0 + c11 * r1 + c12 * r2, c02 * r0 + c12 * r1 + c22 * r2),
-        axis=-1,
-    )
-    return out / det[..., None]
-
-
 def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """Window-averaged linear coefficients (HxWx4: a_r, a_g, a_b, b) of `source` ≈ a·guide + b.
 
     guide: float32 HxWx3 in [0,1]; source: float32 HxW. `eps` is the regulariser: larger means smoother
-    alpha that follows colour edges less.
+    alpha that follows colour edges less. Works on contiguous planes (not strided channel views) and
+    solves each pixel's 3x3 system by cofactors: this is most of the matte's refinement time.
     """
-    mean_i = _box(guide, radius)
-    mean_p = _box(source, radius)
-    r, g, b = guide[..., 0], guide[..., 1], guide[..., 2]
-    products = np.stack((r * r, r * g, r * b, g * g, g * b, b * b), axis=-1)
-    mr, mg, mb = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
-    cov = _box(products, radius) - np.stack((mr * mr, mr * mg, mr * mb, mg * mg, mg * mb, mb * mb), axis=-1)
-    cov[..., (0, 3, 5)] += eps
-    cov_ip = _box(guide * source[..., None], radius) - mean_i * mean_p[..., None]
-    a = _solve_3x3(cov, cov_ip)
-    offset = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
-    return _box(np.concatenate((a, offset[..., None]), axis=-1), radius)
+    r, g, b = cv2.split(guide)
+    mr, mg, mb = cv2.split(_box(guide, radius))
+    mp = _box(source, radius)
+    rr, rg, rb = cv2.split(_box(cv2.merge((r * r, r * g, r * b)), radius))
+    gg, gb, bb = cv2.split(_box(cv2.merge((g * g, g * b, b * b)), radius))
+    pr, pg, pb = cv2.split(_box(cv2.merge((r * source, g * source, b * source)), radius))
+    xx, xy, xz = rr - mr * mr + eps, rg - mr * mg, rb - mr * mb  # colour covariance + eps on the diagonal
+    yy, yz, zz = gg - mg * mg + eps, gb - mg * mb, bb - mb * mb + eps
+    r0, r1, r2 = pr - mr * mp, pg - mg * mp, pb - mb * mp  # covariance of colour and source
+    c00, c01, c02 = yy * zz - yz * yz, xz * yz - xy * zz, xy * yz - xz * yy  # cofactors (symmetric)
+    c11, c12, c22 = xx * zz - xz * xz, xy * xz - xx * yz, xx * yy - xy * xy
+    inv_det = 1.0 / (xx * c00 + xy * c01 + xz * c02)
+    ar = (c00 * r0 + c01 * r1 + c02 * r2) * inv_det
+    ag = (c01 * r0 + c11 * r1 + c12 * r2) * inv_det
+    ab = (c02 * r0 + c12 * r1 + c22 * r2) * inv_det
+    offset = mp - ar * mr - ag * mg - ab * mb
+    return _box(cv2.merge((ar, ag, ab, offset)), radius)
 
 
 def fast_guided_filter(
