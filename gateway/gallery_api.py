@@ -14,8 +14,9 @@ from gateway.backends import settings
 from gateway.documents import base_url
 from gateway.problems import ApiProblem
 from shared import gallery
+from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
-from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids, stylize_queue
+from shared.queues import CUSTOM_STYLE, stylize_queue
 
 gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
 
@@ -69,32 +70,47 @@ def painting_image(painting_id: str) -> Response:
     size = request.args.get("size", "full")
     if size not in ("full", "thumbnail"):
         raise ApiProblem(422, "invalid-parameter", "size must be `full` or `thumbnail`", field="size")
-    data = _thumbnail(painting_id) if size == "thumbnail" else path.read_bytes()
+    return _jpeg(_thumbnail(painting_id) if size == "thumbnail" else path.read_bytes())
+
+
+def _jpeg(data: bytes) -> Response:
+    """A static JPEG with a strong validator, so pickers revalidate cheaply."""
     response = Response(data, content_type="image/jpeg")
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response.make_conditional(request)  # type: ignore[return-value]
 
 
+@gallery_api.get("/styles/<style_id>/thumbnail")
+def builtin_thumbnail(style_id: str) -> Response:
+    known = {style.id: style.index for style in builtin_styles()}
+    if style_id not in known:
+        raise ApiProblem(404, "style-not-found", f"no built-in style {style_id!r}", field="style")
+    return _jpeg(thumbnail_path(known[style_id]).read_bytes())
+
+
 @gallery_api.get("/styles")
 def styles() -> Response:
+    root = base_url(settings())
     items: list[dict[str, Any]] = [
         {
             "id": item.id,
             "kind": "painting",
             "title": f"{item.title} ({item.artist})",
             "queue": stylize_queue(item.id),
+            "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
         }
         for item in gallery.paintings().values()
     ]
     items += [
         {
-            "id": style,
+            "id": style.id,
             "kind": "builtin",
-            "title": f"Built-in style {style.removeprefix(BUILTIN_STYLE_PREFIX)}",
-            "queue": stylize_queue(style),
+            "title": f"Built-in: {style.label}",
+            "queue": stylize_queue(style.id),
+            "thumbnail": f"{root}/v1/styles/{style.id}/thumbnail",
         }
-        for style in builtin_style_ids()
+        for style in builtin_styles()
     ]
     items.append(
         {

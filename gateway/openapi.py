@@ -22,6 +22,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "API keys are configured and the request has no valid one."),
     "rate-limited": (429, "This client sent more jobs this minute than SITTER_RATE_LIMIT_PER_MINUTE."),
     "too-many-jobs": (429, "SITTER_MAX_ACTIVE_JOBS jobs are already waiting or running."),
+    "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
     "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
     "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
     "artifact-not-found": (404, "No artifact of that name; there are mask, stylized and cutout."),
@@ -258,8 +259,17 @@ PATHS: dict[str, Any] = {
     },
     "/v1/styles": {
         "get": {
-            "summary": "Every style id and the queue that serves it",
+            "summary": "Every style id, its title, thumbnail URL and the queue that serves it",
             "responses": {"200": {"description": "Styles"}},
+        }
+    },
+    "/v1/styles/{style_id}/thumbnail": {
+        "get": {
+            "summary": "A built-in style applied to a sample portrait, 160 px (paintings: their own image)",
+            "parameters": [
+                {"name": "style_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": _image("JPEG"), "404": _problem("Not a built-in style")},
         }
     },
     "/v1/openapi.json": {

@@ -85,7 +85,7 @@ def cmd_paintings(args: argparse.Namespace) -> int:
 
 
 def cmd_styles(args: argparse.Namespace) -> int:
-    from services.stylizer.builtin_styles import builtin_styles
+    from shared.builtin_styles import builtin_styles
 
     print(f"{'painting':<32} the target painting itself (default)")
     for p in gallery.paintings().values():

@@ -224,6 +224,10 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     styles = {item["id"]: item for item in client.get("/v1/styles").get_json()["styles"]}
     assert styles["custom"]["queue"] == "stylize.custom" and styles["builtin-25"]["kind"] == "builtin"
     assert styles["starry-night"]["kind"] == "painting" and len(styles) == len(paintings) + 26 + 1
+    assert styles["builtin-18"]["title"] == "Built-in: sepia engraving"
+    builtin_thumb = client.get(styles["builtin-18"]["thumbnail"].replace("http://localhost", ""))
+    assert builtin_thumb.status_code == 200 and Image.open(io.BytesIO(builtin_thumb.data)).format == "JPEG"
+    _problem(client.get("/v1/styles/builtin-26/thumbnail"), 404, "style-not-found")
 
 
 def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:

@@ -10,13 +10,13 @@ import onnx
 import pytest
 from PIL import Image
 
-from services.stylizer.builtin_styles import builtin_styles
 from services.stylizer.onnx_models import dynamic_size_transformer
 from services.stylizer.resolve import resolve_style
 from services.stylizer.sharpness import sharpness
 from services.stylizer.styles import BuiltinStyle, ImageStyle, parse_builtin
 from services.stylizer.stylizer import Stylizer
 from shared import gallery
+from shared.builtin_styles import builtin_styles
 from shared.errors import InvalidImageError, InvalidParameterError, SitterError, UnknownStyleError
 from shared.imageio import decode_image
 from shared.models import catalogue, model_path, sha256_of

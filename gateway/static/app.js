@@ -230,17 +230,18 @@ function renderStyles() {
 
 function updateStyleThumb() {
   const value = $("style-select").value;
-  const painting = state.paintings.find((item) => item.id === (value === "painting" ? state.paintingId : value));
+  const id = value === "painting" ? state.paintingId : value;
+  const style = state.styles.find((item) => item.id === id);
   const thumb = $("style-thumb");
   if (value === "painting" && state.paintingFile) {
     thumb.src = state.urls.painting;
-  } else if (painting) {
-    thumb.src = painting.thumbnail;
+  } else if (style && style.thumbnail) {
+    thumb.src = style.thumbnail;
   } else {
     thumb.removeAttribute("src");
   }
   thumb.hidden = !thumb.getAttribute("src");
-  thumb.alt = painting ? `Style sample: ${painting.title}` : "";
+  thumb.alt = style ? `Style sample: ${style.title}` : "";
 }
 
 // ---- Step 4 readout -------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from services.stylizer.builtin_styles import THUMBNAIL_DIR, builtin_styles
 from services.stylizer.styles import BuiltinStyle
 from services.stylizer.stylizer import Stylizer
+from shared.builtin_styles import THUMBNAIL_DIR, builtin_styles
 from shared.gallery import SAMPLES_DIR
 from shared.imageio import decode_image
 

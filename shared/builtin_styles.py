@@ -1,6 +1,6 @@
-"""The 26 built-in styles as users see them: id, a short label written after looking at each style's
-output on a sample portrait (what it looks like, not a painting name we cannot vouch for), and a thumbnail
-made by `python -m services.stylizer.make_thumbnails`."""
+"""The 26 built-in styles as users see them: id, a short label written after looking at each style's output
+on a sample portrait (what it looks like, not a painting name we cannot vouch for), and a thumbnail made by
+`python -m services.stylizer.make_thumbnails`. In shared/, so the gateway can list them without ML code."""
 
 from __future__ import annotations
 
