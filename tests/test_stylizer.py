@@ -14,7 +14,7 @@ from services.stylizer.onnx_models import dynamic_size_transformer
 from services.stylizer.resolve import resolve_style
 from services.stylizer.sharpness import sharpness
 from services.stylizer.styles import BuiltinStyle, ImageStyle, parse_builtin
-from services.stylizer.stylizer import Stylizer
+from services.stylizer.stylizer import MAX_STYLE_CROPS, Stylizer, _covering_squares
 from shared import gallery
 from shared.builtin_styles import builtin_styles
 from shared.errors import InvalidImageError, InvalidParameterError, SitterError, UnknownStyleError
@@ -234,3 +234,13 @@ def test_only_the_known_transformer_export_is_made_size_free() -> None:
         for t in (graph.input[0], graph.output[0])
     ]
     assert dims == [[1, "h", "w", 3], [1, "h", "w", 3]]
+
+
+def test_style_crops_cover_the_painting_and_stay_few() -> None:
+    assert _covering_squares(300, 300) == [(0, 0, 300, 300)]
+    wide = _covering_squares(300, 400)
+    assert len(wide) == 2 and wide[0][0] == 0 and wide[-1][2] == 400
+    tall = _covering_squares(1000, 300)
+    assert len(tall) == 4 and tall[0][1] == 0 and tall[-1][3] == 1000
+    strip = _covering_squares(16, 5000)
+    assert len(strip) == MAX_STYLE_CROPS and strip[-1][2] == 5000

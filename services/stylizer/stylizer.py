@@ -24,6 +24,7 @@ from shared.models import model_path
 
 STRIDE = 4  # both networks downsample twice by 2, then upsample back: sides must be multiples of 4
 STYLE_SIDE = 256  # the predictor's fixed input
+MAX_STYLE_CROPS = 6
 MIN_SIDE = 16
 MIN_MAX_SIZE = 64
 MAX_MAX_SIZE = 4096
@@ -205,9 +206,10 @@ def _to_uint8(out: np.ndarray) -> np.ndarray:
 
 def _covering_squares(height: int, width: int) -> list[tuple[int, int, int, int]]:
     """Evenly spaced side x side squares (side = the short side) covering the image: 1 for a near-square
-    image, 2 for 4:3 up to 2:1, and so on. Boxes are (left, top, right, bottom)."""
+    image, 2 for 4:3 up to 2:1, and so on, at most MAX_STYLE_CROPS (a panorama is sampled, not covered,
+    so a strip-shaped upload cannot cost hundreds of predictor runs). Boxes are (left, top, right, bottom)."""
     side = min(height, width)
-    count = math.ceil(max(height, width) / side - 0.05)  # 5% slack: a near-square image is one crop
+    count = min(MAX_STYLE_CROPS, math.ceil(max(height, width) / side - 0.05))  # 5%: near-square is 1
     starts = (
         np.linspace(0, max(height, width) - side, count).round().astype(int)
         if count > 1
