@@ -34,6 +34,11 @@ HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "upload-too-larg
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    if not settings.api_keys:
+        log.warning(
+            "DEVELOPMENT MODE: SITTER_API_KEYS is not set, so every job and result is open to anyone who "
+            "can reach this port; `python -m gateway` listens on 127.0.0.1 only. Set keys before exposing it."
+        )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.json.sort_keys = False  # type: ignore[attr-defined]

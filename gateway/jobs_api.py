@@ -27,23 +27,30 @@ from shared.storage import BlobNotFoundError
 jobs_api = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
+def _given_key() -> str:
+    bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return request.headers.get("X-API-Key") or bearer
+
+
+def _key_hash(key: str) -> str:
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def client_identity() -> str:
     """Who is calling, for rate limits and idempotency scopes: the API key's hash, else the address."""
-    key = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if key:
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
-    return "addr:" + (request.remote_addr or "unknown")
+    key = _given_key()
+    return _key_hash(key) if key else "addr:" + (request.remote_addr or "unknown")
+
+
+def job_owner() -> str:
+    """The owner stamped on new jobs and required to see them: the key's hash; "" in keyless dev mode."""
+    return _key_hash(_given_key()) if settings().api_keys else ""
 
 
 @jobs_api.before_request
 def require_api_key() -> None:
     keys = settings().api_keys
-    if not keys:
-        return
-    given = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix(
-        "Bearer "
-    )
-    if given not in keys:
+    if keys and _given_key() not in keys:
         raise ApiProblem(
             401, "unauthorized", "a valid API key is required (X-API-Key or Authorization: Bearer)"
         )
@@ -84,6 +91,22 @@ def _accepted(record: JobRecord, replayed: bool = False) -> Response:
     return response
 
 
+def _own_portrait(job_id: str) -> bytes:
+    """The portrait of an earlier job of this caller's; another key's job is as absent as an unknown one."""
+    earlier = backends().jobs.get(job_id)
+    try:
+        if earlier is not None and earlier.owner == job_owner():
+            return backends().blobs.get(blob_key(job_id, PORTRAIT_BLOB))
+    except BlobNotFoundError:
+        pass
+    raise ApiProblem(
+        410,
+        "blob-gone",
+        f"job {job_id} has no portrait any more (unknown, deleted or expired)",
+        field="portrait_from",
+    )
+
+
 @jobs_api.post("")
 def submit() -> Response:
     back = backends()
@@ -101,15 +124,7 @@ def submit() -> Response:
     portrait = submission.portrait
     if portrait is None:
         assert submission.portrait_from is not None
-        try:
-            portrait = back.blobs.get(blob_key(submission.portrait_from, PORTRAIT_BLOB))
-        except BlobNotFoundError:
-            raise ApiProblem(
-                410,
-                "blob-gone",
-                f"job {submission.portrait_from} has no portrait any more (unknown, deleted or expired)",
-                field="portrait_from",
-            ) from None
+        portrait = _own_portrait(submission.portrait_from)
     job_id = new_job_id()
     if idempotency:
         existing = back.jobs.claim_idempotency_key(scope, job_id)
@@ -120,7 +135,7 @@ def submit() -> Response:
         back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
         if submission.painting is not None:
             back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
-        record = back.jobs.create(job_id, submission.params)
+        record = back.jobs.create(job_id, submission.params, owner=job_owner())
     except Exception:
         if idempotency:  # let the client's retry create the job instead of finding a ghost
             back.jobs.release_idempotency_key(scope, job_id)
@@ -134,8 +149,9 @@ def submit() -> Response:
 
 
 def _record(job_id: str) -> JobRecord:
+    """The caller's own job; another key's job is a 404 like an unknown one, so ids reveal nothing."""
     record = backends().jobs.get(job_id) if is_job_id(job_id) else None
-    if record is None:
+    if record is None or record.owner != job_owner():
         raise ApiProblem(404, "job-not-found", f"no job {job_id!r} (unknown, or past its retention period)")
     return record
 

@@ -81,6 +81,7 @@ class JobRecord:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
+    owner: str = ""  # who may see the job (a hash of the API key); empty when the gateway runs without keys
 
 
 class JobStore:
@@ -95,17 +96,18 @@ class JobStore:
     def _key(self, job_id: str) -> str:
         return JOB_PREFIX + job_id
 
-    def create(self, job_id: str, params: dict[str, Any]) -> JobRecord:
+    def create(self, job_id: str, params: dict[str, Any], owner: str = "") -> JobRecord:
         now = time.time()
         pipe = self.client.pipeline()
         pipe.hset(
-            self._key(job_id), mapping={"status": QUEUED, "created_at": now, "params": json.dumps(params)}
+            self._key(job_id),
+            mapping={"status": QUEUED, "created_at": now, "params": json.dumps(params), "owner": owner},
         )
         pipe.expire(self._key(job_id), self.retention_seconds)
         pipe.zadd(ACTIVE_KEY, {job_id: now})
         self.metrics.inc("sitter_jobs_submitted_total", {}, pipe=pipe)
         pipe.execute()
-        return JobRecord(id=job_id, status=QUEUED, created_at=now, params=params)
+        return JobRecord(id=job_id, status=QUEUED, created_at=now, params=params, owner=owner)
 
     def claim_idempotency_key(self, scoped_key: str, job_id: str) -> str | None:
         """Remember `job_id` for this key; returns the job id stored earlier if the key was already used."""
@@ -139,6 +141,7 @@ class JobStore:
             stages={stage: json.loads(raw[f"stage:{stage}"]) for stage in STAGES if f"stage:{stage}" in raw},
             error=json.loads(raw["error"]) if "error" in raw else None,
             result=json.loads(raw["result"]) if "result" in raw else None,
+            owner=raw.get("owner", ""),
         )
 
     def _set_status(self, job_id: str, status: str, allowed: tuple[str, ...], **fields: Any) -> str | None:
