@@ -37,7 +37,11 @@ def check_callback_url(url: str, allowed_hosts: Sequence[str], allow_private: bo
     if "*" not in allowed_hosts and host not in allowed_hosts:
         raise refuse(f"host {host!r} is not in the allowed list")
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:  # "host:99999" or "host:ab": urlsplit only complains when asked
+        raise refuse("its port must be a number from 1 to 65535") from exc
+    try:
+        infos = socket.getaddrinfo(host, port)
     except OSError as exc:
         raise refuse(f"host {host!r} does not resolve") from exc
     for info in infos:
