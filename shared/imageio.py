@@ -50,6 +50,12 @@ def decode_image(
                 )
             image.seek(0)  # animated GIF/WebP/APNG: the first frame is the picture
             image.load()
+            if min(width, height) < MIN_SIDE:
+                raise InvalidImageError(
+                    f"the {what} is {width}x{height} pixels; each side must be at least {MIN_SIDE}",
+                    field=what,
+                )
+            return _to_rgb(ImageOps.exif_transpose(image))
     except InvalidImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -59,13 +65,9 @@ def decode_image(
             f"the {what} is not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC)",
             field=what,
         ) from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    # Pillow's parsers fail on damaged files with many exception types (OSError, TypeError, ...)
+    except Exception as exc:
         raise InvalidImageError(f"the {what} is corrupt or truncated ({exc})", field=what) from exc
-    if min(width, height) < MIN_SIDE:
-        raise InvalidImageError(
-            f"the {what} is {width}x{height} pixels; each side must be at least {MIN_SIDE}", field=what
-        )
-    return _to_rgb(ImageOps.exif_transpose(image))
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

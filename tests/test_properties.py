@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -39,6 +39,12 @@ SEEDS = [
 ]
 
 
+DAMAGED_TIFF = (
+    b"II\x00*\x08\x00\x00\x00\x00\x01\x00\x01\x03\x00\x01\x00\x00\x00\x00\x01\x00\x00\x01\x01\x03\x00"
+    b"\x01\x00\x00\x00\x00\x01" + bytes(38) + b"\x11\x01\x02\x00\x01" + bytes(7)
+)
+
+
 @st.composite
 def damaged_images(draw: st.DrawFn) -> bytes:
     """A real image with some bytes overwritten and maybe cut short: reaches deep into each decoder."""
@@ -51,6 +57,7 @@ def damaged_images(draw: st.DrawFn) -> bytes:
 @pytest.mark.filterwarnings("ignore:Tag data larger than file")  # Pillow's note on a damaged TIFF
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=512), damaged_images()))
+@example(DAMAGED_TIFF)  # found by this test: Pillow raised TypeError, a 500 at the gateway
 def test_decoder_returns_rgb_or_invalid_image_error(data: bytes) -> None:
     try:
         pixels = decode_image(data, max_pixels=100_000)
