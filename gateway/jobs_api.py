@@ -73,6 +73,7 @@ def _check_limits() -> None:
                 f"more than {conf.rate_limit_per_minute} jobs a minute from this client",
                 headers={"Retry-After": retry},
             )
+    back.jobs.fail_overdue(conf.job_timeout)  # lost jobs must not hold places under the cap
     if back.jobs.active_count() >= conf.max_active_jobs:
         raise ApiProblem(
             429,
@@ -149,7 +150,11 @@ def submit() -> Response:
 
 
 def _record(job_id: str) -> JobRecord:
-    """The caller's own job; another key's job is a 404 like an unknown one, so ids reveal nothing."""
+    """The caller's own job; another key's job is a 404 like an unknown one, so ids reveal nothing.
+
+    Overdue jobs are failed first, so a job whose task was lost is seen as failed, not running forever.
+    """
+    backends().jobs.fail_overdue(settings().job_timeout)
     record = backends().jobs.get(job_id) if is_job_id(job_id) else None
     if record is None or record.owner != job_owner():
         raise ApiProblem(404, "job-not-found", f"no job {job_id!r} (unknown, or past its retention period)")

@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -82,6 +82,11 @@ class JobRecord:
     error: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     owner: str = ""  # who may see the job (a hash of the API key); empty when the gateway runs without keys
+
+    def current_stage(self) -> str:
+        """The stage to blame when a failure is noticed outside a task: the running one, else the next."""
+        running = (name for name in STAGES if self.stages.get(name, {}).get("state") == RUNNING)
+        return next(running, next((name for name in STAGES if name not in self.stages), "composite"))
 
 
 class JobStore:
@@ -220,6 +225,27 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         self.client.delete(self._key(job_id))
         self.client.zrem(ACTIVE_KEY, job_id)
+
+    def fail_overdue(self, max_seconds: int) -> list[str]:
+        """Fail every job still unfinished `max_seconds` after submission; returns their ids.
+
+        A task lost with a Redis restart, or queued where no worker listens, would otherwise leave its job
+        queued or running until the record expires; callers poll, so they learn it failed and why.
+        """
+        overdue = cast(list[bytes], self.client.zrangebyscore(ACTIVE_KEY, "-inf", time.time() - max_seconds))
+        failed = []
+        for job_id in map(_text, overdue):
+            record = self.get(job_id)
+            if record is None:
+                self.client.zrem(ACTIVE_KEY, job_id)
+                continue
+            detail = (
+                f"the job did not finish within {max_seconds} s of submission "
+                "(its task was lost or no worker took it)"
+            )
+            if self.fail(job_id, record.current_stage(), "job-timeout", detail):
+                failed.append(job_id)
+        return failed
 
     def active_count(self) -> int:
         """Unfinished jobs; entries older than the retention (lost records) are dropped first."""

@@ -50,6 +50,7 @@ class Settings:
     visibility_timeout: int = 0  # 0: task_time_limit + 60: a task is redelivered only once surely dead
     task_max_retries: int = 3  # for transient storage/broker errors only; bad input is never retried
     result_expires: int = 3600
+    job_timeout: int = 3600  # a job unfinished this long after submission is reported failed (lost task)
     worker_concurrency: int = 1
     port: int = 8000
     public_base_url: str = ""  # e.g. https://sitter.example.com; empty: links use the request's host
@@ -80,6 +81,8 @@ class Settings:
                 "SITTER_VISIBILITY_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT, "
                 "or a task still running would be delivered again"
             )
+        if self.job_timeout <= self.task_time_limit:
+            raise SitterError("SITTER_JOB_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT")
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
 

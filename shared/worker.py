@@ -24,7 +24,7 @@ from celery.signals import worker_process_init
 
 from shared.celery_app import create_celery
 from shared.errors import SitterError
-from shared.jobs import RUNNING, STAGES, JobStore
+from shared.jobs import JobStore
 from shared.queues import JOB_FAILED_TASK
 from shared.settings import Settings
 from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
@@ -132,11 +132,7 @@ def register_failure_handler(app: Celery) -> None:
         record = rt.jobs.get(job_id)
         if record is None:
             return
-        stage = next(
-            (name for name in STAGES if record.stages.get(name, {}).get("state") == RUNNING),
-            next((name for name in STAGES if name not in record.stages), "composite"),
-        )
-        _fail(rt, job_id, stage, "stage-failed", f"{type(exc).__name__}: {exc}")
+        _fail(rt, job_id, record.current_stage(), "stage-failed", f"{type(exc).__name__}: {exc}")
 
 
 def worker_parser(service: str) -> argparse.ArgumentParser:

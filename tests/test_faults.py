@@ -1,0 +1,154 @@
+"""Faults with real processes: a worker with a missing or corrupt model refuses to start, saying why; the
+gateway's readiness follows its storage going away and coming back; a job whose task is lost is reported
+failed after SITTER_JOB_TIMEOUT instead of staying queued or running."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from flask.testing import FlaskClient
+
+from gateway.app import create_app
+from shared.jobs import JobStore
+from shared.models import default_model_dir
+from shared.settings import Settings
+from shared.storage import redis_client
+from tests.conftest import ROOT, S3_CREDENTIALS, Spawn, Spawned, free_port, wait_for
+from tests.live_stack import UNSERVED_STYLE
+from tests.test_gateway import _db, _form
+
+pytestmark = pytest.mark.slow
+
+VICTIM = "selfie_segmentation.tflite"  # a file of the selfie-segmenter model the segmenter needs
+
+
+def _model_dir(tmp_path: Path, damage: str) -> Path:
+    """A copy of the model cache with one model file removed or with flipped bytes."""
+    target = tmp_path / "models"
+    shutil.copytree(default_model_dir(), target)
+    victim = target / VICTIM
+    if damage == "missing":
+        victim.unlink()
+    elif damage == "corrupt":
+        data = bytearray(victim.read_bytes())
+        data[1000:1016] = bytes(16)
+        victim.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+@pytest.mark.parametrize("mode", [["--check"], []])
+def test_a_worker_with_a_bad_model_refuses_to_start(
+    redis_url: str, tmp_path: Path, damage: str, mode: list[str]
+) -> None:
+    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, damage))}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.segmenter.worker", *mode],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    lines = [line for line in output.splitlines() if "segmenter worker cannot start" in line]
+    assert len(lines) == 1 and ("'selfie-segmenter'" in lines[0] or VICTIM in lines[0]), output
+    assert ("sha256" if damage == "corrupt" else "is not in") in lines[0], lines[0]
+    assert "Traceback" not in output and "celery@" not in output  # refused before any task was taken
+
+
+def test_the_same_worker_starts_with_sound_models(redis_url: str, tmp_path: Path) -> None:
+    """The control for the test above: the copied model directory itself is fine."""
+    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, "none"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.segmenter.worker", "--check"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("ok: segmenter"), result.stderr
+
+
+def _readiness(base_url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_readiness_follows_storage_down_and_back(redis_url: str, spawn: Spawn) -> None:
+    s3_port, port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    s3_command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
+
+    def start_storage() -> Spawned:
+        storage = spawn(s3_command, S3_CREDENTIALS, ready="Running on", timeout=60, name="s3")
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        client.create_bucket(Bucket="sitter")  # moto keeps nothing across restarts
+        return storage
+
+    storage = start_storage()
+    env = {
+        **S3_CREDENTIALS,
+        "SITTER_REDIS_URL": _db(redis_url, 5),
+        "SITTER_STORAGE": "s3",
+        "SITTER_S3_ENDPOINT_URL": endpoint,
+        "SITTER_PORT": str(port),
+    }
+    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+    base_url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _readiness(base_url) == 200, 60, "the gateway to be ready")
+    storage.stop()
+    wait_for(lambda: _readiness(base_url) == 503, 90, "readiness to turn 503 with storage down")
+    with urllib.request.urlopen(f"{base_url}/healthz", timeout=30) as response:
+        assert response.status == 200  # alive, just not ready: restarts would not help
+    start_storage()
+    wait_for(lambda: _readiness(base_url) == 200, 90, "readiness to recover with storage back")
+
+
+def test_a_lost_job_is_reported_failed_after_the_job_timeout(redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(redis_url=_db(redis_url, 1), task_soft_time_limit=1, task_time_limit=2, job_timeout=3)
+    jobs = JobStore(redis_client(settings.redis_url), retention_seconds=settings.retention_seconds)
+    with create_app(settings).test_client() as client:
+        # no worker serves this style here: one job waits forever, the other's "worker" died mid-stage
+        waiting = _submit(client, portrait_jpeg)
+        running = _submit(client, portrait_jpeg)
+        assert jobs.start_stage(running, "segment", "vanished-worker") is not None
+        assert client.get(f"/v1/jobs/{waiting}").get_json()["status"] == "queued"
+
+        def failed(job_id: str) -> dict[str, object] | None:
+            document = client.get(f"/v1/jobs/{job_id}").get_json()
+            return document if document["status"] == "failed" else None
+
+        for job_id, stage in ((waiting, "segment"), (running, "segment")):
+            document = wait_for(lambda job_id=job_id: failed(job_id), 30, f"job {job_id} to fail")
+            assert isinstance(document, dict)
+            error = document["error"]
+            assert isinstance(error, dict)
+            assert error["code"] == "job-timeout" and error["stage"] == stage and "3 s" in error["detail"]
+        assert jobs.start_stage(waiting, "segment", "late-worker") is None  # a late task is skipped
+    assert waiting not in {item.decode() for item in jobs.client.zrange("sitter:jobs:active", 0, -1)}
+
+
+def _submit(client: FlaskClient, portrait: bytes) -> str:
+    response = client.post("/v1/jobs", data=_form(portrait, style=UNSERVED_STYLE))
+    assert response.status_code == 202, response.get_json()
+    return str(response.get_json()["id"])
