@@ -62,6 +62,7 @@ class Settings:
     callback_allowed_hosts: tuple[str, ...] = ()  # empty: webhooks off
     callback_allow_private: bool = False  # allow webhooks to loopback/private addresses (development only)
     callback_timeout: int = 5
+    callback_secret: str = ""  # HMAC-SHA256 key that signs webhooks (X-Sitter-Signature); empty: unsigned
     api_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
 

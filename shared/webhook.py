@@ -7,10 +7,13 @@ network.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -50,20 +53,62 @@ def check_callback_url(url: str, allowed_hosts: Sequence[str], allow_private: bo
             raise refuse(f"host {host!r} resolves to the non-public address {address}")
 
 
+SIGNATURE_HEADER = "X-Sitter-Signature"
+TIMESTAMP_HEADER = "X-Sitter-Timestamp"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`: a receiver that knows the secret recomputes it to
+    know the callback came from us, and rejects old timestamps to refuse replays."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect could point the worker at an address the URL check never saw, so none is followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def send_callback(
-    url: str, payload: dict[str, Any], *, allowed_hosts: Sequence[str], allow_private: bool, timeout: float
+    url: str,
+    payload: dict[str, Any],
+    *,
+    allowed_hosts: Sequence[str],
+    allow_private: bool,
+    timeout: float,
+    secret: str = "",
+    attempts: int = 3,
+    backoff: float = 1.0,
 ) -> bool:
-    """POST the job document as JSON; best effort (logged, never raised), since the job itself is done."""
-    try:
-        check_callback_url(url, allowed_hosts, allow_private)
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "sitter-webhook/1"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return 200 <= response.status < 300
-    except (InvalidParameterError, urllib.error.URLError, OSError) as exc:
-        log.warning("webhook to %s not delivered: %s", url, exc)
-        return False
+    """POST the job document as JSON, signed when a secret is set; retried (backoff 1 s, 2 s, ...) on network
+    errors, 429 and 5xx. Best effort: logged, never raised, since the job itself is done."""
+    body = json.dumps(payload).encode()
+    problem: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        headers = {"Content-Type": "application/json", "User-Agent": "sitter-webhook/1"}
+        if secret:
+            timestamp = str(int(time.time()))
+            headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+        try:
+            check_callback_url(url, allowed_hosts, allow_private)  # again each time: DNS may have changed
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            with _OPENER.open(request, timeout=timeout):
+                return True
+        except urllib.error.HTTPError as exc:  # any status >= 300 (redirects are not followed)
+            problem = exc
+            if exc.code < 500 and exc.code != 429:
+                break
+        except InvalidParameterError as exc:
+            problem = exc
+            break
+        except (urllib.error.URLError, OSError) as exc:
+            problem = exc
+    log.warning("webhook to %s not delivered: %s", url, problem)
+    return False

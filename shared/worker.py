@@ -83,6 +83,7 @@ def notify(rt: Runtime, job_id: str) -> None:
         allowed_hosts=rt.settings.callback_allowed_hosts,
         allow_private=rt.settings.callback_allow_private,
         timeout=rt.settings.callback_timeout,
+        secret=rt.settings.callback_secret,
     )
 
 
