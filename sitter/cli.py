@@ -16,7 +16,7 @@ import numpy as np
 
 from services.compositor.placement import Placement
 from shared import gallery, models
-from shared.errors import InvalidParameterError, SitterError
+from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
 from sitter.client import add_submit_parser
 
@@ -31,21 +31,13 @@ def _load_painting(ref: str) -> tuple[str, np.ndarray]:
     return ref, gallery.load_painting(ref)
 
 
-def _placement(args: argparse.Namespace) -> Placement:
-    if args.auto:
-        if any(value is not None for value in (args.x, args.y, args.height)):
-            raise InvalidParameterError("--auto cannot be combined with --x/--y/--height", field="auto")
-        return Placement()
-    return Placement.parse(args.x, args.y, args.height)
-
-
 def cmd_blend(args: argparse.Namespace) -> int:
     from sitter.pipeline import BlendOptions, Pipeline
 
     started = time.perf_counter()
     portrait = decode_image(Path(args.portrait), what="portrait")
     name, painting = _load_painting(args.painting)
-    placement = _placement(args)
+    placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
     options = BlendOptions(
         style=args.style,
         strength=args.strength,

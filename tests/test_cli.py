@@ -71,7 +71,7 @@ def test_bad_portrait_exits_2_with_message(tmp_path: Path, capsys: pytest.Captur
     [
         (["--painting", "nope"], "unknown painting"),
         (["--painting", "udnie", "--height", "0"], "height"),
-        (["--painting", "udnie", "--auto", "--x", "3"], "--auto cannot be combined"),
+        (["--painting", "udnie", "--auto", "--x", "3"], "auto placement cannot be combined"),
         (["--painting", "udnie", "--style", "builtin-99"], "builtin"),
         (["--painting", "udnie", "--strength", "3"], "strength"),
     ],
