@@ -4,6 +4,11 @@ Reliability settings live here so no service can drift: late acknowledgement wit
 worker and a prefetch of one (a killed worker's task goes back to the queue and no task waits behind a
 busy one), a Redis visibility timeout above the hard time limit (a running task is never redelivered
 while still alive), bounded retries, JSON only, expiring results.
+
+Through a Redis restart, a running task is left to finish and its result write is retried until Redis is
+back (Celery would otherwise terminate it and record "revoked", which fails the whole chord). The copy of
+its message that Redis redelivers later is harmless: the job record makes it skip a finished job, and the
+chord counts each header task once.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
         result_expires=settings.result_expires,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        result_backend_always_retry=True,
+        result_backend_max_retries=20,  # jittered backoff up to 10 s apart: about a minute of outage
     )
     return app

@@ -16,10 +16,14 @@ import math
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 
 from shared.errors import SitterError
 
 log = logging.getLogger(__name__)
+
+REDIS_RETRY_INTERVAL = 0.5  # seconds between reconnection attempts while riding out a Redis outage
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -188,9 +192,23 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
-def redis_client(url: str) -> redis.Redis:
-    """A client with short timeouts, so an unreachable Redis fails a request instead of hanging it."""
-    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=3, health_check_interval=30)
+def redis_client(url: str, *, ride_out_seconds: float = 0) -> redis.Redis:
+    """A client with short timeouts, so an unreachable Redis fails a request instead of hanging it.
+
+    `ride_out_seconds`: how long to keep retrying a refused or dropped connection before raising. Workers
+    wait out a Redis restart this way, so a task running through one still records its stage and result;
+    the gateway answers 503 at once instead of holding the request.
+    """
+    retries = math.ceil(ride_out_seconds / REDIS_RETRY_INTERVAL)
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=10,
+        socket_connect_timeout=3,
+        health_check_interval=30,
+        retry=Retry(
+            ConstantBackoff(REDIS_RETRY_INTERVAL), retries, supported_errors=(redis.ConnectionError,)
+        ),
+    )
 
 
 def blob_store(settings: Settings, client: redis.Redis | None = None) -> BlobStore:

@@ -200,5 +200,16 @@ def portrait_jpeg() -> bytes:
     return buffer.getvalue()
 
 
+def enlarged(jpeg: bytes, size: tuple[int, int]) -> bytes:
+    """The photo resized to `size`, as JPEG: a bigger picture keeps a stage busy long enough to catch."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).resize(size).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 # `live_stack`: the whole stack over HTTP, once per session, shared by the client and browser tests.
 pytest_plugins = ["tests.live_stack"]
