@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from celery import Celery, Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from shared.celery_app import create_celery
 from shared.errors import SitterError
@@ -33,6 +33,7 @@ from shared.webhook import send_callback
 log = logging.getLogger("sitter.worker")
 
 TRANSIENT_ERRORS = (StorageUnavailableError, redis.ConnectionError, redis.TimeoutError)
+REDIS_OUTAGE_SECONDS = 30  # a worker's Redis calls wait this long for a restarting Redis before failing
 
 
 @dataclass
@@ -59,7 +60,7 @@ def runtime() -> Runtime:
 def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings], Any]) -> Runtime:
     """Connect and load the models for this process (called in each pool process, and by tests)."""
     global _runtime
-    client = redis_client(settings.redis_url)
+    client = redis_client(settings.redis_url, ride_out_seconds=REDIS_OUTAGE_SECONDS)
     _runtime = Runtime(
         settings=settings,
         redis=client,
@@ -171,6 +172,9 @@ def serve(
         return 0
     app = create_celery(settings)
     register_failure_handler(app)
+    # the main process gets a runtime without models: Celery runs the chord's error callback there when it
+    # kills a task itself (hard time limit), and that callback needs the job records
+    worker_init.connect(lambda **_: init_runtime(settings, service, lambda _: None), weak=False)
     worker_process_init.connect(lambda **_: init_runtime(settings, service, load_models), weak=False)
     log.info(
         "%s worker serving %s with concurrency %d", service, ", ".join(queues), settings.worker_concurrency

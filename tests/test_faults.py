@@ -21,7 +21,7 @@ from shared.jobs import JobStore
 from shared.models import default_model_dir
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import ROOT, S3_CREDENTIALS, Spawn, Spawned, free_port, wait_for
+from tests.conftest import ROOT, S3_CREDENTIALS, Spawn, Spawned, enlarged, free_port, wait_for
 from tests.live_stack import UNSERVED_STYLE
 from tests.test_gateway import _db, _form
 
@@ -146,6 +146,38 @@ def test_a_lost_job_is_reported_failed_after_the_job_timeout(redis_url: str, por
             assert error["code"] == "job-timeout" and error["stage"] == stage and "3 s" in error["detail"]
         assert jobs.start_stage(waiting, "segment", "late-worker") is None  # a late task is skipped
     assert waiting not in {item.decode() for item in jobs.client.zrange("sitter:jobs:active", 0, -1)}
+
+
+def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
+    redis_url: str, spawn: Spawn, portrait_jpeg: bytes
+) -> None:
+    """Inference does not return to Python for the soft limit, so the hard limit kills the pool process;
+    Celery then reports the failure from the worker's main process, which must record it on the job."""
+    url = _db(redis_url, 6)
+    env = {
+        "SITTER_REDIS_URL": url,
+        "SITTER_TASK_SOFT_TIME_LIMIT": "1",
+        "SITTER_TASK_TIME_LIMIT": "2",
+        "SITTER_VISIBILITY_TIMEOUT": "30",
+        "SITTER_INFERENCE_THREADS": "1",
+    }
+    for service, args in (("segmenter", []), ("stylizer", ["--styles", "starry-night"]), ("compositor", [])):
+        spawn(["-m", f"services.{service}.worker", *args], env, ready=" ready.", timeout=90, name=service)
+    settings = Settings(redis_url=url, job_timeout=600, max_working_size=4096)  # stylize at full size
+    with create_app(settings).test_client() as client:
+        response = client.post("/v1/jobs", data=_form(enlarged(portrait_jpeg, (2400, 3200))))
+        assert response.status_code == 202, response.get_json()
+        job_id = response.get_json()["id"]
+
+        def ended() -> dict[str, object] | None:
+            document = client.get(f"/v1/jobs/{job_id}").get_json()
+            return document if document["status"] not in ("queued", "running") else None
+
+        document = wait_for(ended, 60, "the job to end")
+    assert isinstance(document, dict) and document["status"] == "failed", document
+    error = document["error"]
+    assert isinstance(error, dict)
+    assert error["stage"] == "stylize" and "TimeLimitExceeded" in error["detail"], error
 
 
 def _submit(client: FlaskClient, portrait: bytes) -> str:
