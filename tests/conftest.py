@@ -2,7 +2,8 @@
 
 - `redis_url`: a private `redis-server` (no persistence) for the whole session. Modules that run workers
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
-  1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run.
+  1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8
+  fault tests, 6 schemathesis, 7 the mid-stage kills.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -209,6 +211,14 @@ def enlarged(jpeg: bytes, size: tuple[int, int]) -> bytes:
     buffer = io.BytesIO()
     Image.open(io.BytesIO(jpeg)).resize(size).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+STAGE_COUNT = re.compile(r'^sitter_stage_duration_seconds_count\{stage="(\w+)"\} (\S+)$', re.M)
+
+
+def stage_runs(metrics_text: str) -> dict[str, float]:
+    """Completed runs per stage from the Prometheus text: a stage done twice for one job counts twice."""
+    return {stage: float(count) for stage, count in STAGE_COUNT.findall(metrics_text)}
 
 
 # `live_stack`: the whole stack over HTTP, once per session, shared by the client and browser tests.

@@ -153,7 +153,7 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
 ) -> None:
     """Inference does not return to Python for the soft limit, so the hard limit kills the pool process;
     Celery then reports the failure from the worker's main process, which must record it on the job."""
-    url = _db(redis_url, 6)
+    url = _db(redis_url, 8)
     env = {
         "SITTER_REDIS_URL": url,
         "SITTER_TASK_SOFT_TIME_LIMIT": "1",

@@ -6,7 +6,6 @@ Prints throughput and end-to-end latency percentiles (POST to the poll that sees
 from __future__ import annotations
 
 import io
-import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ import requests
 from PIL import Image
 
 from sitter.client import SitterClient
-from tests.conftest import wait_for
+from tests.conftest import stage_runs, wait_for
 from tests.live_stack import LiveStack
 
 pytestmark = pytest.mark.slow
@@ -27,7 +26,6 @@ CLIENTS, JOBS_PER_CLIENT = 6, 5
 PAINTINGS = ("starry-night", "great-wave")
 PLACEMENT = {"x": 40, "y": 60, "height": 240}
 QUEUES = ("segment", "composite", *(f"stylize.{painting}" for painting in PAINTINGS))
-STAGE_COUNT = re.compile(r'^sitter_stage_duration_seconds_count\{stage="(\w+)"\} (\S+)$', re.M)
 
 
 def _pixels(data: bytes) -> np.ndarray:
@@ -36,8 +34,7 @@ def _pixels(data: bytes) -> np.ndarray:
 
 
 def _stage_runs(base_url: str) -> dict[str, float]:
-    text = requests.get(f"{base_url}/metrics", timeout=30).text
-    return {stage: float(count) for stage, count in STAGE_COUNT.findall(text)}
+    return stage_runs(requests.get(f"{base_url}/metrics", timeout=30).text)
 
 
 def test_concurrent_jobs_all_finish_correctly_and_the_queues_drain(
