@@ -47,3 +47,8 @@ bench-service: models
 # Deployment files (Dockerfile, docker-compose.yml, k8s/) validated offline and their commands run locally.
 deploy-check: models
 	$(BIN)/pytest -q tests/test_deploy_*.py
+
+.PHONY: load
+# The load test at full size, 400 jobs from 40 clients (CI runs it with 60 from 12); prints its numbers.
+load: models
+	SITTER_LOAD_JOBS=400 SITTER_LOAD_CLIENTS=40 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_load.py
