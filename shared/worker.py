@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import os
+import signal
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -175,7 +178,10 @@ def serve(
     # the main process gets a runtime without models: Celery runs the chord's error callback there when it
     # kills a task itself (hard time limit), and that callback needs the job records
     worker_init.connect(lambda **_: init_runtime(settings, service, lambda _: None), weak=False)
-    worker_process_init.connect(lambda **_: init_runtime(settings, service, load_models), weak=False)
+    failed = multiprocessing.get_context("fork").Event()
+    worker_process_init.connect(
+        lambda **_: _start_pool_process(settings, service, load_models, failed), weak=False
+    )
     log.info(
         "%s worker serving %s with concurrency %d", service, ", ".join(queues), settings.worker_concurrency
     )
@@ -192,4 +198,22 @@ def serve(
             "--without-mingle",
         ]
     )
-    return 0
+    return 1 if failed.is_set() else 0
+
+
+def _start_pool_process(
+    settings: Settings, service: str, load_models: Callable[[Settings], Any], failed: Any
+) -> None:
+    """Load this pool process's models; if that fails, stop the whole worker with one clear line.
+
+    Celery only logs an exception raised in `worker_process_init` and lets the process take tasks anyway,
+    so every job it took would fail; a worker that cannot work must exit (non-zero) and be restarted.
+    """
+    try:
+        init_runtime(settings, service, load_models)
+    except Exception as exc:
+        reason = exc.message if isinstance(exc, SitterError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s worker cannot start: a pool process could not load its models: %s", service, reason)
+        failed.set()
+        os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(1)

@@ -4,6 +4,7 @@ failed after SITTER_JOB_TIMEOUT instead of staying queued or running."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.jobs import JobStore
-from shared.models import default_model_dir
+from shared.models import default_model_dir, sha256_of
 from shared.settings import Settings
 from shared.storage import redis_client
 from tests.conftest import ROOT, S3_CREDENTIALS, Spawn, Spawned, enlarged, free_port, wait_for
@@ -78,6 +79,34 @@ def test_the_same_worker_starts_with_sound_models(redis_url: str, tmp_path: Path
         timeout=120,
     )
     assert result.returncode == 0 and result.stdout.startswith("ok: segmenter"), result.stderr
+
+
+def test_a_worker_whose_pool_process_cannot_load_a_model_exits(redis_url: str, tmp_path: Path) -> None:
+    """A catalogue entry whose file has the right checksum but is not a model passes the start-up check;
+    the pool process that loads it fails, and the worker must exit saying so, not take jobs it would fail."""
+    models = _model_dir(tmp_path, "none")
+    fake = models / "not-a-model.onnx"
+    fake.write_bytes(b"this is not an ONNX graph")
+    catalogue = tmp_path / "catalogue.json"
+    entry = {"name": "arbitrary-predict", "path": str(fake), "sha256": sha256_of(fake)}
+    catalogue.write_text(json.dumps([entry]))
+    env = {
+        "SITTER_REDIS_URL": _db(redis_url, 5),
+        "SITTER_MODEL_DIR": str(models),
+        "SITTER_MODEL_CATALOG": str(catalogue),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "services.stylizer.worker", "--styles", "starry-night"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    lines = [line for line in output.splitlines() if "pool process could not load its models" in line]
+    assert lines and "stylizer worker cannot start" in lines[0], output
 
 
 def _readiness(base_url: str) -> int:
