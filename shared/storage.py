@@ -215,8 +215,14 @@ def blob_store(settings: Settings, client: redis.Redis | None = None) -> BlobSto
     """The store chosen by SITTER_STORAGE."""
     if settings.storage == "s3":
         import boto3
+        from botocore.config import Config
 
-        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url or None, region_name=settings.s3_region)
+        # bounded: an S3 that hangs fails a call within about a minute (tasks then retry with backoff)
+        # instead of botocore's default of a minute per attempt over five attempts
+        config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"})
+        s3 = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url or None, region_name=settings.s3_region, config=config
+        )
         return S3BlobStore(
             s3, settings.s3_bucket, prefix=settings.s3_prefix, retention_seconds=settings.retention_seconds
         )
