@@ -45,20 +45,25 @@ def _model_dir(tmp_path: Path, damage: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt"])
-@pytest.mark.parametrize("mode", [["--check"], []])
-def test_a_worker_with_a_bad_model_refuses_to_start(
-    redis_url: str, tmp_path: Path, damage: str, mode: list[str]
-) -> None:
-    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, damage))}
-    result = subprocess.run(
-        [sys.executable, "-m", "services.segmenter.worker", *mode],
+def _run_worker(service: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a worker to its end (these workers are expected to exit by themselves), capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", f"services.{service}.worker", *args],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+@pytest.mark.parametrize("mode", [["--check"], []])
+def test_a_worker_with_a_bad_model_refuses_to_start(
+    redis_url: str, tmp_path: Path, damage: str, mode: list[str]
+) -> None:
+    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, damage))}
+    result = _run_worker("segmenter", [*mode], env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     lines = [line for line in output.splitlines() if "segmenter worker cannot start" in line]
@@ -70,14 +75,7 @@ def test_a_worker_with_a_bad_model_refuses_to_start(
 def test_the_same_worker_starts_with_sound_models(redis_url: str, tmp_path: Path) -> None:
     """The control for the test above: the copied model directory itself is fine."""
     env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, "none"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "services.segmenter.worker", "--check"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run_worker("segmenter", ["--check"], env)
     assert result.returncode == 0 and result.stdout.startswith("ok: segmenter"), result.stderr
 
 
@@ -95,14 +93,7 @@ def test_a_worker_whose_pool_process_cannot_load_a_model_exits(redis_url: str, t
         "SITTER_MODEL_DIR": str(models),
         "SITTER_MODEL_CATALOG": str(catalogue),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "services.stylizer.worker", "--styles", "starry-night"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run_worker("stylizer", ["--styles", "starry-night"], env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     lines = [line for line in output.splitlines() if "pool process could not load its models" in line]

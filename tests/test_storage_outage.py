@@ -62,7 +62,7 @@ def stack(relay: TcpRelay, spawn: Spawn, redis_url: str) -> tuple[Settings, Spaw
 
 
 def _stylize_meets_an_outage(
-    client: FlaskClient, settings: Settings, stylizer: Spawned, portrait: bytes
+    client: FlaskClient, settings: Settings, stylizer: Spawned, relay: TcpRelay, portrait: bytes
 ) -> str:
     """Submit a job with the stylizer frozen, cut the storage once the matte is stored, thaw the stylizer."""
     jobs = JobStore(redis_client(settings.redis_url), retention_seconds=3600)
@@ -74,6 +74,8 @@ def _stylize_meets_an_outage(
         return record is not None and record.stages.get("segment", {}).get("state") == SUCCEEDED
 
     wait_for(segmented, 60, "the segment stage to finish")
+    relay.down()
+    stylizer.kill(signal.SIGCONT)
     return job_id
 
 
@@ -82,9 +84,7 @@ def test_a_short_storage_outage_is_retried_away(
 ) -> None:
     settings, stylizer = stack
     with create_app(settings).test_client() as client:
-        job_id = _stylize_meets_an_outage(client, settings, stylizer, portrait_jpeg)
-        relay.down()
-        stylizer.kill(signal.SIGCONT)
+        job_id = _stylize_meets_an_outage(client, settings, stylizer, relay, portrait_jpeg)
         wait_for(lambda: "Retry in" in stylizer.log(), 30, "the stylize task to retry")
         time.sleep(0.5)
         relay.up()
@@ -97,9 +97,7 @@ def test_a_long_storage_outage_fails_the_job_with_the_reason(
 ) -> None:
     settings, stylizer = stack
     with create_app(settings).test_client() as client:
-        job_id = _stylize_meets_an_outage(client, settings, stylizer, portrait_jpeg)
-        relay.down()
-        stylizer.kill(signal.SIGCONT)
+        job_id = _stylize_meets_an_outage(client, settings, stylizer, relay, portrait_jpeg)
         started = time.monotonic()
         job: dict[str, Any] = poll(client, job_id, timeout=90)
         waited = time.monotonic() - started
