@@ -36,8 +36,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     if not settings.api_keys:
         log.warning(
-            "DEVELOPMENT MODE: SITTER_API_KEYS is not set, so every job and result is open to anyone who "
-            "can reach this port; `python -m gateway` listens on 127.0.0.1 only. Set keys before exposing it."
+            "DEVELOPMENT MODE: SITTER_API_KEYS is not set, so /v1/jobs serves only callers on this machine "
+            "(others get 403), and every job and result is open to all of them. Set keys to serve others."
         )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD

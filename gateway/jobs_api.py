@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 
 from flask import Blueprint, Response, jsonify, request
@@ -17,6 +18,7 @@ from shared.jobs import (
     PAINTING_BLOB,
     PORTRAIT_BLOB,
     SUCCEEDED,
+    JobLimitError,
     JobRecord,
     blob_key,
     is_job_id,
@@ -47,16 +49,34 @@ def job_owner() -> str:
     return _key_hash(_given_key()) if settings().api_keys else ""
 
 
+def _is_loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback
+
+
 @jobs_api.before_request
 def require_api_key() -> None:
+    """With keys, every request needs one; without (development mode), only this machine is served,
+    whatever server runs the app and whatever address it listens on."""
     keys = settings().api_keys
     if keys and _given_key() not in keys:
         raise ApiProblem(
             401, "unauthorized", "a valid API key is required (X-API-Key or Authorization: Bearer)"
         )
+    if not keys and not _is_loopback(request.remote_addr):
+        raise ApiProblem(
+            403,
+            "development-mode",
+            "this gateway runs without API keys, so it serves jobs only to its own machine; "
+            "its operator must set SITTER_API_KEYS",
+        )
 
 
-def _check_limits() -> None:
+def _check_rate() -> None:
     conf, back = settings(), backends()
     if conf.rate_limit_per_minute:
         window = int(time.time() // 60)
@@ -73,14 +93,16 @@ def _check_limits() -> None:
                 f"more than {conf.rate_limit_per_minute} jobs a minute from this client",
                 headers={"Retry-After": retry},
             )
-    back.jobs.fail_overdue(conf.job_timeout)  # lost jobs must not hold places under the cap
-    if back.jobs.active_count() >= conf.max_active_jobs:
-        raise ApiProblem(
-            429,
-            "too-many-jobs",
-            f"{conf.max_active_jobs} jobs are already waiting or running; try again shortly",
-            headers={"Retry-After": "5"},
-        )
+
+
+def _too_many(error: JobLimitError) -> ApiProblem:
+    whose = "" if error.scope == "total" else " of this API key (or address, without keys)"
+    return ApiProblem(
+        429,
+        "too-many-jobs",
+        f"{error.limit} jobs{whose} are already waiting or running; try again shortly",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _accepted(record: JobRecord, replayed: bool = False) -> Response:
@@ -120,7 +142,8 @@ def submit() -> Response:
         record = back.jobs.get(earlier) if earlier else None
         if record is not None:
             return _accepted(record, replayed=True)
-    _check_limits()
+    _check_rate()
+    back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
     submission = parse_submission(request.form, request.files, settings())
     portrait = submission.portrait
     if portrait is None:
@@ -132,13 +155,30 @@ def submit() -> Response:
         record = back.jobs.get(existing) if existing else None
         if record is not None:  # a concurrent twin of this request won the race
             return _accepted(record, replayed=True)
+    conf = settings()
+    try:
+        record = back.jobs.create(
+            job_id,
+            submission.params,
+            owner=job_owner(),
+            client=client_identity(),
+            max_active=conf.max_active_jobs,
+            max_active_per_client=conf.max_active_jobs_per_key,
+        )
+    except Exception as exc:
+        if idempotency:  # let the client's retry create the job instead of finding a ghost
+            back.jobs.release_idempotency_key(scope, job_id)
+        if isinstance(exc, JobLimitError):
+            raise _too_many(exc) from None
+        raise
     try:
         back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
         if submission.painting is not None:
             back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
-        record = back.jobs.create(job_id, submission.params, owner=job_owner())
-    except Exception:
-        if idempotency:  # let the client's retry create the job instead of finding a ghost
+    except Exception:  # the caller hears 503: the job must not exist, nor hold a place under the caps
+        back.jobs.delete(job_id)
+        back.blobs.delete_prefix(f"{job_id}/")
+        if idempotency:
             back.jobs.release_idempotency_key(scope, job_id)
         raise
     try:

@@ -20,8 +20,15 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
     "unknown-style": (422, "`style` is not a style id (GET /v1/styles)."),
     "unauthorized": (401, "API keys are configured and the request has no valid one."),
+    "development-mode": (
+        403,
+        "No API keys are configured, so jobs are served only to callers on the gateway's own machine.",
+    ),
     "rate-limited": (429, "This client sent more jobs this minute than SITTER_RATE_LIMIT_PER_MINUTE."),
-    "too-many-jobs": (429, "SITTER_MAX_ACTIVE_JOBS jobs are already waiting or running."),
+    "too-many-jobs": (
+        429,
+        "SITTER_MAX_ACTIVE_JOBS jobs, or SITTER_MAX_ACTIVE_JOBS_PER_KEY of this key's, are unfinished.",
+    ),
     "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
     "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
     "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
@@ -175,6 +182,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
+# every /v1/jobs operation: a key is checked first, and a keyless gateway serves only its own machine
+ACCESS: dict[str, Any] = {
+    "401": _problem("Missing or wrong API key"),
+    "403": _problem("No API keys configured and the caller is not on the gateway's machine"),
+}
+
 PATHS: dict[str, Any] = {
     "/v1/jobs": {
         "post": {
@@ -188,7 +201,7 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "202": {**JOB_RESPONSE, "description": "Accepted; `Location` is the job's URL"},
-                "401": _problem("Missing or wrong API key"),
+                **ACCESS,
                 "413": _problem("Upload or image too large"),
                 "415": _problem("Not multipart, or an upload is not a supported image"),
                 "422": _problem("A parameter or an image is invalid"),
@@ -201,12 +214,12 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Poll a job: status, per-stage state and timings, error, links",
             "parameters": [JOB_ID],
-            "responses": {"200": JOB_RESPONSE, "404": _problem("Unknown job")},
+            "responses": {"200": JOB_RESPONSE, **ACCESS, "404": _problem("Unknown job")},
         },
         "delete": {
             "summary": "Cancel the job if unfinished (its queued tasks are revoked) and delete its images",
             "parameters": [JOB_ID],
-            "responses": {"200": JOB_RESPONSE, "404": _problem("Unknown job")},
+            "responses": {"200": JOB_RESPONSE, **ACCESS, "404": _problem("Unknown job")},
         },
     },
     "/v1/jobs/{job_id}/result": {
@@ -216,6 +229,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _image("The picture in the requested format"),
                 "304": {"description": "Not modified"},
+                **ACCESS,
                 "404": _problem("Unknown job"),
                 "409": _problem("Not finished"),
                 "410": _problem("Deleted or expired"),
@@ -236,6 +250,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _image("PNG"),
+                **ACCESS,
                 "404": _problem("Unknown job or artifact"),
                 "409": _problem("Not ready"),
                 "410": _problem("Deleted or expired"),

@@ -34,6 +34,23 @@ JOB_PREFIX = "sitter:job:"
 IDEMPOTENCY_PREFIX = "sitter:idempotency:"
 ACTIVE_KEY = "sitter:jobs:active"
 
+# Admit a job: refuse it ("total" or "client") when either unfinished-job set is full (a negative cap is
+# none), else create its record and count it in both sets, atomically, so concurrent submissions cannot
+# overshoot. KEYS: the job's hash, all unfinished jobs, this client's. ARGV: job id, now, the score before
+# which a client's entry is stale (a lost reservation), total cap, client cap, retention, then HSET pairs.
+_ADMIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
+local total, mine = tonumber(ARGV[4]), tonumber(ARGV[5])
+if total >= 0 and redis.call('ZCARD', KEYS[2]) >= total then return 'total' end
+if mine >= 0 and redis.call('ZCARD', KEYS[3]) >= mine then return 'client' end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+return false
+"""
+
 # Set status to ARGV[1] if the current one is in the JSON list ARGV[2]; then HSET the pairs in ARGV[3..].
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -51,6 +68,20 @@ return false
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+class JobLimitError(Exception):
+    """A job was refused because too many are unfinished: `scope` is "total" or "client"."""
+
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"{limit} unfinished jobs ({scope})")
+        self.scope = scope
+        self.limit = limit
+
+
+def client_active_key(client: str) -> str:
+    """The set of one caller's unfinished jobs, for the per-caller cap."""
+    return f"{ACTIVE_KEY}:{client}"
 
 
 def blob_key(job_id: str, name: str) -> str:
@@ -97,21 +128,39 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self.metrics = Metrics(client)
         self._transition = client.register_script(_TRANSITION)
+        self._admit = client.register_script(_ADMIT)
 
     def _key(self, job_id: str) -> str:
         return JOB_PREFIX + job_id
 
-    def create(self, job_id: str, params: dict[str, Any], owner: str = "") -> JobRecord:
+    def create(
+        self,
+        job_id: str,
+        params: dict[str, Any],
+        owner: str = "",
+        *,
+        client: str = "",
+        max_active: int = -1,
+        max_active_per_client: int = -1,
+    ) -> JobRecord:
+        """Record a new queued job, counted as unfinished for everyone and for `client` (who submitted it).
+
+        Raises JobLimitError, creating nothing, when `max_active` jobs are already unfinished, or
+        `max_active_per_client` of this client's (negative: no cap).
+        """
         now = time.time()
-        pipe = self.client.pipeline()
-        pipe.hset(
-            self._key(job_id),
-            mapping={"status": QUEUED, "created_at": now, "params": json.dumps(params), "owner": owner},
+        fields: dict[str, str | float] = {"status": QUEUED, "created_at": now, "params": json.dumps(params)}
+        fields.update(owner=owner, client=client)
+        stale = now - self.retention_seconds
+        limits = [max_active, max_active_per_client, self.retention_seconds]
+        refused = self._admit(
+            keys=[self._key(job_id), ACTIVE_KEY, client_active_key(client)],
+            args=[job_id, now, stale, *limits, *(item for pair in fields.items() for item in pair)],
         )
-        pipe.expire(self._key(job_id), self.retention_seconds)
-        pipe.zadd(ACTIVE_KEY, {job_id: now})
-        self.metrics.inc("sitter_jobs_submitted_total", {}, pipe=pipe)
-        pipe.execute()
+        if refused:
+            scope = _text(refused)
+            raise JobLimitError(scope, max_active if scope == "total" else max_active_per_client)
+        self.metrics.inc("sitter_jobs_submitted_total", {})
         return JobRecord(id=job_id, status=QUEUED, created_at=now, params=params, owner=owner)
 
     def claim_idempotency_key(self, scoped_key: str, job_id: str) -> str | None:
@@ -156,6 +205,13 @@ class JobStore:
         previous = self._transition(keys=[self._key(job_id)], args=[status, json.dumps(allowed), *pairs])
         return _text(previous) if previous else None
 
+    def _release(self, job_id: str, pipe: Any) -> None:
+        """Stop counting the job as unfinished, for everyone and for the client who submitted it."""
+        client = self.client.hget(self._key(job_id), "client")
+        pipe.zrem(ACTIVE_KEY, job_id)
+        if client is not None:
+            pipe.zrem(client_active_key(_text(client)), job_id)
+
     def start_stage(self, job_id: str, stage: str, worker: str) -> float | None:
         """Mark a stage running; returns its start time, or None when the job is over (skip the work)."""
         started = time.time()
@@ -187,7 +243,7 @@ class JobStore:
             return False
         record = self.get(job_id)
         pipe = self.client.pipeline(transaction=False)
-        pipe.zrem(ACTIVE_KEY, job_id)
+        self._release(job_id, pipe)
         self.metrics.inc("sitter_jobs_total", {"status": SUCCEEDED}, pipe=pipe)
         if record is not None:
             duration = finished - record.created_at
@@ -206,7 +262,7 @@ class JobStore:
         if previous is None:
             return False
         pipe = self.client.pipeline(transaction=False)
-        pipe.zrem(ACTIVE_KEY, job_id)
+        self._release(job_id, pipe)
         self.metrics.inc("sitter_jobs_total", {"status": FAILED}, pipe=pipe)
         self.metrics.inc("sitter_stage_failures_total", {"stage": stage}, pipe=pipe)
         pipe.execute()
@@ -217,14 +273,17 @@ class JobStore:
         previous = self._set_status(job_id, CANCELED, (QUEUED, RUNNING), finished_at=time.time())
         if previous is not None:
             pipe = self.client.pipeline(transaction=False)
-            pipe.zrem(ACTIVE_KEY, job_id)
+            self._release(job_id, pipe)
             self.metrics.inc("sitter_jobs_total", {"status": CANCELED}, pipe=pipe)
             pipe.execute()
         return previous
 
     def delete(self, job_id: str) -> None:
-        self.client.delete(self._key(job_id))
-        self.client.zrem(ACTIVE_KEY, job_id)
+        """Forget a job entirely: its submission failed half-way, so its caller was told it does not exist."""
+        pipe = self.client.pipeline(transaction=False)
+        self._release(job_id, pipe)
+        pipe.delete(self._key(job_id))
+        pipe.execute()
 
     def fail_overdue(self, max_seconds: int) -> list[str]:
         """Fail every job still unfinished `max_seconds` after submission; returns their ids.

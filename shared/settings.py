@@ -55,6 +55,7 @@ class Settings:
     port: int = 8000
     public_base_url: str = ""  # e.g. https://sitter.example.com; empty: links use the request's host
     max_active_jobs: int = 1000  # unfinished jobs at once; beyond it POST /v1/jobs answers 429
+    max_active_jobs_per_key: int = 20  # unfinished jobs of one API key (one address without keys) at once
     rate_limit_per_minute: int = 0  # job submissions per client per minute; 0: unlimited
     log_level: str = "INFO"
     styles: tuple[str, ...] = ("all",)

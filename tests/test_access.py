@@ -1,18 +1,26 @@
 """Access control: a job is visible only to the API key that made it; ids are unguessable; keyless mode
-is loopback-only and says so."""
+serves jobs to loopback callers only, under any server, and says so; each key has its own cap on
+unfinished jobs."""
 
 from __future__ import annotations
 
+import socket
+import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+import requests
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse as Response
 
 from gateway.app import create_app
-from shared.jobs import PORTRAIT_BLOB, blob_key, is_job_id, new_job_id
+from shared.jobs import PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
 from shared.settings import Settings
-from shared.storage import blob_store
-from tests.conftest import Spawn, free_port
+from shared.storage import blob_store, redis_client
+from tests.conftest import Spawn, free_port, wait_for
 from tests.test_gateway import _db, _form, _problem
 
 ALICE = {"X-API-Key": "alice-key"}
@@ -21,7 +29,9 @@ MALLORY = {"Authorization": "Bearer mallory-key"}
 
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    return Settings(redis_url=_db(redis_url, 1), api_keys=("alice-key", "mallory-key"))
+    return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
+        redis_url=_db(redis_url, 1), api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
+    )
 
 
 @pytest.fixture
@@ -93,3 +103,108 @@ def test_the_keyless_warning_comes_from_the_factory(caplog: pytest.LogCaptureFix
     caplog.clear()
     create_app(Settings(api_keys=("k",)))
     assert not any("DEVELOPMENT MODE" in record.getMessage() for record in caplog.records)
+
+
+def _primary_address() -> str:
+    """This machine's own non-loopback address (no packet is sent), or skip when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+        except OSError:
+            pytest.skip("no network interface besides loopback")
+        address = str(probe.getsockname()[0])
+    if address.startswith("127."):
+        pytest.skip("no network interface besides loopback")
+    return address
+
+
+def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
+    spawn: Spawn, redis_url: str
+) -> None:
+    """Bound to every interface, as in a container: loopback callers are served, others get 403."""
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "--bind", f"0.0.0.0:{port}", "--workers", "1", "gateway.app:create_app()"]
+    server = spawn(command, {"SITTER_REDIS_URL": _db(redis_url, 1)}, ready="Booting worker", name="gunicorn")
+    unknown = "0" * 32
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_for(healthy, 30, "gunicorn to answer")
+
+    def get(host: str) -> requests.Response:
+        return requests.get(f"http://{host}:{port}/v1/jobs/{unknown}", timeout=10)
+
+    assert get("127.0.0.1").status_code == 404  # served: the job is simply unknown
+    outside = get(_primary_address())
+    assert outside.status_code == 403 and outside.json()["code"] == "development-mode", outside.text
+    assert "SITTER_API_KEYS" in outside.json()["detail"]
+    assert "DEVELOPMENT MODE" in server.log()
+
+
+@pytest.mark.parametrize("address", ["203.0.113.7", "10.1.2.3", "::ffff:192.0.2.1"])
+def test_keyless_mode_refuses_every_job_route_to_other_machines(
+    redis_url: str, portrait_jpeg: bytes, address: str
+) -> None:
+    settings = Settings(redis_url=_db(redis_url, 1), max_active_jobs_per_key=10**6)
+    with create_app(settings).test_client() as local:
+        job_id = local.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    with create_app(settings).test_client() as remote:
+        remote.environ_base["REMOTE_ADDR"] = address
+        _problem(remote.post("/v1/jobs", data=_form(portrait_jpeg)), 403, "development-mode")
+        for path in ("", "/result", "/artifacts/mask"):
+            _problem(remote.get(f"/v1/jobs/{job_id}{path}"), 403, "development-mode")
+        _problem(remote.delete(f"/v1/jobs/{job_id}"), 403, "development-mode")
+        assert remote.get("/v1/paintings").status_code == 200  # public, non-personal routes stay open
+        assert remote.get("/healthz").status_code == 200
+
+
+def test_with_keys_other_machines_are_served(settings: Settings, portrait_jpeg: bytes) -> None:
+    with create_app(settings).test_client() as remote:
+        remote.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+        assert remote.post("/v1/jobs", data=_form(portrait_jpeg), headers=ALICE).status_code == 202
+
+
+def _submit_as(client: FlaskClient, key: str, portrait: bytes) -> Response:
+    return client.post("/v1/jobs", data=_form(portrait), headers={"X-API-Key": key})
+
+
+def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(
+        redis_url=_db(redis_url, 1), api_keys=("carol-key", "dave-key"), max_active_jobs_per_key=2
+    )
+    with create_app(settings).test_client() as client:
+        held = [_submit_as(client, "carol-key", portrait_jpeg).get_json()["id"] for _ in range(2)]
+        refused = _submit_as(client, "carol-key", portrait_jpeg)
+        _problem(refused, 429, "too-many-jobs")
+        assert (
+            refused.headers["Retry-After"] == "5" and "2 jobs of this API key" in refused.get_json()["detail"]
+        )
+        assert _submit_as(client, "dave-key", portrait_jpeg).status_code == 202  # others are not held back
+        # a job that ends, however it ends, gives its place back
+        client.delete(f"/v1/jobs/{held[0]}", headers={"X-API-Key": "carol-key"})
+        again = _submit_as(client, "carol-key", portrait_jpeg)
+        assert again.status_code == 202
+        jobs = JobStore(redis_client(settings.redis_url), retention_seconds=settings.retention_seconds)
+        jobs.fail(held[1], "segment", "test", "ended by the test")
+        assert _submit_as(client, "carol-key", portrait_jpeg).status_code == 202
+        _problem(_submit_as(client, "carol-key", portrait_jpeg), 429, "too-many-jobs")
+
+
+def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(redis_url=_db(redis_url, 1), api_keys=("erin-key",), max_active_jobs_per_key=3)
+    app = create_app(settings)
+    start = threading.Barrier(8)
+
+    def submit(_: int) -> int:
+        with app.test_client() as client:
+            start.wait()
+            return _submit_as(client, "erin-key", portrait_jpeg).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(submit, range(8)))
+    assert statuses == [202] * 3 + [429] * 5

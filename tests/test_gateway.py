@@ -26,7 +26,12 @@ def _db(redis_url: str, number: int) -> str:
 
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    return Settings(redis_url=_db(redis_url, 1), max_upload_bytes=400_000, max_pixels=2_000_000)
+    return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
+        redis_url=_db(redis_url, 1),
+        max_upload_bytes=400_000,
+        max_pixels=2_000_000,
+        max_active_jobs_per_key=10**6,
+    )
 
 
 @pytest.fixture
@@ -176,7 +181,12 @@ def test_delete_cancels_a_queued_job_and_its_blobs(
 
 def test_limits_answer_429(settings: Settings, portrait_jpeg: bytes) -> None:
     limited = create_app(
-        Settings(redis_url=settings.redis_url, rate_limit_per_minute=2, max_active_jobs=10**6)
+        Settings(
+            redis_url=settings.redis_url,
+            rate_limit_per_minute=2,
+            max_active_jobs=10**6,
+            max_active_jobs_per_key=10**6,
+        )
     )
     with limited.test_client() as client:
         headers = {"X-API-Key": "rate-test-key"}

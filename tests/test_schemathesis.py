@@ -17,7 +17,9 @@ OPERATIONS = [(method.upper(), path) for path, item in PATHS.items() for method 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 def test_no_generated_request_gets_a_5xx(redis_url: str, method: str, path: str) -> None:
-    app = create_app(Settings(redis_url=_db(redis_url, 6), max_upload_bytes=200_000))
+    app = create_app(
+        Settings(redis_url=_db(redis_url, 6), max_upload_bytes=200_000, max_active_jobs_per_key=10**6)
+    )
     operation = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)[path][method]
 
     @given(operation.as_strategy())
