@@ -32,15 +32,22 @@ from tests.test_deploy_contract import (
 )
 
 COMPOSE = ROOT / "docker-compose.yml"
-VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
+USER_ENV = {"SITTER_API_KEYS": "compose-test-key"}  # what a user must put in .env: compose refuses without
 
 Obj = dict[str, Any]
 
 
+def _substitute(match: re.Match[str]) -> str:
+    if match.group("op") == "?":
+        return USER_ENV[match.group("name")]
+    return match.group("arg") or ""
+
+
 def interpolate(value: Any) -> Any:
-    """Compose's `${NAME:-default}` with nothing set in the environment: every default applies."""
+    """Compose's `${NAME:-default}` and `${NAME:?error}` with only USER_ENV set: every default applies."""
     if isinstance(value, str):
-        return VARIABLE.sub(lambda match: match.group("default") or "", value)
+        return VARIABLE.sub(_substitute, value)
     if isinstance(value, list):
         return [interpolate(item) for item in value]
     if isinstance(value, dict):
@@ -156,3 +163,12 @@ def test_persistence_shutdown_and_monitoring(compose: Obj) -> None:
     broker = next(arg.partition("=")[2] for arg in flower if arg.startswith("--broker="))
     assert broker == Settings.from_env(services["gateway"]["environment"]).broker_url
     assert "flower" in flower
+
+
+def test_the_gateway_cannot_start_without_api_keys(compose: Obj) -> None:
+    """Keyless, the gateway would serve jobs only to its own container: compose must refuse instead."""
+    assert "${SITTER_API_KEYS:?" in COMPOSE.read_text()
+    env = compose["services"]["gateway"]["environment"]
+    assert Settings.from_env({key: str(value) for key, value in env.items()}).api_keys == (
+        "compose-test-key",
+    )
