@@ -165,8 +165,8 @@ def _choose_painting(driver: WebDriver, painting_id: str) -> WebElement:
     return card
 
 
-def _submit_and_wait(driver: WebDriver) -> dict[str, Any]:
-    """Submit, wait for the result, and return the job's document (from the result image's URL)."""
+def _submit_and_wait(driver: WebDriver, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Submit, wait for the result, and return the job's document (the page names the job it shows)."""
     button = _by_id(driver, "submit-button")
     _wait(driver, button.is_enabled, what="the submit button to enable")
     button.click()
@@ -180,11 +180,25 @@ def _submit_and_wait(driver: WebDriver) -> dict[str, Any]:
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('result-img').naturalWidth > 0")
     )
-    result_url = _by_id(driver, "result-img").get_attribute("src")
-    assert result_url
-    job: dict[str, Any] = requests.get(result_url.removesuffix("/result"), timeout=10).json()
+    job_id = _by_id(driver, "result").get_attribute("data-job")
+    origin = driver.execute_script("return location.origin")
+    job: dict[str, Any] = requests.get(f"{origin}/v1/jobs/{job_id}", headers=headers, timeout=10).json()
     assert job["status"] == "succeeded"
     return job
+
+
+def _page_bytes(driver: WebDriver, url: str) -> bytes:
+    """What the page itself gets at `url` (an object URL of an image it fetched with its key, say)."""
+    encoded = driver.execute_async_script(
+        "const done = arguments[1];"
+        "fetch(arguments[0]).then((r) => r.blob()).then((blob) => {"
+        "  const reader = new FileReader();"
+        "  reader.onload = () => done(reader.result.split(',')[1]);"
+        "  reader.readAsDataURL(blob);"
+        "});",
+        url,
+    )
+    return base64.b64decode(encoded)
 
 
 def _check_picture(data: bytes, painting_id: str, box: dict[str, int]) -> None:
@@ -342,7 +356,7 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     _screenshot(driver, shots / "phone-result.png")
     link = _by_id(driver, "download-link").get_attribute("href")
     assert link
-    _check_picture(requests.get(link, timeout=10).content, "great-wave", box_doc)
+    _check_picture(_page_bytes(driver, link), "great-wave", box_doc)
 
 
 DROP_TEXT_FILE = """
@@ -457,3 +471,42 @@ def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, sho
     _wait(driver, message.is_displayed, what="the cancel message")
     assert message.text.startswith("Canceled.") and not progress.is_displayed()
     _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")
+
+
+def test_a_server_with_api_keys_asks_for_one_and_then_works(
+    live_stack: LiveStack, desktop: WebDriver, spawn: Spawn, shots: Path
+) -> None:
+    """A second gateway with keys, in front of the live stack's workers: the page asks for the key, keeps
+    it in this browser, sends it with every job call and image download, and the picture arrives."""
+    port = free_port()
+    env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_API_KEYS": "browser-key"}
+    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="keyed-gateway")
+    keyed = LiveStack(f"http://127.0.0.1:{port}", live_stack.redis_url, env)
+    driver = desktop
+    _open(driver, keyed)
+    assert _by_id(driver, "key-state").text == "not set"
+    _choose_portrait(driver, SAMPLE)
+    _choose_painting(driver, "starry-night").click()
+    button = _by_id(driver, "submit-button")
+    _wait(driver, button.is_enabled, what="the submit button to enable")
+    button.click()
+    error = _by_id(driver, "submit-error")
+    _wait(driver, error.is_displayed, JOB_TIMEOUT, "the missing key to be explained")
+    assert "needs an API key" in error.text
+    assert _by_id(driver, "access").get_attribute("open") is not None  # opened for the user...
+    assert driver.switch_to.active_element == _by_id(driver, "api-key")  # ...with the field focused
+    _screenshot(driver, shots / "desktop-key-asked.png")
+
+    _by_id(driver, "api-key").send_keys("browser-key", Keys.ENTER)
+    assert _by_id(driver, "key-state").text == "saved in this browser" and not error.is_displayed()
+    job = _submit_and_wait(driver, headers={"X-API-Key": "browser-key"})
+    assert requests.get(f"{keyed.base_url}/v1/jobs/{job['id']}", timeout=10).status_code == 401
+    picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
+    _check_picture(picture, "starry-night", job["result"]["box"])
+    _by_id(driver, "details").click()  # the intermediates come through the key too
+    _wait(
+        driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
+    )
+    driver.refresh()  # remembered in this browser
+    _wait(driver, lambda: _by_id(driver, "key-state").text == "saved in this browser")
+    _screenshot(driver, shots / "desktop-key-saved.png")

@@ -12,16 +12,31 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, url, body) {
+// The API key the user gave this page, remembered in this browser only (servers without keys need none).
+const KEY_ITEM = "sitter.apiKey";
+export const apiKey = {
+  get: () => localStorage.getItem(KEY_ITEM) || "",
+  set: (key) => (key ? localStorage.setItem(KEY_ITEM, key) : localStorage.removeItem(KEY_ITEM)),
+};
+
+async function send(method, url, body, accept) {
+  const headers = { Accept: accept };
+  if (apiKey.get()) {
+    headers["X-API-Key"] = apiKey.get();
+  }
   let response;
   try {
-    response = await fetch(url, { method, body, headers: { Accept: "application/json" } });
+    response = await fetch(url, { method, body, headers });
   } catch (error) {
     throw new ApiError(0, { code: "unreachable", detail: String(error) });
   }
   if (response.ok) {
-    return response.json();
+    return response;
   }
+  throw await problemOf(response);
+}
+
+async function problemOf(response) {
   let problem = {};
   try {
     problem = await response.json();
@@ -29,10 +44,14 @@ async function call(method, url, body) {
     problem = { detail: response.statusText };
   }
   problem.retryAfter = Number(response.headers.get("Retry-After")) || null;
-  throw new ApiError(response.status, problem);
+  return new ApiError(response.status, problem);
 }
 
+const call = (method, url, body) => send(method, url, body, "application/json").then((r) => r.json());
+
 export const api = {
+  // images of a job need the key too, so they are fetched here and shown from object URLs
+  image: (url) => send("GET", url, undefined, "image/*").then((r) => r.blob()),
   paintings: () => call("GET", "/v1/paintings").then((body) => body.paintings),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),
   submit: (form) => call("POST", "/v1/jobs", form),

@@ -1,7 +1,7 @@
 // The Sitter page: four steps (photo, painting, style, placement), then submit, follow, and show the
 // result. State lives in `state`; each handler updates it and calls refresh() to sync the controls.
 
-import { api, follow } from "./api.js";
+import { api, apiKey, follow } from "./api.js";
 import { FIELD_STEP, explainFailure, explainProblem } from "./messages.js";
 import { PlacementEditor } from "./placement.js";
 
@@ -336,7 +336,7 @@ async function submit() {
     state.portraitJob = job.id;
     const final = await follow(job.id, showStages, run);
     if (final.status === "succeeded") {
-      showResult(final);
+      await showResult(final);
       return;
     }
     $("progress").hidden = true;
@@ -354,6 +354,9 @@ async function submit() {
       const step = FIELD_STEP[error.field] || "submit";
       showError(step, explainProblem(error));
       $(`step-${step === "submit" ? "make" : step}`).scrollIntoView({ block: "nearest" });
+      if (error.status === 401) {
+        askForKey();
+      }
     }
   } finally {
     clearInterval(timer);
@@ -363,14 +366,16 @@ async function submit() {
   }
 }
 
-function showResult(job) {
+async function showResult(job) {
   state.job = job;
+  const picture = objectUrl("result", await api.image(job.links.result));
   $("progress").hidden = true;
   const { width, height, box, format } = job.result;
+  $("result").dataset.job = job.id;
   $("result-frame").style.aspectRatio = `${width} / ${height}`;
-  $("result-img").src = job.links.result;
+  $("result-img").src = picture;
   const link = $("download-link");
-  link.href = `${job.links.result}?download=1`;
+  link.href = picture;
   link.download = `sitter-${job.id}.${format === "jpeg" ? "jpg" : format}`;
   $("details").open = false;
   $("mask-img").removeAttribute("src");
@@ -398,14 +403,43 @@ async function cancel() {
   }
 }
 
-function showArtifacts() {
+async function showArtifacts() {
   const links = ($("details").open && state.job?.links?.artifacts) || {};
-  if (links.mask && !$("mask-img").getAttribute("src")) {
-    $("mask-img").src = links.mask;
+  try {
+    for (const name of ["mask", "stylized"]) {
+      const img = $(`${name}-img`);
+      if (links[name] && !img.getAttribute("src")) {
+        img.src = objectUrl(name, await api.image(links[name]));
+      }
+    }
+  } catch (error) {
+    showError("submit", explainProblem(error));
   }
-  if (links.stylized && !$("stylized-img").getAttribute("src")) {
-    $("stylized-img").src = links.stylized;
-  }
+}
+
+// ---- API key --------------------------------------------------------------------------------------
+
+function showKeyState() {
+  $("key-state").textContent = apiKey.get() ? "saved in this browser" : "not set";
+}
+
+function askForKey() {
+  $("access").open = true;
+  $("api-key").focus();
+}
+
+function saveKey(event) {
+  event.preventDefault();
+  apiKey.set($("api-key").value.trim());
+  showKeyState();
+  clearErrors();
+  $("access").open = false;
+}
+
+function forgetKey() {
+  apiKey.set("");
+  $("api-key").value = "";
+  showKeyState();
 }
 
 function tryAgain() {
@@ -427,6 +461,10 @@ async function start() {
   $("cancel-button").addEventListener("click", cancel);
   $("again-button").addEventListener("click", tryAgain);
   $("details").addEventListener("toggle", showArtifacts);
+  $("api-key").value = apiKey.get();
+  $("key-form").addEventListener("submit", saveKey);
+  $("key-forget").addEventListener("click", forgetKey);
+  showKeyState();
   refresh();
   try {
     [state.paintings, state.styles] = await Promise.all([api.paintings(), api.styles()]);

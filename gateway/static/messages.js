@@ -11,7 +11,9 @@ const BY_CODE = {
   "rate-limited": "You've made a lot of pictures in a short time. Wait a minute and try again.",
   "too-many-jobs": "The server is busy right now. Try again in a few seconds.",
   "broker-unavailable": "The picture service is temporarily unavailable. Try again in a minute.",
-  "unauthorized": "This server needs an API key, so it can't be used from this page.",
+  "unauthorized": "This server needs an API key. Enter yours under “API key” at the top of the page.",
+  "development-mode":
+    "This server has no API keys set, so it only serves the machine it runs on. Open the page there, or ask its operator to set keys.",
   "unreachable": "Can't reach the server. Check your connection and try again.",
   "job-not-found": "This picture has expired on the server. Start again.",
 };
