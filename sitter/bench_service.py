@@ -55,7 +55,7 @@ def portrait_jpeg() -> bytes:
 
 
 @contextmanager
-def stack(redis_url: str, processes: int, threads: int, style_id: str) -> Iterator[str]:
+def stack(redis_url: str, processes: int, threads: int, style_id: str, burst: int) -> Iterator[str]:
     """Gateway + one worker per service, each with `processes` pool processes; yields the API base URL."""
     port = free_port()
     env = {
@@ -65,6 +65,7 @@ def stack(redis_url: str, processes: int, threads: int, style_id: str) -> Iterat
         "SITTER_WORKER_CONCURRENCY": str(processes),
         "SITTER_INFERENCE_THREADS": str(threads),
         "SITTER_LOG_LEVEL": "WARNING",
+        "SITTER_MAX_ACTIVE_JOBS_PER_KEY": str(burst),  # the whole burst comes from this one client
     }
     commands = [
         ["-m", "gateway"],
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with private_redis() as redis_url:
         for count in (int(item) for item in args.processes.split(",")):
             threads = max(1, cores // count)  # each process's inference threads: never more than the cores
-            with stack(redis_url, count, threads, style_id) as base:
+            with stack(redis_url, count, threads, style_id, args.burst) as base:
                 entry: dict[str, Any] = {"inference_threads": threads}
                 if count == 1:
                     entry["latency"] = {
