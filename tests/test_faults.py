@@ -79,14 +79,17 @@ def test_the_same_worker_starts_with_sound_models(redis_url: str, tmp_path: Path
     assert result.returncode == 0 and result.stdout.startswith("ok: segmenter"), result.stderr
 
 
-def test_a_worker_whose_pool_process_cannot_load_a_model_exits(redis_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["arbitrary-predict", "arbitrary-transform"])
+def test_a_worker_whose_pool_process_cannot_load_a_model_exits(
+    redis_url: str, tmp_path: Path, model: str
+) -> None:
     """A catalogue entry whose file has the right checksum but is not a model passes the start-up check;
     the pool process that loads it fails, and the worker must exit saying so, not take jobs it would fail."""
     models = _model_dir(tmp_path, "none")
     fake = models / "not-a-model.onnx"
     fake.write_bytes(b"this is not an ONNX graph")
     catalogue = tmp_path / "catalogue.json"
-    entry = {"name": "arbitrary-predict", "path": str(fake), "sha256": sha256_of(fake)}
+    entry = {"name": model, "path": str(fake), "sha256": sha256_of(fake)}
     catalogue.write_text(json.dumps([entry]))
     env = {
         "SITTER_REDIS_URL": _db(redis_url, 5),

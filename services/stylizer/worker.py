@@ -2,8 +2,8 @@
 
 It consumes `stylize.<style-id>` for each style it serves, so each painting style scales on its own.
 `--styles` (default SITTER_STYLES) takes style ids, or `all`: every gallery painting, builtin-0..25 and
-`custom` (paintings uploaded with a job). Each pool process computes the style vectors of the served
-gallery paintings once at start-up.
+`custom` (paintings uploaded with a job). Each pool process opens its three networks and computes the style
+vectors of the served gallery paintings once at start-up.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def loader(styles: Sequence[str]) -> Any:
         from services.stylizer.stylizer import Stylizer
 
         stylizer = Stylizer(settings.model_dir, threads=settings.inference_threads or None)
+        stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
         served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
         return StylizerModels(stylizer=stylizer, styles=served)
 
