@@ -1,4 +1,5 @@
-"""The gateway's app factory: `gunicorn 'gateway.app:create_app()'` or `python -m gateway`.
+"""The gateway's app factory: `gunicorn -c python:gateway.gunicorn_conf 'gateway.app:create_app()'` or
+`python -m gateway`.
 
 One blueprint per resource; every error leaves as problem+json; every request is counted in the shared
 metrics. The web client (static files in gateway/static/) is served at `/` when present.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 
 from flask import Blueprint, Response, jsonify, request
@@ -11,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from gateway.backends import backends, settings
 from gateway.dispatch import enqueue, revoke
 from gateway.documents import base_url, job_document
+from gateway.loopback import is_loopback
 from gateway.params import parse_submission
 from gateway.problems import ApiProblem
 from shared.jobs import (
@@ -49,15 +49,6 @@ def job_owner() -> str:
     return _key_hash(_given_key()) if settings().api_keys else ""
 
 
-def _is_loopback(address: str | None) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-    return (mapped or ip).is_loopback
-
-
 @jobs_api.before_request
 def require_api_key() -> None:
     """With keys, every request needs one; without (development mode), only this machine is served,
@@ -67,7 +58,7 @@ def require_api_key() -> None:
         raise ApiProblem(
             401, "unauthorized", "a valid API key is required (X-API-Key or Authorization: Bearer)"
         )
-    if not keys and not _is_loopback(request.remote_addr):
+    if not keys and not is_loopback(request.remote_addr):
         raise ApiProblem(
             403,
             "development-mode",

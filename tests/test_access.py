@@ -1,6 +1,6 @@
 """Access control: a job is visible only to the API key that made it; ids are unguessable; keyless mode
-serves jobs to loopback callers only, under any server, and says so; each key has its own cap on
-unfinished jobs."""
+serves jobs to loopback callers only, under any server, says so, and under the project's gunicorn settings
+refuses to start on other addresses; each key has its own cap on unfinished jobs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse as Response
 
 from gateway.app import create_app
+from gateway.loopback import resolves_to_loopback
 from shared.jobs import PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
 from shared.settings import Settings
 from shared.storage import blob_store, redis_client
@@ -118,16 +119,16 @@ def _primary_address() -> str:
     return address
 
 
-def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
-    spawn: Spawn, redis_url: str
-) -> None:
-    """Bound to every interface, as in a container: loopback callers are served, others get 403."""
-    port = free_port()
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = [gunicorn, "--bind", f"0.0.0.0:{port}", "--workers", "1", "gateway.app:create_app()"]
-    server = spawn(command, {"SITTER_REDIS_URL": _db(redis_url, 1)}, ready="Booting worker", name="gunicorn")
-    unknown = "0" * 32
+GUNICORN_CONF = "python:gateway.gunicorn_conf"
+UNKNOWN_JOB = "/v1/jobs/" + "0" * 32
 
+
+def _gunicorn(bind: str, *config: str) -> list[str]:
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return [gunicorn, *config, "--bind", bind, "--workers", "1", "gateway.app:create_app()"]
+
+
+def _wait_served(port: int) -> None:
     def healthy() -> bool:
         try:
             return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok
@@ -136,14 +137,58 @@ def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
 
     wait_for(healthy, 30, "gunicorn to answer")
 
+
+def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
+    spawn: Spawn, redis_url: str
+) -> None:
+    """Bound to every interface without the project's gunicorn settings: loopback callers are served,
+    others get 403, so even a server started by hand cannot expose keyless jobs."""
+    port = free_port()
+    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": ""}
+    server = spawn(_gunicorn(f"0.0.0.0:{port}"), env, ready="Booting worker", name="gunicorn")
+    _wait_served(port)
+
     def get(host: str) -> requests.Response:
-        return requests.get(f"http://{host}:{port}/v1/jobs/{unknown}", timeout=10)
+        return requests.get(f"http://{host}:{port}{UNKNOWN_JOB}", timeout=10)
 
     assert get("127.0.0.1").status_code == 404  # served: the job is simply unknown
     outside = get(_primary_address())
     assert outside.status_code == 403 and outside.json()["code"] == "development-mode", outside.text
     assert "SITTER_API_KEYS" in outside.json()["detail"]
     assert "DEVELOPMENT MODE" in server.log()
+
+
+def test_keyless_gunicorn_with_the_gateway_settings_refuses_to_listen_beyond_loopback(
+    spawn: Spawn, redis_url: str
+) -> None:
+    """What the containers run (`-c python:gateway.gunicorn_conf`, all interfaces) stops without keys."""
+    bind = f"0.0.0.0:{free_port()}"
+    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": ""}
+    server = spawn(_gunicorn(bind, "-c", GUNICORN_CONF), env, name="exposed")
+    assert server.process.wait(30) == 1, server.log()
+    (line,) = [line for line in server.log().splitlines() if "REFUSING TO START" in line]
+    assert bind in line and "SITTER_API_KEYS is not set" in line
+    assert "Booting worker" not in server.log()
+
+
+def test_only_addresses_of_this_machine_count_as_loopback() -> None:
+    assert all(map(resolves_to_loopback, ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1", "localhost"]))
+    assert not any(map(resolves_to_loopback, ["0.0.0.0", "::", "203.0.113.7", "name.invalid"]))
+
+
+@pytest.mark.parametrize(
+    ("host", "keys"), [("127.0.0.1", ""), ("localhost", ""), ("0.0.0.0", "gunicorn-key")]
+)
+def test_gunicorn_with_the_gateway_settings_serves_keyless_on_loopback_and_with_keys_anywhere(
+    spawn: Spawn, redis_url: str, host: str, keys: str
+) -> None:
+    port = free_port()
+    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": keys}
+    spawn(_gunicorn(f"{host}:{port}", "-c", GUNICORN_CONF), env, ready="Booting worker", name="served")
+    _wait_served(port)
+    headers = {"X-API-Key": keys} if keys else {}
+    served = requests.get(f"http://127.0.0.1:{port}{UNKNOWN_JOB}", headers=headers, timeout=10)
+    assert served.status_code == 404, served.text  # served: the job is simply unknown
 
 
 @pytest.mark.parametrize("address", ["203.0.113.7", "10.1.2.3", "::ffff:192.0.2.1"])
