@@ -70,7 +70,7 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--timeout", "60", "--graceful-timeout", "30", "--access-logfile", "-", "gateway.app:create_app()"]
+CMD ["gunicorn", "--config", "python:gateway.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--timeout", "60", "--graceful-timeout", "30", "--access-logfile", "-", "gateway.app:create_app()"]
 
 FROM runtime AS segmenter
 COPY --from=build-segmenter /opt/venv /opt/venv

@@ -34,6 +34,7 @@ from tests.test_deploy_contract import (
     lock,
     service_of,
 )
+from tests.test_deploy_images import exec_form
 from tests.test_deploy_k8s import by_kind, container_env
 
 K8S_OVERLAY = ROOT / "k8s" / "overlays" / "dev"
@@ -195,6 +196,42 @@ def test_gateway_command_serves_probes_and_stops_gracefully(
     assert get(f"{base}/") == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(35) == 0, log.read_text()[-3000:]
+
+
+IMAGE_GATEWAY = ("image-gateway", exec_form("gateway", "CMD"), {"SITTER_REDIS_URL": "redis://redis:6379/0"})
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "env"),
+    [*GATEWAYS, IMAGE_GATEWAY],
+    ids=[item[0] for item in [*GATEWAYS, IMAGE_GATEWAY]],
+)
+def test_gateway_command_without_api_keys_refuses_to_start(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    local: dict[str, str],
+    image_paths: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A deployment that forgot its keys: on the command's own address (all interfaces, a free port) the
+    gateway stops at start with the reason, rather than run and serve jobs to nobody outside it."""
+    argv = executable(command)
+    host, _, _ = argv[argv.index("--bind") + 1].rpartition(":")
+    assert host == "0.0.0.0", name
+    argv[argv.index("--bind") + 1] = f"{host}:{free_port()}"
+    keyless = {key: value for key, value in env.items() if key != "SITTER_API_KEYS"}
+    result = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        env=localised(keyless, local, image_paths["gateway"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "REFUSING TO START: SITTER_API_KEYS is not set" in result.stderr
+    assert "Booting worker" not in result.stderr  # nothing ever served
 
 
 def test_gateway_image_health_check_command_passes_against_a_live_gateway(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ WORKER_MODULES = {
     "compositor": "services.compositor.worker",
 }
 GATEWAY_APP = "gateway.app:create_app()"
+GATEWAY_CONF = "python:gateway.gunicorn_conf"  # stops a keyless gateway that listens beyond loopback
 # Set in a container, these must point at the right place: the loopback default means "not configured".
 REQUIRED_ENV = ("SITTER_REDIS_URL",)
 
@@ -79,6 +81,8 @@ def command_problems(command: Sequence[str], where: str) -> list[str]:
     if command[:1] == ["gunicorn"]:
         if command[-1] != GATEWAY_APP:
             return [f"{where}: gunicorn must serve {GATEWAY_APP}, not {command[-1]}"]
+        if ("--config", GATEWAY_CONF) not in itertools.pairwise(command):
+            return [f"{where}: gunicorn must load --config {GATEWAY_CONF}"]
         module, _, factory = GATEWAY_APP.partition(":")
         if not callable(getattr(importlib.import_module(module), factory.rstrip("()"), None)):
             return [f"{where}: {GATEWAY_APP} does not exist"]
@@ -178,7 +182,8 @@ def test_env_problems_flags_unknown_names_bad_values_and_missing_redis() -> None
 
 def test_command_problems_accepts_real_entry_points_only() -> None:
     assert command_problems(["python", "-m", "services.stylizer.worker", "--styles", "udnie"], "x") == []
-    assert command_problems(["gunicorn", "--bind", "0.0.0.0:8000", GATEWAY_APP], "x") == []
+    assert command_problems(["gunicorn", "--config", GATEWAY_CONF, GATEWAY_APP], "x") == []
+    assert command_problems(["gunicorn", "--bind", "0.0.0.0:8000", GATEWAY_APP], "x")  # no keyless guard
     assert command_problems(["python", "-m", "services.painter.worker"], "x")
     assert command_problems(["gunicorn", "gateway.app:app"], "x")
     assert command_problems(["celery", "worker"], "x")

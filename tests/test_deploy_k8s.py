@@ -40,6 +40,8 @@ OVERLAYS = ("dev", "gpu")
 KUBERNETES_VERSION = "1.30.0"
 KEDA_SCHEMA = K8S / "schemas" / "keda-scaledobject.schema.json"
 WORKLOADS = ("Deployment", "StatefulSet")
+SECRET = "sitter-secrets"
+SECRET_VALUES = {"SITTER_API_KEYS": "k8s-test-key"}  # what an operator must put in the Secret (README)
 
 Obj = dict[str, Any]
 
@@ -67,6 +69,15 @@ def sitter_containers(objects: list[Obj]) -> list[tuple[Obj, Obj]]:
     ]
 
 
+def _env_value(item: Obj) -> str:
+    """An `env` entry's value; one from a Secret is what an operator must put there (SECRET_VALUES)."""
+    if "value" in item:
+        return str(item["value"])
+    ref = item["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == SECRET, f"{item['name']} must come from the Secret {SECRET}"
+    return SECRET_VALUES[ref["key"]]
+
+
 def container_env(objects: list[Obj], container: Obj) -> dict[str, str]:
     """What the container sees: its ConfigMaps, then its own `env` (the optional Secret is not needed)."""
     configmaps = by_kind(objects, "ConfigMap")
@@ -74,7 +85,7 @@ def container_env(objects: list[Obj], container: Obj) -> dict[str, str]:
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             env.update(configmaps[source["configMapRef"]["name"]]["data"])
-    env.update({item["name"]: item["value"] for item in container.get("env", [])})
+    env.update({item["name"]: _env_value(item) for item in container.get("env", [])})
     return env
 
 
@@ -185,7 +196,19 @@ def test_environment_is_complete_and_known(overlay: tuple[str, list[Obj]]) -> No
         assert env_problems(env, f"{name}: {deployment['metadata']['name']}") == []
         for source in container.get("envFrom", []):
             if "secretRef" in source:
-                assert source["secretRef"].get("optional") is True, "pods must start without a Secret"
+                assert source["secretRef"].get("optional") is True, "only the API keys are required"
+
+
+def test_the_gateway_waits_for_api_keys_from_the_secret(overlay: tuple[str, list[Obj]]) -> None:
+    """Keyless, the gateway would serve jobs to nobody outside its pod: like compose's `${...:?}`, the pod
+    must not start until the operator has put SITTER_API_KEYS in the Secret."""
+    _, objects = overlay
+    gateways = [c for _, c in sitter_containers(objects) if service_of(c["command"]) == "gateway"]
+    assert gateways
+    for container in gateways:
+        (item,) = [item for item in container.get("env", []) if item["name"] == "SITTER_API_KEYS"]
+        assert item["valueFrom"] == {"secretKeyRef": {"name": SECRET, "key": "SITTER_API_KEYS"}}
+        assert Settings.from_env(container_env(objects, container)).api_keys == ("k8s-test-key",)
 
 
 def test_probes_hit_real_endpoints_and_checks(overlay: tuple[str, list[Obj]]) -> None:
