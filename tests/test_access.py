@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,7 @@ from werkzeug.test import TestResponse as Response
 
 from gateway.app import create_app
 from gateway.loopback import resolves_to_loopback
-from shared.jobs import PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
+from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
 from shared.settings import Settings
 from shared.storage import blob_store, redis_client
 from tests.conftest import Spawn, free_port, wait_for
@@ -238,6 +239,24 @@ def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jp
         jobs.fail(held[1], "segment", "test", "ended by the test")
         assert _submit_as(client, "carol-key", portrait_jpeg).status_code == 202
         _problem(_submit_as(client, "carol-key", portrait_jpeg), 429, "too-many-jobs")
+
+
+def test_a_job_that_succeeds_or_times_out_gives_its_place_back(redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(redis_url=_db(redis_url, 1), api_keys=("frank-key",), max_active_jobs_per_key=1)
+    client = redis_client(settings.redis_url)
+    jobs = JobStore(client, retention_seconds=settings.retention_seconds)
+    with create_app(settings).test_client() as api:
+        done = _submit_as(api, "frank-key", portrait_jpeg).get_json()["id"]
+        _problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
+        jobs.start_stage(done, "segment", "test-worker")
+        assert jobs.succeed(done, {"format": "png"})
+        lost = _submit_as(api, "frank-key", portrait_jpeg).get_json()["id"]
+        _problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
+        # as if submitted before SITTER_JOB_TIMEOUT: the next submission fails it and takes its place
+        client.zadd(ACTIVE_KEY, {lost: time.time() - settings.job_timeout - 1})
+        assert _submit_as(api, "frank-key", portrait_jpeg).status_code == 202
+        timed_out = api.get(f"/v1/jobs/{lost}", headers={"X-API-Key": "frank-key"}).get_json()
+        assert timed_out["status"] == "failed" and timed_out["error"]["code"] == "job-timeout"
 
 
 def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait_jpeg: bytes) -> None:
