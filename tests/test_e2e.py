@@ -66,6 +66,17 @@ def wait_ready(*workers: Spawned) -> None:
         wait_for(ready, 90, "a worker to be ready", 0.1)
 
 
+def start_workers(spawn: Spawn, env: dict[str, str], styles: str = "starry-night") -> dict[str, Spawned]:
+    """One worker per service, the stylizer serving `styles`, started together; all ready on return."""
+    started = {
+        "segmenter": worker(spawn, "segmenter", env, wait=False),
+        "stylizer": worker(spawn, "stylizer", env, "--styles", styles, wait=False),
+        "compositor": worker(spawn, "compositor", env, wait=False),
+    }
+    wait_ready(*started.values())
+    return started
+
+
 @pytest.fixture(scope="module")
 def env(redis_url: str) -> dict[str, str]:
     """This module's own Redis database, so other test modules' queued tasks never reach these workers."""
@@ -74,15 +85,7 @@ def env(redis_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def workers(module_spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
-    started = {
-        "segmenter": worker(module_spawn, "segmenter", env, wait=False),
-        "stylizer": worker(
-            module_spawn, "stylizer", env, "--styles", "starry-night,great-wave,custom", wait=False
-        ),
-        "compositor": worker(module_spawn, "compositor", env, wait=False),
-    }
-    wait_ready(*started.values())
-    return started
+    return start_workers(module_spawn, env, "starry-night,great-wave,custom")
 
 
 @pytest.fixture(scope="module")
@@ -273,12 +276,7 @@ def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, port
         **WORKER_LIMITS,
         **S3_CREDENTIALS,
     }
-    started = [
-        worker(spawn, "segmenter", env, wait=False),
-        worker(spawn, "stylizer", env, "--styles", "great-wave", wait=False),
-        worker(spawn, "compositor", env, wait=False),
-    ]
-    wait_ready(*started)
+    start_workers(spawn, env, "great-wave")
     settings = Settings(
         redis_url=env["SITTER_REDIS_URL"], storage="s3", s3_bucket=bucket, s3_endpoint_url=s3_endpoint
     )

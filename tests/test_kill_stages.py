@@ -22,17 +22,12 @@ from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.storage import redis_client
 from tests.conftest import Spawn, Spawned, enlarged, stage_runs, wait_for
-from tests.test_e2e import WORKER_LIMITS, image_of, poll, submit, wait_ready, worker
+from tests.test_e2e import WORKER_LIMITS, image_of, poll, start_workers, submit, worker
 
 pytestmark = pytest.mark.slow
 
 SERVICES = {"segment": "segmenter", "stylize": "stylizer", "composite": "compositor"}
-STYLE_ARGS = ("--styles", "starry-night")
 ATTEMPTS = 5
-
-
-def _worker(spawn: Spawn, service: str, env: dict[str, str]) -> Spawned:
-    return worker(spawn, service, env, *(STYLE_ARGS if service == "stylizer" else ()), wait=False)
 
 
 def _freeze_mid_stage(
@@ -62,8 +57,7 @@ def test_a_worker_killed_mid_stage_loses_nothing(
     url = redis_url.rsplit("/", 1)[0] + "/7"
     redis_client(url).flushdb()  # this module's own database: empty for each stage's run
     env = {**WORKER_LIMITS, "SITTER_REDIS_URL": url, "SITTER_MAX_PIXELS": "4000000"}
-    workers = {service: _worker(spawn, service, env) for service in SERVICES.values()}
-    wait_ready(*workers.values())
+    workers = start_workers(spawn, env)
     portrait = enlarged(portrait_jpeg, (1200, 1600))  # big enough that every stage takes a moment
     jobs = JobStore(redis_client(url), retention_seconds=3600)
     with create_app(Settings(redis_url=url)).test_client() as client:
@@ -77,7 +71,8 @@ def test_a_worker_killed_mid_stage_loses_nothing(
         victim.kill(signal.SIGKILL)
         victim.process.wait(5)
         assert client.get(f"/v1/jobs/{job_id}").get_json()["status"] == "running"
-        replacement = _worker(spawn, SERVICES[stage], env)
+        args = ("--styles", "starry-night") if stage == "stylize" else ()
+        replacement = worker(spawn, SERVICES[stage], env, *args, wait=False)
 
         job = poll(client, job_id, timeout=90)
         assert job["status"] == "succeeded", job["error"]

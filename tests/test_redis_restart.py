@@ -25,7 +25,7 @@ from shared.jobs import ACTIVE_KEY, RUNNING, JobStore
 from shared.settings import Settings
 from shared.storage import redis_client
 from tests.conftest import Spawn, Spawned, enlarged, free_port, wait_for
-from tests.test_e2e import TERMINAL, WORKER_LIMITS, image_of, submit, wait_ready, worker
+from tests.test_e2e import TERMINAL, WORKER_LIMITS, image_of, start_workers, submit
 
 pytestmark = pytest.mark.slow
 
@@ -83,16 +83,6 @@ def _settings(url: str) -> Settings:
     return Settings(redis_url=url, task_soft_time_limit=8, task_time_limit=10, job_timeout=JOB_TIMEOUT)
 
 
-def _start_workers(spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
-    workers = {
-        "segmenter": worker(spawn, "segmenter", env, wait=False),
-        "stylizer": worker(spawn, "stylizer", env, "--styles", "starry-night", wait=False),
-        "compositor": worker(spawn, "compositor", env, wait=False),
-    }
-    wait_ready(*workers.values())
-    return workers
-
-
 def test_queued_jobs_survive_a_redis_restart(
     durable_redis: DurableRedis, spawn: Spawn, portrait_jpeg: bytes
 ) -> None:
@@ -100,7 +90,7 @@ def test_queued_jobs_survive_a_redis_restart(
         queued = [submit(client, portrait_jpeg) for _ in range(3)]  # no worker yet: all wait in Redis
         durable_redis.stop()
         durable_redis.start()
-        _start_workers(spawn, {**WORKER_LIMITS, "SITTER_REDIS_URL": durable_redis.url})
+        start_workers(spawn, {**WORKER_LIMITS, "SITTER_REDIS_URL": durable_redis.url})
         for job_id, document in _ended(client, queued, 60).items():
             assert document["status"] == "succeeded", (job_id, document["error"])
     assert redis.Redis.from_url(durable_redis.url).zcard(ACTIVE_KEY) == 0
@@ -112,7 +102,7 @@ def test_a_job_running_through_a_redis_restart_succeeds(
     """The stylizer is frozen mid-stage, Redis goes down, the stylizer thaws and finishes its work into
     the outage, Redis comes back: the job and the ones queued behind it succeed, with the right picture."""
     env = {**WORKER_LIMITS, "SITTER_REDIS_URL": durable_redis.url, "SITTER_MAX_PIXELS": "4000000"}
-    stylizer = _start_workers(spawn, env)["stylizer"]
+    stylizer = start_workers(spawn, env)["stylizer"]
     portrait = enlarged(portrait_jpeg, (900, 1200))  # stylizing it takes long enough to be caught at it
     jobs = JobStore(redis_client(durable_redis.url), retention_seconds=3600)
     with create_app(_settings(durable_redis.url)).test_client() as client:

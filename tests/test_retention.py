@@ -15,7 +15,7 @@ from gateway.app import create_app
 from shared.settings import Settings
 from shared.storage import redis_client
 from tests.conftest import Spawn, wait_for
-from tests.test_e2e import WORKER_LIMITS, poll, wait_ready, worker
+from tests.test_e2e import WORKER_LIMITS, poll, start_workers
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,7 @@ def test_everything_of_a_job_expires_after_the_retention_period(
     store.flushdb()
     limits = {"SITTER_RETENTION_SECONDS": str(RETENTION), "SITTER_RESULT_EXPIRES": str(RETENTION)}
     env = {**WORKER_LIMITS, **limits, "SITTER_REDIS_URL": url}
-    wait_ready(
-        worker(spawn, "segmenter", env, wait=False),
-        worker(spawn, "stylizer", env, "--styles", "starry-night", wait=False),
-        worker(spawn, "compositor", env, wait=False),
-    )
+    start_workers(spawn, env)
     settings = Settings(redis_url=url, retention_seconds=RETENTION, result_expires=RETENTION)
     with create_app(settings).test_client() as client:
         form = {"portrait": (io.BytesIO(portrait_jpeg), "me.jpg"), "painting": "starry-night"}

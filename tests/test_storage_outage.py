@@ -22,7 +22,7 @@ from shared.settings import Settings
 from shared.storage import redis_client
 from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, wait_for
 from tests.tcp_relay import TcpRelay
-from tests.test_e2e import WORKER_LIMITS, poll, submit, wait_ready, worker
+from tests.test_e2e import WORKER_LIMITS, poll, start_workers, submit
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +51,7 @@ def stack(relay: TcpRelay, spawn: Spawn, redis_url: str) -> tuple[Settings, Spaw
         "SITTER_S3_ENDPOINT_URL": endpoint,
         "SITTER_TASK_MAX_RETRIES": "3",
     }
-    workers = {
-        "segmenter": worker(spawn, "segmenter", env, wait=False),
-        "stylizer": worker(spawn, "stylizer", env, "--styles", "starry-night", wait=False),
-        "compositor": worker(spawn, "compositor", env, wait=False),
-    }
-    wait_ready(*workers.values())
+    workers = start_workers(spawn, env)
     settings = Settings(redis_url=url, storage="s3", s3_bucket=BUCKET, s3_endpoint_url=endpoint)
     return settings, workers["stylizer"]
 
