@@ -202,6 +202,13 @@ def portrait_jpeg() -> bytes:
     return buffer.getvalue()
 
 
+def run_to_end(
+    argv: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run a command that is expected to exit by itself (a check, a refused start), capturing its output."""
+    return subprocess.run(list(argv), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout)
+
+
 def enlarged(jpeg: bytes, size: tuple[int, int]) -> bytes:
     """The photo resized to `size`, as JPEG: a bigger picture keeps a stage busy long enough to catch."""
     import io

@@ -25,7 +25,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from k8s.render import render
-from tests.conftest import S3_CREDENTIALS, Spawn, free_port, wait_for
+from tests.conftest import S3_CREDENTIALS, Spawn, free_port, run_to_end, wait_for
 from tests.test_deploy_contract import (
     ROOT,
     consumed_queues,
@@ -221,14 +221,7 @@ def test_gateway_command_without_api_keys_refuses_to_start(
     assert host == "0.0.0.0", name
     argv[argv.index("--bind") + 1] = f"{host}:{free_port()}"
     keyless = {key: value for key, value in env.items() if key != "SITTER_API_KEYS"}
-    result = subprocess.run(
-        argv,
-        cwd=tmp_path,
-        env=localised(keyless, local, image_paths["gateway"]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end(argv, localised(keyless, local, image_paths["gateway"]), cwd=tmp_path, timeout=60)
     assert result.returncode == 1, result.stderr[-3000:]
     assert "REFUSING TO START: SITTER_API_KEYS is not set" in result.stderr
     assert "Booting worker" not in result.stderr  # nothing ever served
@@ -261,14 +254,7 @@ def test_worker_command_check_passes(
     environment = localised(env, local, image_paths[service])
     if environment.get("SITTER_STORAGE") == "s3":
         _create_bucket(environment)  # in compose the gateway and the workers' start-up create it
-    result = subprocess.run(
-        [*executable(command), "--check"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end([*executable(command), "--check"], environment, cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"ok: {service} ")
     assert result.stdout.strip().endswith(", ".join(consumed_queues(command)))
@@ -297,14 +283,7 @@ def test_worker_check_fails_when_the_broker_is_unreachable(
         dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
     name, command, env = next(item for item in WORKERS if service_of(item[1]) == "compositor")
     environment = {**localised(env, local, image_paths["compositor"]), "SITTER_REDIS_URL": dead}
-    result = subprocess.run(
-        [*executable(command), "--check"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_end([*executable(command), "--check"], environment, cwd=tmp_path, timeout=60)
     assert result.returncode == 1, name
     assert "cannot start" in result.stdout + result.stderr
 

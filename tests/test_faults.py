@@ -22,7 +22,7 @@ from shared.jobs import JobStore
 from shared.models import default_model_dir, sha256_of
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import ROOT, S3_CREDENTIALS, Spawn, Spawned, enlarged, free_port, wait_for
+from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, enlarged, free_port, run_to_end, wait_for
 from tests.live_stack import UNSERVED_STYLE
 from tests.test_gateway import _db, _form
 
@@ -46,15 +46,8 @@ def _model_dir(tmp_path: Path, damage: str) -> Path:
 
 
 def _run_worker(service: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run a worker to its end (these workers are expected to exit by themselves), capturing its output."""
-    return subprocess.run(
-        [sys.executable, "-m", f"services.{service}.worker", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """Run a worker that is expected to exit by itself (refusing to start, or `--check`)."""
+    return run_to_end([sys.executable, "-m", f"services.{service}.worker", *args], {**os.environ, **env})
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
