@@ -305,8 +305,3 @@ class JobStore:
             if self.fail(job_id, record.current_stage(), "job-timeout", detail):
                 failed.append(job_id)
         return failed
-
-    def active_count(self) -> int:
-        """Unfinished jobs; entries older than the retention (lost records) are dropped first."""
-        self.client.zremrangebyscore(ACTIVE_KEY, "-inf", time.time() - self.retention_seconds)
-        return int(self.client.zcard(ACTIVE_KEY))

@@ -8,7 +8,17 @@ import redis
 
 from shared.blob_codec import decode_matte, encode_matte
 from shared.errors import InvalidParameterError
-from shared.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, is_job_id, new_job_id
+from shared.jobs import (
+    ACTIVE_KEY,
+    CANCELED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    JobStore,
+    is_job_id,
+    new_job_id,
+)
 from shared.metrics import Metrics
 from shared.webhook import check_callback_url
 
@@ -62,7 +72,7 @@ def test_first_failure_wins_and_cancel_is_final(jobs: JobStore) -> None:
 
 
 def test_idempotency_keys_and_active_count(jobs: JobStore) -> None:
-    before = jobs.active_count()
+    before = jobs.client.zcard(ACTIVE_KEY)
     first, second = new_job_id(), new_job_id()
     scope = f"client:{first}"
     assert jobs.claim_idempotency_key(scope, first) is None
@@ -72,9 +82,9 @@ def test_idempotency_keys_and_active_count(jobs: JobStore) -> None:
     jobs.release_idempotency_key(scope, first)
     assert jobs.idempotent_job(scope) is None
     jobs.create(first, {})
-    assert jobs.active_count() == before + 1
+    assert jobs.client.zcard(ACTIVE_KEY) == before + 1
     jobs.cancel(first)
-    assert jobs.active_count() == before
+    assert jobs.client.zcard(ACTIVE_KEY) == before
 
 
 def test_metrics_render_as_prometheus_text(redis_url: str) -> None:
