@@ -6,7 +6,8 @@
   fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
-  for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module.
+  for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;
+  `worker`, `wait_ready` and `start_workers` start the Celery worker services with it.
 """
 
 from __future__ import annotations
@@ -200,6 +201,41 @@ def portrait_jpeg() -> bytes:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+READY = " ready."
+
+
+def worker(spawn: Spawn, service: str, env: dict[str, str], *args: str, wait: bool = True) -> Spawned:
+    return spawn(
+        ["-m", f"services.{service}.worker", *args],
+        env,
+        ready=READY if wait else None,
+        timeout=90,
+        name=service,
+    )
+
+
+def wait_ready(*workers: Spawned) -> None:
+    for item in workers:
+
+        def ready(item: Spawned = item) -> bool:
+            if item.process.poll() is not None:
+                raise AssertionError(f"a worker exited with {item.process.returncode}:\n{item.log()[-3000:]}")
+            return READY in item.log()
+
+        wait_for(ready, 90, "a worker to be ready", 0.1)
+
+
+def start_workers(spawn: Spawn, env: dict[str, str], styles: str = "starry-night") -> dict[str, Spawned]:
+    """One worker per service, the stylizer serving `styles`, started together; all ready on return."""
+    started = {
+        "segmenter": worker(spawn, "segmenter", env, wait=False),
+        "stylizer": worker(spawn, "stylizer", env, "--styles", styles, wait=False),
+        "compositor": worker(spawn, "compositor", env, wait=False),
+    }
+    wait_ready(*started.values())
+    return started
 
 
 def run_to_end(

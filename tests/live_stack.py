@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import Spawned, _spawner, free_port, wait_for
+from tests.conftest import _spawner, free_port, start_workers
 
 SERVED_STYLES = ("starry-night", "great-wave", "custom")
 UNSERVED_STYLE = "builtin-5"  # no worker consumes its queue in these tests
 WORKER_MAX_PIXELS = 2_000_000
-READY = " ready."
 
 
 @dataclass(frozen=True)
@@ -42,25 +41,9 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     }
     worker_env = {**env, "SITTER_MAX_PIXELS": str(WORKER_MAX_PIXELS)}
     try:
-        for service, args in (
-            ("segmenter", []),
-            ("stylizer", ["--styles", ",".join(SERVED_STYLES)]),
-            ("compositor", []),
-        ):
-            spawn(["-m", f"services.{service}.worker", *args], worker_env, name=service)
+        start_workers(spawn, worker_env, ",".join(SERVED_STYLES))
         spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
-        for item in started[:3]:
-            _wait_ready(item)
         yield LiveStack(f"http://127.0.0.1:{port}", env["SITTER_REDIS_URL"], env)
     finally:
         for item in started:
             item.stop()
-
-
-def _wait_ready(item: Spawned) -> None:
-    def ready() -> bool:
-        if item.process.poll() is not None:
-            raise AssertionError(f"a worker exited with {item.process.returncode}:\n{item.log()[-3000:]}")
-        return READY in item.log()
-
-    wait_for(ready, 120, "a worker to be ready", 0.1)

@@ -27,7 +27,7 @@ from shared import gallery
 from shared.jobs import PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
-from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, wait_for
+from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, start_workers, wait_for, worker
 
 pytestmark = pytest.mark.slow
 
@@ -41,40 +41,7 @@ WORKER_LIMITS = {
     "SITTER_CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
     "SITTER_CALLBACK_ALLOW_PRIVATE": "true",
 }
-READY = " ready."
 TERMINAL = ("succeeded", "failed", "canceled")
-
-
-def worker(spawn: Spawn, service: str, env: dict[str, str], *args: str, wait: bool = True) -> Spawned:
-    return spawn(
-        ["-m", f"services.{service}.worker", *args],
-        env,
-        ready=READY if wait else None,
-        timeout=90,
-        name=service,
-    )
-
-
-def wait_ready(*workers: Spawned) -> None:
-    for item in workers:
-
-        def ready(item: Spawned = item) -> bool:
-            if item.process.poll() is not None:
-                raise AssertionError(f"a worker exited with {item.process.returncode}:\n{item.log()[-3000:]}")
-            return READY in item.log()
-
-        wait_for(ready, 90, "a worker to be ready", 0.1)
-
-
-def start_workers(spawn: Spawn, env: dict[str, str], styles: str = "starry-night") -> dict[str, Spawned]:
-    """One worker per service, the stylizer serving `styles`, started together; all ready on return."""
-    started = {
-        "segmenter": worker(spawn, "segmenter", env, wait=False),
-        "stylizer": worker(spawn, "stylizer", env, "--styles", styles, wait=False),
-        "compositor": worker(spawn, "compositor", env, wait=False),
-    }
-    wait_ready(*started.values())
-    return started
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
-from tests.conftest import Spawn, wait_for
-from tests.test_e2e import client, env, poll, settings, submit, worker, workers
+from tests.conftest import Spawn, wait_for, worker
+from tests.test_e2e import client, env, poll, settings, submit, workers
 
 pytestmark = pytest.mark.slow
 __all__ = ["client", "env", "settings", "workers"]  # the e2e module's fixtures: its workers and app

@@ -21,8 +21,8 @@ from shared.jobs import RUNNING, JobStore
 from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import Spawn, Spawned, enlarged, stage_runs, wait_for
-from tests.test_e2e import WORKER_LIMITS, image_of, poll, start_workers, submit, worker
+from tests.conftest import Spawn, Spawned, enlarged, stage_runs, start_workers, wait_for, worker
+from tests.test_e2e import WORKER_LIMITS, image_of, poll, submit
 
 pytestmark = pytest.mark.slow
 

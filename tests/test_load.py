@@ -29,8 +29,7 @@ import requests
 from PIL import Image
 
 from sitter.client import SitterClient
-from tests.conftest import Spawn, Spawned, free_port, stage_runs, wait_for
-from tests.live_stack import READY
+from tests.conftest import Spawn, Spawned, free_port, stage_runs, start_workers, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -75,17 +74,8 @@ def load_stack(module_spawn: Spawn, redis_url: str) -> Iterator[LoadStack]:
         "SITTER_MAX_ACTIVE_JOBS_PER_KEY": str(JOBS),  # every client may have all its jobs in flight
         "SITTER_LOG_LEVEL": "INFO",  # workers say they are ready at INFO
     }
-    workers = {
-        service: module_spawn(["-m", f"services.{service}.worker", *args], env, name=service)
-        for service, args in (
-            ("segmenter", []),
-            ("stylizer", ["--styles", ",".join(PAINTINGS)]),
-            ("compositor", []),
-        )
-    }
+    workers = start_workers(module_spawn, env, ",".join(PAINTINGS))
     module_spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
-    for item in workers.values():
-        wait_for(lambda item=item: READY in item.log(), 120, "a worker to be ready", 0.1)
     yield LoadStack(f"http://127.0.0.1:{port}", url, keys, workers)
 
 

@@ -24,8 +24,8 @@ from gateway.app import create_app
 from shared.jobs import ACTIVE_KEY, RUNNING, JobStore
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import Spawn, Spawned, enlarged, free_port, wait_for
-from tests.test_e2e import TERMINAL, WORKER_LIMITS, image_of, start_workers, submit
+from tests.conftest import Spawn, Spawned, enlarged, free_port, start_workers, wait_for
+from tests.test_e2e import TERMINAL, WORKER_LIMITS, image_of, submit
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import pytest
 from gateway.app import create_app
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import Spawn, wait_for
-from tests.test_e2e import WORKER_LIMITS, poll, start_workers
+from tests.conftest import Spawn, start_workers, wait_for
+from tests.test_e2e import WORKER_LIMITS, poll
 
 pytestmark = pytest.mark.slow
 

@@ -20,9 +20,9 @@ from gateway.app import create_app
 from shared.jobs import SUCCEEDED, JobStore
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, wait_for
+from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, start_workers, wait_for
 from tests.tcp_relay import TcpRelay
-from tests.test_e2e import WORKER_LIMITS, poll, start_workers, submit
+from tests.test_e2e import WORKER_LIMITS, poll, submit
 
 pytestmark = pytest.mark.slow
 
