@@ -20,15 +20,23 @@ from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
 from shared.settings import Settings
 from shared.worker import serve, worker_parser
 
-MODELS = ("multistyle26", "arbitrary-predict", "arbitrary-transform")
+MODELS = (
+    "multistyle26",
+    "arbitrary-predict",
+    "arbitrary-transform",
+    "face-detector-full-range",
+    "pose-detector",
+)
 
 
 @dataclass
 class StylizerModels:
-    """The warm stylizer and the precomputed style of every served gallery or built-in style id."""
+    """The warm stylizer, the painting analyser (it plans the placement) and the precomputed style of every
+    served gallery or built-in style id."""
 
     stylizer: Any
     styles: dict[str, Any]
+    analyser: Any
 
 
 def expand_styles(specs: Sequence[str]) -> list[str]:
@@ -53,13 +61,15 @@ def check_models(settings: Settings) -> None:
 
 def loader(styles: Sequence[str]) -> Any:
     def load_models(settings: Settings) -> StylizerModels:
+        from services.painting.analysis import PaintingAnalyser
         from services.stylizer.resolve import resolve_style
         from services.stylizer.stylizer import Stylizer
 
         stylizer = Stylizer(settings.model_dir, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
         served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
-        return StylizerModels(stylizer=stylizer, styles=served)
+        analyser = PaintingAnalyser(settings.model_dir, threads=settings.inference_threads or None)
+        return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
 
     return load_models
 
