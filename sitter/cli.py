@@ -49,6 +49,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
         placed_size=steps.placed_size and not args.no_placed_size,
         tone=steps.tone and not args.no_tone,
         foreground=steps.foreground and not args.no_foreground,
+        edges=steps.edges and not args.no_edge_fade,
     )
     options = BlendOptions(
         style=args.style,
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     blend.add_argument("--no-tone", action="store_true", help="no tone/colour match to the surroundings")
     blend.add_argument("--no-foreground", action="store_true", help="no foreground colour at soft edges")
+    blend.add_argument(
+        "--no-edge-fade", action="store_true", help="keep hard edges where the photo's frame cut the person"
+    )
     blend.add_argument(
         "--max-size", type=_positive_int, default=1600, help="cap on the stylized portrait's long side"
     )

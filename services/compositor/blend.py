@@ -15,7 +15,13 @@ import numpy as np
 
 from services.compositor.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
 from services.compositor.foreground import estimate_foreground
-from services.compositor.harmonize import LOCAL_AMOUNT, feather_alpha, harmonize_local
+from services.compositor.harmonize import (
+    FRAME_FADE,
+    LOCAL_AMOUNT,
+    fade_frame_cuts,
+    feather_alpha,
+    harmonize_local,
+)
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
 from services.painting.plan import Plan, final_box
@@ -54,6 +60,22 @@ def resize_premultiplied(
     return np.clip(straight, 0.0, 255.0).astype(np.float32), np.clip(raw_alpha[..., 0], 0.0, 1.0)
 
 
+def _open_cuts(matte: np.ndarray, threshold: float, box: Box, painting_w: int, painting_h: int) -> set[str]:
+    """Sides where the photo's frame cut the person and the box does not reach the painting's border."""
+    x0, y0, x1, y1 = person_bbox(matte, threshold)
+    height, width = matte.shape
+    cuts = set()
+    if x0 == 0 and box.x > 0:
+        cuts.add("left")
+    if x1 == width and box.x + box.w < painting_w:
+        cuts.add("right")
+    if y0 == 0 and box.y > 0:
+        cuts.add("top")
+    if y1 == height and box.y + box.h < painting_h:
+        cuts.add("bottom")
+    return cuts
+
+
 def composite(
     painting_rgb: np.ndarray,
     stylized_rgb: np.ndarray,
@@ -89,6 +111,10 @@ def composite(
     rgb, alpha = resize_premultiplied(rgb, alpha, box.w, box.h)
     if steps.tone:
         rgb = harmonize_local(rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount)
+    if steps.edges:
+        alpha = fade_frame_cuts(
+            alpha, _open_cuts(matte, threshold, box, painting_w, painting_h), FRAME_FADE * box.h
+        )
     alpha = feather_alpha(alpha, feather * box.h)
 
     visible = box.clip(painting_w, painting_h)

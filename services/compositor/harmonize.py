@@ -97,6 +97,33 @@ def _move_towards(
     return np.clip(out * 255.0, 0.0, 255.0)
 
 
+FRAME_FADE = 0.08  # fade length, as a fraction of the placed height, where the photo's frame cut the person
+
+
+def fade_frame_cuts(alpha: np.ndarray, sides: set[str], length: float) -> np.ndarray:
+    """Ramp alpha down to 0 over `length` pixels toward each of `sides` ("left", "right", "top", "bottom").
+
+    Never raises alpha, so nothing outside the matte appears; a smooth ramp (smoothstep) shows no band."""
+    if not sides or length < 1:
+        return alpha
+    height, width = alpha.shape
+    out = alpha.copy()
+
+    def ramp(count: int) -> np.ndarray:
+        t = np.clip((np.arange(count, dtype=np.float32) + 0.5) / length, 0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
+
+    if "left" in sides:
+        out *= ramp(width)[None, :]
+    if "right" in sides:
+        out *= ramp(width)[::-1][None, :]
+    if "top" in sides:
+        out *= ramp(height)[:, None]
+    if "bottom" in sides:
+        out *= ramp(height)[::-1][:, None]
+    return out
+
+
 def feather_alpha(alpha: np.ndarray, radius: float) -> np.ndarray:
     """Pull the matte edge in by radius/2 pixels and blur it by radius/2, never raising any alpha.
 

@@ -22,7 +22,9 @@ import numpy as np
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.scene import PaintingAnalysis, Rect
 
-DEFAULT_BUST_HEIGHT = 0.5  # of the painting's height, when no painted figure sets the scale
+# when no painted figure sets the scale: a face of 1/8 of the painting's height (a bust about half of it;
+# a close-up's face stays the same size instead of filling the painting), or a full figure of 65 %
+DEFAULT_FACE_HEIGHT = 0.125
 DEFAULT_FIGURE_HEIGHT = 0.65
 MIN_HEIGHT, MAX_HEIGHT = 0.22, 0.85  # the person's box height, as a fraction of the painting's height
 SHRINK_STEPS = (1.0, 0.85, 0.7, 0.55, 0.4, 0.3)
@@ -217,7 +219,10 @@ def _base_height(analysis: PaintingAnalysis, person: Rect, face: Rect, full_body
         wanted = analysis.head_height / max(1, face[3] - face[1]) * person_h
         why = f"face matched to the painted {analysis.head_source} ({analysis.head_height:.0f} px)"
     else:
-        wanted = (DEFAULT_FIGURE_HEIGHT if full_body else DEFAULT_BUST_HEIGHT) * height
+        if full_body:
+            wanted = DEFAULT_FIGURE_HEIGHT * height
+        else:
+            wanted = DEFAULT_FACE_HEIGHT * height / max(1, face[3] - face[1]) * person_h
         why = "no painted figures: default size"
     clamped = float(np.clip(wanted, MIN_HEIGHT * height, MAX_HEIGHT * height))
     if clamped != wanted:
