@@ -125,6 +125,16 @@ def _covered(alpha_canvas: np.ndarray, boxes: list[list[int]]) -> float:
     return under / total
 
 
+LEGACY_OPTIONS = BlendOptions(harmonize=Harmonize.off(), max_size=LEGACY_MAX_SIZE)
+
+
+def legacy_placement(matte: np.ndarray, painting: np.ndarray) -> Placement:
+    """The box the product chose before painting analysis: centred on the bottom edge, 60 % high."""
+    x0, y0, x1, y1 = person_bbox(matte)
+    box = resolve_box(Placement(), x1 - x0, y1 - y0, painting.shape[1], painting.shape[0])
+    return Placement(x=box.x, y=box.y, height=box.h)
+
+
 class CompositeEvaluator:
     def __init__(self, pipeline: Pipeline, features: Features) -> None:
         self.pipeline = pipeline
@@ -189,20 +199,7 @@ class CompositeEvaluator:
         notes: dict[str, list[list[int]]],
     ) -> tuple[Scores, Scores, BlendResult]:
         after = self.pipeline.blend(photo, painting, None, BlendOptions(), painting_id=painting_id)
-        matte_box = person_bbox(after.matte)
-        legacy_box = resolve_box(
-            Placement(),
-            matte_box[2] - matte_box[0],
-            matte_box[3] - matte_box[1],
-            painting.shape[1],
-            painting.shape[0],
-        )
-        before = self.pipeline.blend(
-            photo,
-            painting,
-            Placement(x=legacy_box.x, y=legacy_box.y, height=legacy_box.h),
-            BlendOptions(harmonize=Harmonize.off(), max_size=LEGACY_MAX_SIZE),
-        )
+        before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
         after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
         before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
         return before_scores, after_scores, after

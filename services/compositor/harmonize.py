@@ -44,7 +44,8 @@ def harmonize_colors(
     return _move_towards(rgb, alpha, reference, amount)
 
 
-LOCAL_AMOUNT = 0.6
+LOCAL_AMOUNT = 0.75
+INSIDE_WEIGHT = 0.3
 LOCAL_CONTEXT = 0.6  # the reference reaches this fraction of the box's size beyond each side
 
 
@@ -61,6 +62,8 @@ def surroundings(painting_rgb: np.ndarray, box: tuple[int, int, int, int]) -> tu
     ys = (np.arange(y0, y1, stride) - (y + h / 2)) / max(h, 1)
     xs = (np.arange(x0, x1, stride) - (x + w / 2)) / max(w, 1)
     weights = np.exp(-2.0 * (ys[:, None] ** 2 + xs[None, :] ** 2)).astype(np.float32)
+    inside = (np.abs(ys) <= 0.5)[:, None] & (np.abs(xs) <= 0.5)[None, :]
+    weights[inside] *= INSIDE_WEIGHT  # what shows beside the person matters more than what they hide
     return region, weights
 
 
