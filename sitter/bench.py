@@ -65,7 +65,7 @@ def measure(run: Callable[[], object], repeats: int) -> tuple[float, float]:
 
 def _cli_seconds(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sitter.cli", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "sitter.cli", "blend", *args], check=True, capture_output=True)
     return time.perf_counter() - start
 
 
