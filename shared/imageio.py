@@ -36,7 +36,15 @@ def decode_image(
     The pixel limit is checked on the declared size, before any pixel is decoded, so a tiny file that
     claims to be gigapixels costs nothing.
     """
-    raw = data.read_bytes() if isinstance(data, Path) else data
+    if isinstance(data, Path):
+        try:
+            raw = data.read_bytes()
+        except OSError as exc:  # missing, a folder, unreadable: one clear line, not a traceback
+            raise InvalidImageError(
+                f"cannot read the {what} {data}: {exc.strerror or exc}", field=what
+            ) from exc
+    else:
+        raw = data
     if not raw:
         raise InvalidImageError(f"the {what} is an empty file", field=what)
     try:

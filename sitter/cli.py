@@ -150,6 +150,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
         load_annotations(notes),
         gallery_ids,
         limit=args.limit,
+        save=Path(args.save) if args.save else None,
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotations", default="eval/composite/annotations.json", help="painted faces and figures (JSON)"
     )
     comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
+    comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")
     comp.set_defaults(handler=cmd_eval_composite)
 

@@ -29,7 +29,7 @@ from services.compositor.cutout import person_bbox
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
 from shared.errors import SitterError
-from shared.imageio import decode_image
+from shared.imageio import decode_image, encode_image
 from sitter.perceptual import Features, gram, style_distance
 from sitter.pipeline import BlendOptions, BlendResult, Pipeline
 
@@ -197,12 +197,12 @@ class CompositeEvaluator:
         painting: np.ndarray,
         painting_id: str | None,
         notes: dict[str, list[list[int]]],
-    ) -> tuple[Scores, Scores, BlendResult]:
+    ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
         after = self.pipeline.blend(photo, painting, None, BlendOptions(), painting_id=painting_id)
         before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
         after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
         before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
-        return before_scores, after_scores, after
+        return before_scores, after_scores, before, after
 
 
 def _images(folder: Path) -> list[Path]:
@@ -222,6 +222,7 @@ def evaluate(
     annotations: dict[str, dict[str, list[list[int]]]],
     gallery_ids: dict[str, str],
     limit: int | None = None,
+    save: Path | None = None,
 ) -> list[PairReport]:
     """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
     so their shipped analysis is used, as the product does."""
@@ -233,7 +234,12 @@ def evaluate(
             painting = decode_image(painting_path, what="painting")
             notes = annotations.get(painting_path.stem, {})
             painting_id = gallery_ids.get(painting_path.stem)
-            before, after, result = evaluator.pair(photo, painting, painting_id, notes)
+            before, after, old, result = evaluator.pair(photo, painting, painting_id, notes)
+            if save is not None:  # to look at: the numbers have missed ugly results before
+                save.mkdir(parents=True, exist_ok=True)
+                for tag, blended in (("before", old), ("after", result)):
+                    name = f"{photo_path.stem}--{painting_path.stem}--{tag}.jpg"
+                    (save / name).write_bytes(encode_image(blended.image, "jpeg"))
             box = result.box
             reports.append(
                 PairReport(

@@ -98,6 +98,10 @@ def test_bad_portrait_exits_2_with_message(tmp_path: Path, capsys: pytest.Captur
     bad.write_bytes(b"not a jpeg")
     assert main(["blend", str(bad), "--painting", "udnie", "-o", str(tmp_path / "o.png")]) == 2
     assert "error: the portrait is not an image" in capsys.readouterr().err
+    assert (
+        main(["blend", str(tmp_path / "nope.jpg"), "--painting", "udnie", "-o", str(tmp_path / "o.png")]) == 2
+    )
+    assert "error: cannot read the portrait" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -108,9 +108,9 @@ def composite(
         box = final_box(plan, person_bbox(matte, threshold), painting_w, painting_h)
     if steps.foreground:
         rgb = estimate_foreground(rgb, alpha)
-    rgb, alpha = resize_premultiplied(rgb, alpha, box.w, box.h)
-    if steps.tone:
+    if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
         rgb = harmonize_local(rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount)
+    rgb, alpha = resize_premultiplied(rgb, alpha, box.w, box.h)
     if steps.edges:
         alpha = fade_frame_cuts(
             alpha, _open_cuts(matte, threshold, box, painting_w, painting_h), FRAME_FADE * box.h

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from statistics import median
 
+import cv2
 import numpy as np
 
 from services.painting.detectors import FULL_RANGE_FACE, POSE, Detection, Detector
@@ -21,6 +22,7 @@ from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
 SCALE_FACE_SCORE = 0.6  # a face this sure may set the person's scale; weaker ones are only avoided
 # a tiny face in a big painting shrinks the person most and is the likeliest false alarm (abstract shapes
 # fire the detector at about 0.7): below this fraction of the painting's height it must be surer still
+ANALYSIS_SIDE = 1536
 SMALL_FACE, SMALL_FACE_SCORE = 0.06, 0.8
 FIGURE_SCORE = 0.6
 FACE_TILES = 3  # the painting is also searched in 3 x 3 overlapping tiles, for small heads
@@ -36,13 +38,18 @@ class PaintingAnalyser:
 
     def analyse(self, rgb: np.ndarray) -> PaintingAnalysis:
         height, width = rgb.shape[:2]
-        faces = [_face(d, width, height) for d in self.faces.detect(rgb, tiles=FACE_TILES)]
+        small, scale = _working_copy(rgb)
+        faces = [
+            _face(d.scaled(1 / scale), width, height) for d in self.faces.detect(small, tiles=FACE_TILES)
+        ]
         figures = [
-            _figure(d, width, height) for d in self.poses.detect(rgb, tiles=2) if d.score >= FIGURE_SCORE
+            _figure(d.scaled(1 / scale), width, height)
+            for d in self.poses.detect(small, tiles=2)
+            if d.score >= FIGURE_SCORE
         ]
         head, source = _head_height(faces, figures, height)
         feet = [f.feet_y for f in figures if f.feet_y is not None]
-        saliency = _with_faces(saliency_map(rgb), faces, width, height)
+        saliency = _with_faces(saliency_map(small), faces, width, height)
         return PaintingAnalysis(
             width=width,
             height=height,
@@ -53,6 +60,17 @@ class PaintingAnalyser:
             ground_y=round(median(feet)) if feet else None,
             saliency=saliency,
         )
+
+
+def _working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """The painting at most ANALYSIS_SIDE on its long side (and the scale): a 3x3 tile of it is still twice
+    the detectors' input, and a museum scan of 4000x4500 is not resized fifteen times at full size."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
+    if scale == 1.0:
+        return rgb, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
 
 
 def _clip_rect(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Rect:

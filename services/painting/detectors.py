@@ -60,6 +60,12 @@ class Detection:
     score: float
     keypoints: tuple[tuple[float, float], ...]
 
+    def scaled(self, factor: float) -> Detection:
+        """The same detection in an image `factor` times larger."""
+        x0, y0, x1, y1 = self.box
+        points = tuple((x * factor, y * factor) for x, y in self.keypoints)
+        return Detection((x0 * factor, y0 * factor, x1 * factor, y1 * factor), self.score, points)
+
     @property
     def height(self) -> float:
         return self.box[3] - self.box[1]
