@@ -23,6 +23,7 @@ SCALE_FACE_SCORE = 0.6  # a face this sure may set the person's scale; weaker on
 # a tiny face in a big painting shrinks the person most and is the likeliest false alarm (abstract shapes
 # fire the detector at about 0.7): below this fraction of the painting's height it must be surer still
 ANALYSIS_SIDE = 1536
+HAIR, CHIN = 0.35, 0.3  # a painted face's margins above and below the detector's box, in box heights
 SMALL_FACE, SMALL_FACE_SCORE = 0.06, 0.8
 FIGURE_SCORE = 0.6
 FACE_TILES = 3  # the painting is also searched in 3 x 3 overlapping tiles, for small heads
@@ -83,10 +84,12 @@ def _clip_rect(x0: float, y0: float, x1: float, y1: float, width: int, height: i
 
 
 def _face(det: Detection, width: int, height: int) -> Face:
-    """The detector's box is brow to chin; the head the person must not cover reaches the hair above."""
+    """The detector's box is brow to mouth; the head the person must not cover reaches the hair above and
+    the chin (and a beard) below."""
     x0, y0, x1, y1 = det.box
     h = y1 - y0
-    return Face(_clip_rect(x0 - 0.1 * h, y0 - 0.35 * h, x1 + 0.1 * h, y1 + 0.1 * h, width, height), det.score)
+    box = _clip_rect(x0 - 0.1 * h, y0 - HAIR * h, x1 + 0.1 * h, y1 + CHIN * h, width, height)
+    return Face(box, det.score)
 
 
 def _figure(det: Detection, width: int, height: int) -> Figure:
@@ -101,7 +104,7 @@ def _figure(det: Detection, width: int, height: int) -> Figure:
 
 def _head_height(faces: list[Face], figures: list[Figure], height: int) -> tuple[float | None, str]:
     """Median painted face height from confident faces, else from the figures' body size."""
-    sizes = [((f.box[3] - f.box[1]) / 1.45, f.score) for f in faces]  # / 1.45 undoes _face's margin
+    sizes = [((f.box[3] - f.box[1]) / (1 + HAIR + CHIN), f.score) for f in faces]  # undo _face's margins
     sure = [
         size
         for size, score in sizes
