@@ -28,7 +28,7 @@ MAX_STYLE_CROPS = 6
 MIN_SIDE = 16
 MIN_MAX_SIZE = 64
 MAX_MAX_SIZE = 4096
-LOCAL_STYLE_WEIGHT = 0.5  # share of the painting around the person in a local style; the rest is the whole
+LOCAL_STYLE_WEIGHT = 0.75  # share of the painting around the person in a local style; the rest is the whole
 
 
 class Stylizer:
