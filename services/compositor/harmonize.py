@@ -15,6 +15,8 @@ from shared.errors import InvalidParameterError
 
 DEFAULT_AMOUNT = 0.5
 MAX_STD_RATIO = 2.0  # never stretch or squash a channel's contrast by more than this: faces stay faces
+# a face in the darkest corner of Mona Lisa goes dim, not black: the person must stay legible (L is 0..100)
+MAX_LIGHTNESS_SHIFT = 20.0
 REFERENCE_STRIDE = 4  # the painting's statistics from every 4th pixel each way: same numbers, 16x cheaper
 
 
@@ -96,7 +98,9 @@ def _move_towards(
     ref_mean, ref_std = reference
     ratio = np.where(src_std > 1e-6, ref_std / np.maximum(src_std, 1e-6), 1.0)
     scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, MAX_STD_RATIO) ** amount
-    moved = (lab - src_mean) * scale + src_mean + amount * (ref_mean - src_mean)
+    shift = amount * (ref_mean - src_mean)
+    shift[0] = np.clip(shift[0], -MAX_LIGHTNESS_SHIFT, MAX_LIGHTNESS_SHIFT)
+    moved = (lab - src_mean) * scale + src_mean + shift
     out = cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out * 255.0, 0.0, 255.0)
 
