@@ -263,4 +263,7 @@ def _covering_squares(height: int, width: int) -> list[tuple[int, int, int, int]
 def _square_resize(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     left, top, right, bottom = box
     crop = Image.fromarray(image[top:bottom, left:right])
+    factor = crop.width // (2 * STYLE_SIDE)
+    if factor >= 2:  # a 4000 px square: box-average it down first, or Lanczos alone takes ~0.4 s per crop
+        crop = crop.reduce(factor)
     return np.asarray(crop.resize((STYLE_SIDE, STYLE_SIDE), Image.Resampling.LANCZOS))
