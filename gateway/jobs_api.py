@@ -53,6 +53,8 @@ def job_owner() -> str:
 def require_api_key() -> None:
     """With keys, every request needs one; without (development mode), only this machine is served,
     whatever server runs the app and whatever address it listens on."""
+    if request.method == "OPTIONS":
+        return  # a CORS preflight never carries credentials (Fetch spec); it reveals nothing and runs nothing
     keys = settings().api_keys
     if keys and _given_key() not in keys:
         raise ApiProblem(

@@ -446,8 +446,9 @@ def other_origin(tmp_path: Path) -> Iterator[str]:
 
 
 CROSS_ORIGIN_CALL = """
-const [url, done] = arguments;
-fetch(url, {headers: {"Idempotency-Key": "preflighted"}})
+const [url, done] = arguments.length > 2 ? [arguments[0], arguments[2]] : arguments;
+const key = arguments.length > 2 ? {"X-API-Key": arguments[1]} : {};
+fetch(url, {headers: {"Idempotency-Key": "preflighted", ...key}})
   .then((response) => done({status: response.status, type: response.headers.get("Content-Type")}))
   .catch((error) => done({error: String(error)}));
 """
@@ -465,6 +466,17 @@ def test_cors_lets_configured_origins_call_the_api(
     assert allowed == {"status": 404, "type": "application/problem+json"}
     refused = desktop.execute_async_script(CROSS_ORIGIN_CALL, live_stack.base_url + missing)
     assert "Failed to fetch" in refused["error"]  # the same API without the origin configured
+
+    # With API keys, the preflight (which never carries the key) must still pass, then the keyed call works.
+    keyed_port = free_port()
+    keyed = {**env, "SITTER_PORT": str(keyed_port), "SITTER_API_KEYS": "cross-origin-key"}
+    spawn(["-m", "gateway"], keyed, ready="Running on", timeout=30, name="cors-keyed-gateway")
+    url = f"http://127.0.0.1:{keyed_port}{missing}"
+    assert desktop.execute_async_script(CROSS_ORIGIN_CALL, url, "cross-origin-key") == {
+        "status": 404,
+        "type": "application/problem+json",
+    }
+    assert desktop.execute_async_script(CROSS_ORIGIN_CALL, url, "wrong-key")["status"] == 401
 
 
 def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:

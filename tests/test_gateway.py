@@ -224,6 +224,21 @@ def test_api_keys_and_cors(settings: Settings, portrait_jpeg: bytes) -> None:
             not in client.get("/healthz", headers={"Origin": "https://evil.test"}).headers
         )
         assert client.get("/v1/paintings").status_code == 200  # the gallery stays public
+        # a browser's preflight carries no key: it must pass, or no cross-origin page can ever send one
+        preflight = client.options(
+            "/v1/jobs",
+            headers={
+                "Origin": "https://ui.test",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-api-key",
+            },
+        )
+        assert preflight.status_code == 200, preflight.get_json()
+        assert preflight.headers["Access-Control-Allow-Origin"] == "https://ui.test"
+        assert "X-API-Key" in preflight.headers["Access-Control-Allow-Headers"]
+        assert (
+            client.options("/v1/jobs/" + "0" * 32, headers={"Origin": "https://ui.test"}).status_code == 200
+        )
 
 
 def test_gallery_and_styles(client: FlaskClient) -> None:
