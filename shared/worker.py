@@ -27,7 +27,7 @@ from celery.signals import worker_init, worker_process_init
 
 from shared.celery_app import create_celery
 from shared.errors import SitterError
-from shared.jobs import JobStore
+from shared.jobs import CANCELED, JobStore
 from shared.queues import JOB_FAILED_TASK
 from shared.settings import Settings
 from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
@@ -116,6 +116,13 @@ def run_stage(task: Task, job_id: str, stage: str, work: Callable[[Runtime], Any
         log.exception("job %s: %s crashed", job_id, stage)
         _fail(rt, job_id, stage, "internal-error", f"{type(exc).__name__}: {exc}")
         raise
+    record = rt.jobs.get(job_id)
+    if record is None or record.status == CANCELED:
+        # DELETE marks the job canceled, then deletes its blobs: a stage that wrote after that deletion
+        # sees the mark here and removes what it wrote, so nothing of a deleted job outlives it
+        rt.blobs.delete_prefix(f"{job_id}/")
+        log.info("job %s was canceled during %s; its output is deleted", job_id, stage)
+        raise Ignore()
     rt.jobs.finish_stage(job_id, stage, started, rt.name)
     return output
 
