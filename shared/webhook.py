@@ -49,8 +49,26 @@ def check_callback_url(url: str, allowed_hosts: Sequence[str], allow_private: bo
         raise refuse(f"host {host!r} does not resolve") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global and not allow_private:
+        if not is_public(address) and not allow_private:
             raise refuse(f"host {host!r} resolves to the non-public address {address}")
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global, and so is every IPv4 address an IPv6 one carries: mapped (::ffff:a.b.c.d), compatible
+    (::a.b.c.d), 6to4 (2002::/16), Teredo, NAT64 (64:ff9b::/96): each can reach 127.0.0.1 or the LAN."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return True
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if int(address) >> 32 == 0:  # ::a.b.c.d, the deprecated IPv4-compatible form
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if any(address in network for network in NAT64):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(inner.is_global for inner in embedded if inner is not None)
 
 
 SIGNATURE_HEADER = "X-Sitter-Signature"

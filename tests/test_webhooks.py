@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, send_callback, signature
+from shared.errors import InvalidParameterError
+from shared.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, send_callback, signature
 
 SECRET = "webhook-secret"
 
@@ -104,3 +105,25 @@ def test_redirects_are_not_followed(receivers: list[Receiver]) -> None:
     redirecting = _start(receivers, [302], location=hidden.url)
     assert not _send(redirecting.url, {"id": "x"})
     assert hidden.received == [] and len(redirecting.received) == 1
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b:1::7f00:1]",
+        "[2002:7f00:1::]",
+        "[::ffff:127.0.0.1]",
+        "[2002:a00:1::]",
+    ],
+)
+def test_ipv6_forms_of_loopback_and_private_addresses_are_refused(host: str) -> None:
+    """Each carries an IPv4 address (127.0.0.1, 10.0.0.1) that a dual-stack or NAT64 network reaches."""
+    with pytest.raises(InvalidParameterError, match="non-public address"):
+        check_callback_url(f"http://{host}/hook", ["*"], allow_private=False)
+
+
+def test_public_ipv6_and_ipv4_addresses_pass() -> None:
+    check_callback_url("http://[2606:4700:4700::1111]/hook", ["*"], allow_private=False)
+    check_callback_url("http://8.8.8.8/hook", ["*"], allow_private=False)
