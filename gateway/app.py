@@ -33,6 +33,9 @@ log = logging.getLogger("sitter.gateway")
 HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "upload-too-large", 400: "bad-request"}
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     if not settings.api_keys:
@@ -91,7 +94,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.after_request
     def count_and_cors(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        labels = {"method": request.method, "endpoint": rule, "status": str(response.status_code)}
+        method = request.method if request.method in KNOWN_METHODS else "other"  # labels must stay finite
+        labels = {"method": method, "endpoint": rule, "status": str(response.status_code)}
         try:
             backends().metrics.inc("sitter_http_requests_total", labels)
         except Exception:  # metrics must never break a response (e.g. /healthz while Redis is down)

@@ -298,6 +298,10 @@ def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jp
     client.post("/v1/jobs", data=_form(portrait_jpeg))
     text = client.get("/metrics").get_data(as_text=True)
     assert 'sitter_http_requests_total{method="POST",endpoint="/v1/jobs",status="202"}' in text
+    for made_up in ("FOO", "BREW", "X" * 40):  # any method string must not become a new series
+        client.open("/healthz", method=made_up)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "FOO" not in text and "BREW" not in text and 'method="other"' in text
     depth = redis.Redis.from_url(settings.redis_url).llen("segment")
     assert f'sitter_queue_depth{{queue="segment"}} {float(depth)!r}' in text and depth >= 1
     dead = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
