@@ -24,12 +24,6 @@ THUMBNAIL_SIDE = 256
 
 
 @cache
-def _size(painting_id: str) -> tuple[int, int]:
-    with Image.open(gallery.painting(painting_id).path) as image:
-        return image.size
-
-
-@cache
 def _thumbnail(painting_id: str) -> bytes:
     with Image.open(gallery.painting(painting_id).path) as image:
         image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
@@ -39,7 +33,7 @@ def _thumbnail(painting_id: str) -> bytes:
 
 
 def _item(item: gallery.Painting, root: str) -> dict[str, Any]:
-    width, height = _size(item.id)
+    width, height = gallery.size(item.id)
     return {
         "id": item.id,
         "title": item.title,

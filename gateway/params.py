@@ -22,6 +22,7 @@ from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.imageio import OUTPUT_FORMATS, decode_image
 from shared.jobs import is_job_id
+from shared.limits import check_box_bounds
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
 from shared.settings import Settings
 from shared.webhook import check_callback_url
@@ -66,9 +67,13 @@ def parse_submission(
     if portrait is not None:
         decode_image(portrait, max_pixels=settings.max_pixels, what="portrait")
     if painting_file is not None:
-        decode_image(painting_file, max_pixels=settings.max_pixels, what="painting_file")
+        height, width = decode_image(
+            painting_file, max_pixels=settings.max_pixels, what="painting_file"
+        ).shape[:2]
     else:
-        gallery.painting(painting_id)  # unknown id -> UnknownPaintingError (422)
+        width, height = gallery.size(painting_id)  # unknown id -> UnknownPaintingError (422)
+    placement = _placement(form)
+    check_box_bounds(placement["x"], placement["y"], placement["height"], width, height)
 
     params: dict[str, Any] = {
         "painting": painting_id or None,
@@ -76,7 +81,7 @@ def parse_submission(
         "strength": _unit_float(form.get("strength", "1"), "strength"),
         "keep_colors": _flag(form.get("keep_colors", ""), "keep_colors"),
         "harmonize": _flag(form.get("harmonize", "true"), "harmonize"),
-        "placement": _placement(form),
+        "placement": placement,
         "spot": _spot(form, painting_id or None),
         "format": _format(form.get("format", "png")),
         "max_size": settings.max_working_size,

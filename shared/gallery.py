@@ -47,6 +47,15 @@ def painting(painting_id: str) -> Painting:
         ) from None
 
 
+@cache
+def size(painting_id: str) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding the pixels."""
+    from PIL import Image
+
+    with Image.open(painting(painting_id).path) as image:
+        return image.size
+
+
 def load_painting(painting_id: str) -> np.ndarray:
     return decode_image(painting(painting_id).path, what="painting")
 

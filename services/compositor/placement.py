@@ -18,9 +18,9 @@ import numbers
 from dataclasses import dataclass
 
 from shared.errors import InvalidParameterError
+from shared.limits import check_box_bounds
 
 AUTO_HEIGHT = 0.6
-MAX_HEIGHT_FACTOR = 4  # a person taller than 4 paintings is a typo, and would cost memory for nothing
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,7 @@ def resolve_box(placement: Placement, person_w: int, person_h: int, painting_w: 
         h = min(round(AUTO_HEIGHT * painting_h), int(painting_w / aspect))
     else:
         h = placement.height
-        if h > MAX_HEIGHT_FACTOR * painting_h:
-            raise InvalidParameterError(
-                f"height {h} is more than {MAX_HEIGHT_FACTOR} times the painting's height ({painting_h})",
-                field="height",
-            )
+        check_box_bounds(None, None, h, painting_w, painting_h)
     h = max(h, 1)
     w = max(round(h * aspect), 1)
     if placement.height is None:
