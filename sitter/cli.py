@@ -209,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("painting", help="gallery id or image path")
     train.add_argument("--id", required=True, help="the style is served as trained-ID (kebab-case)")
     train.add_argument(
-        "--content", action="append", help="folder of photos of people (repeatable; default: the samples)"
+        "--content",
+        action="append",
+        help="folder of photos of people (repeatable; default: the bundled PD/CC0 ones)",
     )
     train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
     train.add_argument("--size", type=_positive_int, help="training crop side in px (default: the preset's)")

@@ -20,7 +20,8 @@ from shared.queues import is_style_id
 from training.export import check_export, export_onnx
 from training.train import PRESETS, checkpoint_path, load_network, train, with_overrides
 
-DEFAULT_CONTENT = gallery.SAMPLES_DIR
+# public-domain / CC0 photos of people (sources in each folder's SOURCES.md): safe to ship weights from
+DEFAULT_CONTENT = (Path(__file__).parent / "data" / "content", gallery.SAMPLES_DIR)
 
 
 def load_painting(ref: str) -> tuple[str, str, Any]:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     preset = with_overrides(PRESETS[args.preset], steps=args.steps, size=args.size)
     painting_id, title, painting = load_painting(args.painting)
-    content_dirs = [Path(folder) for folder in (args.content or [DEFAULT_CONTENT])]
+    content_dirs = [Path(folder) for folder in (args.content or DEFAULT_CONTENT)]
     from training.data import content_files
 
     files = content_files(content_dirs)
@@ -88,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
             "minutes": round(result.seconds / 60, 1),
             "device": args.device,
             "threads": torch.get_num_threads(),
-            "content": [str(folder) for folder in content_dirs],
-            "content_images": len(files),
+            "content": sorted(path.name for path in files),
             "loss": [round(result.first_loss, 4), round(result.last_loss, 4)],
         },
     }
