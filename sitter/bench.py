@@ -11,6 +11,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ BENCH_SIZE = (600, 800)
 BENCH_PORTRAIT = "obama-portrait.jpg"
 BENCH_PAINTING = "starry-night"
 BUILTIN = "builtin-7"
+TRAINED_TARGET_MS = 250
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     from services.stylizer.resolve import resolve_style
     from services.stylizer.sharpness import sharpness
     from services.stylizer.styles import ImageStyle, parse_builtin
+    from shared.trained import trained_style_ids
     from sitter.pipeline import BlendOptions, Pipeline
 
     portrait = bench_portrait()
@@ -133,6 +136,13 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
         lambda: stylizer.stylize_at_384(portrait, painting_style, max_size=size),
         note=f"sharpness {sharpness(baseline):.0f}",
     )
+    for style_id in trained_style_ids():  # each painting's own network, same portrait and size
+        add(
+            f"stylize {style_id} (own network)",
+            partial(stylizer.stylize, portrait, resolve_style(style_id, stylizer), max_size=size),
+            TRAINED_TARGET_MS,
+            lambda median: f"{ours / median:.1f}x the 26-style net's speed",
+        )
     add("composite (auto placement)", lambda: composite(painting, stylized, matte, Placement()))
     add(
         "whole blend, in-process",
