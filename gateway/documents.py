@@ -54,7 +54,8 @@ def job_document(record: JobRecord, settings: Settings) -> dict[str, Any]:
     public_params = {key: value for key, value in record.params.items() if key != "max_size"}
     result = None
     if record.result is not None:
-        result = {key: record.result[key] for key in ("format", "content_type", "box", "width", "height")}
+        fields = ("format", "content_type", "box", "placement", "width", "height")
+        result = {key: record.result[key] for key in fields if key in record.result}  # placement: since v0.2
     return {
         "id": record.id,
         "status": record.status,

@@ -40,27 +40,40 @@ def _thumbnail(painting_id: str) -> bytes:
     return buffer.getvalue()
 
 
+def _item(item: gallery.Painting, root: str) -> dict[str, Any]:
+    width, height = _size(item.id)
+    return {
+        "id": item.id,
+        "title": item.title,
+        "artist": item.artist,
+        "year": item.year,
+        "licence": item.licence,
+        "width": width,
+        "height": height,
+        "style": item.id,
+        "image": f"{root}/v1/paintings/{item.id}/image",
+        "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
+    }
+
+
 @gallery_api.get("/paintings")
 def paintings() -> Response:
     root = base_url(settings())
-    items: list[dict[str, Any]] = []
-    for item in gallery.paintings().values():
-        width, height = _size(item.id)
-        items.append(
-            {
-                "id": item.id,
-                "title": item.title,
-                "artist": item.artist,
-                "year": item.year,
-                "licence": item.licence,
-                "width": width,
-                "height": height,
-                "style": item.id,
-                "image": f"{root}/v1/paintings/{item.id}/image",
-                "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
-            }
-        )
-    return jsonify({"paintings": items})
+    return jsonify({"paintings": [_item(item, root) for item in gallery.paintings().values()]})
+
+
+@gallery_api.get("/paintings/<painting_id>")
+def painting(painting_id: str) -> Response:
+    """One painting with its suggested spots: where a standard bust fits, best first (submit `spot=N`)."""
+    try:
+        item = gallery.painting(painting_id)
+    except UnknownPaintingError as exc:
+        raise ApiProblem(404, exc.code, exc.message, field="painting") from None
+    spots = [
+        {"index": index, **{key: spot[key] for key in ("x", "y", "width", "height", "reason")}}
+        for index, spot in enumerate(gallery.spots(painting_id))
+    ]
+    return jsonify({**_item(item, base_url(settings())), "spots": spots})
 
 
 @gallery_api.get("/paintings/<painting_id>/image")

@@ -95,8 +95,16 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
         "keep_colors": {"type": "boolean", "default": False, "description": "Keep the photo's colours"},
         "harmonize": {
             "type": "boolean",
-            "default": False,
-            "description": "Match the person's colours to the painting",
+            "default": True,
+            "description": "Paint the person in with the painting around them: its local style, at the "
+            "size they are placed, its local tone and colour, clean soft edges. "
+            "false: only cut out and resized",
+        },
+        "spot": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "One of the gallery painting's suggested spots (GET /v1/paintings/{id}); not "
+            "with x, y or height",
         },
         "x": {
             "type": "integer",
@@ -163,6 +171,10 @@ JOB_SCHEMA: dict[str, Any] = {
                 "width": {"type": "integer"},
                 "height": {"type": "integer"},
                 "box": {"type": "object", "description": "Where the person was placed: x, y, w, h"},
+                "placement": {
+                    "type": "object",
+                    "description": "How the box was chosen: kind (auto, spot, explicit), spot, reason",
+                },
             },
         },
         "links": {"type": "object"},
@@ -262,6 +274,15 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "The gallery: ids, titles, sizes, image and thumbnail links",
             "responses": {"200": {"description": "Paintings"}},
+        }
+    },
+    "/v1/paintings/{painting_id}": {
+        "get": {
+            "summary": "One painting with its suggested spots (index, x, y, width, height, reason)",
+            "parameters": [
+                {"name": "painting_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "Painting"}, "404": _problem("Unknown painting")},
         }
     },
     "/v1/paintings/{painting_id}/image": {

@@ -76,8 +76,9 @@ def parse_submission(
         "style": _style(form.get("style", PAINTING_STYLE).strip() or PAINTING_STYLE, painting_id or None),
         "strength": _unit_float(form.get("strength", "1"), "strength"),
         "keep_colors": _flag(form.get("keep_colors", ""), "keep_colors"),
-        "harmonize": _flag(form.get("harmonize", ""), "harmonize"),
+        "harmonize": _flag(form.get("harmonize", "true"), "harmonize"),
         "placement": _placement(form),
+        "spot": _spot(form, painting_id or None),
         "format": _format(form.get("format", "png")),
         "max_size": settings.max_working_size,
         "callback_url": None,
@@ -168,6 +169,30 @@ def _placement(form: MultiDict[str, str]) -> dict[str, int | None]:
     if _flag(form.get("auto", ""), "auto") and any(value is not None for value in values.values()):
         raise InvalidParameterError("auto placement cannot be combined with x, y or height", field="auto")
     return values
+
+
+def _spot(form: MultiDict[str, str], painting_id: str | None) -> int | None:
+    """One of the gallery painting's suggested spots (GET /v1/paintings/{id}); not with x, y or height."""
+    raw = form.get("spot", "").strip()
+    if not raw:
+        return None
+    if painting_id is None:
+        raise InvalidParameterError(
+            "spot needs a gallery `painting` (uploaded paintings have none)", field="spot"
+        )
+    count = len(gallery.spots(painting_id))
+    try:
+        spot = int(raw)
+    except ValueError:
+        spot = -1
+    if not 0 <= spot < count:
+        raise InvalidParameterError(
+            f"spot must be 0..{count - 1} for {painting_id} (GET /v1/paintings/{painting_id}), got {raw!r}",
+            field="spot",
+        )
+    if any(form.get(name, "").strip() for name in ("x", "y", "height")):
+        raise InvalidParameterError("spot cannot be combined with x, y or height", field="spot")
+    return spot
 
 
 def _format(raw: str) -> str:

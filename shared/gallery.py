@@ -15,6 +15,9 @@ from shared.imageio import decode_image
 DATA_DIR = Path(__file__).parent / "data"
 PAINTINGS_DIR = DATA_DIR / "paintings"
 SAMPLES_DIR = DATA_DIR / "samples"
+ANALYSIS_PATH = (
+    PAINTINGS_DIR / "analysis.json"
+)  # faces, figures, spots: services/painting/gallery_analysis.py
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,19 @@ def painting(painting_id: str) -> Painting:
 
 def load_painting(painting_id: str) -> np.ndarray:
     return decode_image(painting(painting_id).path, what="painting")
+
+
+@cache
+def _analyses() -> dict[str, dict[str, object]]:
+    data: dict[str, dict[str, object]] = json.loads(ANALYSIS_PATH.read_text())
+    return data
+
+
+def spots(painting_id: str) -> list[dict[str, object]]:
+    """The suggested places for a person in a gallery painting, best first (precomputed: ANALYSIS_PATH)."""
+    painting(painting_id)
+    found: list[dict[str, object]] = _analyses()[painting_id]["spots"]  # type: ignore[assignment]
+    return found
 
 
 def sample_portraits() -> list[Path]:

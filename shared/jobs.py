@@ -27,6 +27,7 @@ PORTRAIT_BLOB = "portrait"
 PAINTING_BLOB = "painting"
 MATTE_BLOB = "matte.png"
 STYLIZED_BLOB = "stylized.png"
+PLAN_BLOB = "plan.json"  # the placement plan the stylizer followed; the compositor follows it too
 CUTOUT_BLOB = "cutout.png"
 ARTIFACT_BLOBS = {"mask": MATTE_BLOB, "stylized": STYLIZED_BLOB, "cutout": CUTOUT_BLOB}
 

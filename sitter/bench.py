@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from PIL import Image
 from shared import gallery
 from shared.imageio import decode_image
 
+BIG_SIZE = (4000, 4500)
+BIG_SOURCE = "van-gogh-wheatfield-cypresses"  # enlarged to BIG_SIZE: a stand-in for a museum scan
 PAPER_SEGMENT_S = 7.56
 PAPER_STYLIZE_S = 6.75
 BENCH_SIZE = (600, 800)
@@ -60,6 +65,36 @@ def measure(run: Callable[[], object], repeats: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.9 * len(samples)))]
 
 
+def _cli_seconds(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sitter.cli", "blend", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def big_painting_rows(painting_path: str, repeats: int) -> list[Row]:
+    """The whole CLI run (start-up, models, analysis of an unknown painting, blend, PNG written) into a
+    4000x4500 painting, default against the settings before (stylized at up to 1024 px, then enlarged)."""
+    from sitter.eval_composite import LEGACY_OPTIONS
+
+    with tempfile.TemporaryDirectory(prefix="sitter-bench-") as tmp:
+        big = Path(tmp) / "big.jpg"
+        source = Image.fromarray(gallery.load_painting(painting_path))
+        source.resize(BIG_SIZE, Image.Resampling.BICUBIC).save(big, quality=92)
+        portrait = Path(tmp) / "portrait.png"
+        Image.fromarray(bench_portrait()).save(portrait)
+        common = [str(portrait), "--painting", str(big), "-o", str(Path(tmp) / "out.png")]
+        height = round(0.6 * BIG_SIZE[1])
+        old = [*common, "--no-harmonize", "--max-size", str(LEGACY_OPTIONS.max_size), "--height", str(height)]
+        old += ["--x", str((BIG_SIZE[0] - height * 600 // 800) // 2), "--y", str(BIG_SIZE[1] - height)]
+        before = sorted(_cli_seconds(old) for _ in range(repeats))[repeats // 2] * 1000
+        after = sorted(_cli_seconds(common) for _ in range(repeats))[repeats // 2] * 1000
+    size = f"{BIG_SIZE[0]}x{BIG_SIZE[1]}"
+    return [
+        Row(f"CLI run into {size}, before (1024 px, enlarged)", before, before, note="PNG written"),
+        Row(f"CLI run into {size}, default", after, after, 4000, f"{after / before:.2f}x the time before"),
+    ]
+
+
 def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = False) -> list[Row]:
     """Time every stage warm on the same 600x800 portrait and print the table (markdown) or JSON."""
     from services.compositor.blend import composite
@@ -68,6 +103,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     from services.stylizer.sharpness import sharpness
     from services.stylizer.styles import ImageStyle, parse_builtin
     from shared.trained import trained_style_ids
+    from sitter.eval_composite import LEGACY_OPTIONS, legacy_placement
     from sitter.pipeline import BlendOptions, Pipeline
 
     portrait = bench_portrait()
@@ -144,12 +180,20 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
             lambda median: f"{ours / median:.1f}x the 26-style net's speed",
         )
     add("composite (auto placement)", lambda: composite(painting, stylized, matte, Placement()))
-    add(
-        "whole blend, in-process",
-        lambda: pipeline.blend(portrait, painting, Placement(), BlendOptions(max_size=size)),
+    old_box = legacy_placement(matte, painting)
+    before = add(
+        "whole blend, before (no analysis, no harmonisation)",
+        lambda: pipeline.blend(portrait, painting, old_box, LEGACY_OPTIONS),
         1500,
         faster_than(PAPER_SEGMENT_S + PAPER_STYLIZE_S),
     )
+    add(
+        "whole blend, default (placed, harmonised)",
+        lambda: pipeline.blend(portrait, painting, None, BlendOptions(), painting_id=BENCH_PAINTING),
+        1000,
+        lambda median: f"{median / before:.2f}x the time before",
+    )
+    rows.extend(big_painting_rows(painting_path=BIG_SOURCE, repeats=max(1, min(3, repeats))))
     if as_json:
         print(json.dumps([vars(row) for row in rows], indent=2))
     else:

@@ -10,13 +10,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from services.compositor.placement import Placement
 from shared import gallery, models
-from shared.errors import SitterError
+from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
 from sitter.client import add_submit_parser
 
@@ -32,23 +33,36 @@ def _load_painting(ref: str) -> tuple[str, np.ndarray]:
 
 
 def cmd_blend(args: argparse.Namespace) -> int:
+    from services.painting.options import Harmonize
     from sitter.pipeline import BlendOptions, Pipeline
 
     started = time.perf_counter()
     portrait = decode_image(Path(args.portrait), what="portrait")
     name, painting = _load_painting(args.painting)
     placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
+    if args.spot is not None and not placement.is_auto:
+        raise InvalidParameterError("--spot cannot be combined with --x, --y or --height", field="spot")
+    steps = Harmonize.off() if args.no_harmonize else Harmonize()
+    steps = replace(
+        steps,
+        local_style=steps.local_style and not args.no_local_style,
+        placed_size=steps.placed_size and not args.no_placed_size,
+        tone=steps.tone and not args.no_tone,
+        foreground=steps.foreground and not args.no_foreground,
+        edges=steps.edges and not args.no_edge_fade,
+    )
     options = BlendOptions(
         style=args.style,
         strength=args.strength,
         keep_colors=args.keep_colors,
-        harmonize=args.harmonize,
+        harmonize=steps,
         max_size=args.max_size,
     )
     decoded = time.perf_counter()
     pipeline = Pipeline(args.model_dir)
     loaded = time.perf_counter()
-    result = pipeline.blend(portrait, painting, placement, options)
+    gallery_id = args.painting if args.painting in gallery.paintings() else None
+    result = pipeline.blend(portrait, painting, placement, options, painting_id=gallery_id, spot=args.spot)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(encode_image(result.image, format_for_path(out)))
@@ -62,6 +76,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
         print(f"{stage:<10}{seconds * 1000:8.0f} ms")
     box = result.box
     print(f"placed    x={box.x} y={box.y} width={box.w} height={box.h}")
+    print(f"because   {result.plan.kind}: {result.plan.reason}")
     print(f"wrote     {out}" + (f" and {args.cutout}" if args.cutout else ""))
     return 0
 
@@ -116,6 +131,34 @@ def cmd_eval_segmentation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_composite(args: argparse.Namespace) -> int:
+    from sitter.eval_composite import as_json, evaluate, format_table, load_annotations
+    from sitter.perceptual import Features
+    from sitter.pipeline import Pipeline
+
+    notes = Path(args.annotations)
+    if not notes.is_file():
+        raise SitterError(
+            f"no annotations file {notes}; pass --annotations (eval/composite/annotations.json)"
+        )
+    gallery_ids = {p.path.stem: p.id for p in gallery.paintings().values()}
+    paintings_dir = Path(args.paintings).resolve()
+    if paintings_dir != gallery.PAINTINGS_DIR.resolve():
+        gallery_ids = {}  # other paintings are analysed as uploads are
+    reports = evaluate(
+        Pipeline(args.model_dir),
+        Features(args.model_dir),
+        Path(args.photos),
+        paintings_dir,
+        load_annotations(notes),
+        gallery_ids,
+        limit=args.limit,
+        save=Path(args.save) if args.save else None,
+    )
+    print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from sitter.bench import run_bench
 
@@ -166,9 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument("--auto", action="store_true", help="default placement (the default without --x/--y)")
     blend.add_argument("--strength", type=float, default=1.0, help="style strength 0..1")
     blend.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
-    blend.add_argument("--harmonize", action="store_true", help="match the cut-out's colours to the painting")
+    blend.add_argument("--spot", type=int, help="one of the painting's suggested spots (0 = best)")
     blend.add_argument(
-        "--max-size", type=_positive_int, default=1024, help="long side of the stylized portrait"
+        "--harmonize", action="store_true", help="(the default) all the harmonisation steps below"
+    )
+    blend.add_argument(
+        "--no-harmonize", action="store_true", help="none: the person only cut out and resized"
+    )
+    blend.add_argument("--no-local-style", action="store_true", help="style of the whole painting only")
+    blend.add_argument(
+        "--no-placed-size", action="store_true", help="stylize at the photo's size, then resize"
+    )
+    blend.add_argument("--no-tone", action="store_true", help="no tone/colour match to the surroundings")
+    blend.add_argument("--no-foreground", action="store_true", help="no foreground colour at soft edges")
+    blend.add_argument(
+        "--no-edge-fade", action="store_true", help="keep hard edges where the photo's frame cut the person"
+    )
+    blend.add_argument(
+        "--max-size", type=_positive_int, default=1600, help="cap on the stylized portrait's long side"
     )
     blend.add_argument("--cutout", help="also write the RGBA cut-out (PNG) here")
     blend.add_argument("-o", "--output", required=True, help="output image (.png, .jpg or .webp)")
@@ -197,6 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--masks", required=True)
     seg.add_argument("--json", action="store_true")
     seg.set_defaults(handler=cmd_eval_segmentation)
+
+    comp = evaluation.add_parser(
+        "composite", help="style, tone, legibility, detail and coverage of composites, before and after"
+    )
+    comp.add_argument("--photos", required=True, help="folder of portrait photos")
+    comp.add_argument("--paintings", default=str(gallery.PAINTINGS_DIR), help="folder of paintings")
+    comp.add_argument(
+        "--annotations", default="eval/composite/annotations.json", help="painted faces and figures (JSON)"
+    )
+    comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
+    comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
+    comp.add_argument("--json", action="store_true")
+    comp.set_defaults(handler=cmd_eval_composite)
 
     bench = sub.add_parser("bench", help="time each stage on the 600x800 sample, warm, against the paper")
     bench.add_argument("--repeats", type=_positive_int, default=10)

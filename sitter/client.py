@@ -238,6 +238,11 @@ class SitterClient:
         items: list[dict[str, Any]] = self._request("GET", "/v1/paintings").json()["paintings"]
         return items
 
+    def painting(self, painting_id: str) -> dict[str, Any]:
+        """One gallery painting with its suggested `spots` (pass an index as `submit(spot=...)`)."""
+        item: dict[str, Any] = self._request("GET", f"/v1/paintings/{painting_id}").json()
+        return item
+
     def styles(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self._request("GET", "/v1/styles").json()["styles"]
         return items
@@ -257,6 +262,7 @@ class SitterClient:
         y: int | None = None,
         height: int | None = None,
         auto: bool = False,
+        spot: int | None = None,
         format: str | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
@@ -279,6 +285,7 @@ class SitterClient:
             "y": y,
             "height": height,
             "auto": True if auto else None,
+            "spot": spot,
             "format": format,
             "callback_url": callback_url,
         }
@@ -356,7 +363,10 @@ def add_submit_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--style", help="painting (default), a gallery id or builtin-N")
     parser.add_argument("--strength", type=float, help="style strength 0..1")
     parser.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
-    parser.add_argument("--harmonize", action="store_true", help="match colours to the painting")
+    parser.add_argument(
+        "--no-harmonize", action="store_true", help="only cut out and resize (harmonisation is the default)"
+    )
+    parser.add_argument("--spot", type=int, help="one of the painting's suggested spots (0 = best)")
     parser.add_argument("--x", type=int, help="left of the person's box, painting pixels")
     parser.add_argument("--y", type=int, help="top of the person's box, painting pixels")
     parser.add_argument("--height", type=int, help="person's height in painting pixels")
@@ -380,7 +390,8 @@ def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = pr
         style=args.style,
         strength=args.strength,
         keep_colors=args.keep_colors or None,
-        harmonize=args.harmonize or None,
+        harmonize=False if args.no_harmonize else None,
+        spot=args.spot,
         x=args.x,
         y=args.y,
         height=args.height,

@@ -15,8 +15,13 @@ import numpy as np
 
 from services.compositor.blend import composite
 from services.compositor.placement import Box, Placement
+from services.painting.analysis import PaintingAnalyser
+from services.painting.options import Harmonize
+from services.painting.plan import Plan
+from services.painting.planning import plan_for
 from services.segmenter.matting import PortraitMatter
-from services.stylizer.resolve import resolve_style
+from services.stylizer.resolve import PAINTING, resolve_style
+from services.stylizer.styles import ImageStyle
 from services.stylizer.stylizer import Stylizer
 
 
@@ -27,8 +32,8 @@ class BlendOptions:
     style: str = "painting"
     strength: float = 1.0
     keep_colors: bool = False
-    harmonize: bool = False
-    max_size: int = 1024
+    harmonize: Harmonize = field(default_factory=Harmonize)
+    max_size: int = 1600  # cap on the stylized portrait's long side (the placed size, or the photo's)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class BlendResult:
     stylized: np.ndarray
     cutout: np.ndarray
     box: Box
+    plan: Plan
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -54,6 +60,7 @@ class Pipeline:
     def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
         self.matter = PortraitMatter(model_dir, threads=threads)
         self.stylizer = Stylizer(model_dir, threads=threads)
+        self.analyser = PaintingAnalyser(model_dir, threads=threads)
 
     def blend(
         self,
@@ -61,22 +68,34 @@ class Pipeline:
         painting: np.ndarray,
         placement: Placement | None = None,
         options: BlendOptions | None = None,
+        *,
+        painting_id: str | None = None,
+        spot: int | None = None,
     ) -> BlendResult:
+        """`painting_id` names a gallery painting (its shipped analysis is used); otherwise the painting is
+        analysed here."""
         options = options or BlendOptions()
+        steps = options.harmonize
         timings: dict[str, float] = {}
+        with _timed(timings, "plan"):
+            plan = plan_for(self.analyser, portrait, painting, painting_id, placement, spot)
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
             style = resolve_style(options.style, self.stylizer, painting)
+            own = options.style.strip() in (PAINTING, painting_id)
+            if steps.local_style and own and isinstance(style, ImageStyle):
+                style = self.stylizer.local_style(painting, plan.style_region, style.vector)
             stylized = self.stylizer.stylize(
                 portrait,
                 style,
                 strength=options.strength,
                 keep_colors=options.keep_colors,
                 max_size=options.max_size,
+                scale=plan.scale if steps.placed_size else None,
             )
         with _timed(timings, "composite"):
             result = composite(
-                painting, stylized, matte, placement or Placement(), harmonize=options.harmonize
+                painting, stylized, matte, placement or Placement(), plan=plan, harmonize=steps
             )
-        return BlendResult(result.image, matte, stylized, result.cutout, result.box, timings)
+        return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)

@@ -231,16 +231,21 @@ def test_desktop_upload_place_submit_download(
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
     assert _by_id(driver, "box-readout").text == "Automatic placement"
+    # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
+    origin = driver.execute_script("return location.origin")
+    best = requests.get(f"{origin}/v1/paintings/starry-night", timeout=10).json()["spots"][0]
+    width, height = _painting("starry-night").shape[1::-1]
+    auto_h = best["height"]
+    auto_w = round(auto_h * SAMPLE_ASPECT)
+    auto_x = round(min(max(best["x"] + best["width"] / 2 - auto_w / 2, 0), width - auto_w))
 
     # Drag with the mouse: the box moves by the drag, converted to painting pixels.
     ActionChains(driver).click_and_hold(box).move_by_offset(-120, -60).release().perform()
     x, y, h = _placement(driver)
     scale = _scale(driver, "starry-night")
-    width, height = _painting("starry-night").shape[1::-1]
-    auto_h = round(0.6 * height)
-    auto_x = (width - round(auto_h * SAMPLE_ASPECT)) // 2
     assert h == auto_h
-    assert abs(x - (auto_x - 120 * scale)) <= 3 and abs(y - (height - auto_h - 60 * scale)) <= 3
+    assert abs(x - (auto_x - 120 * scale)) <= 3 and abs(y - (best["y"] - 60 * scale)) <= 3
 
     # Drag the corner handle up: taller, feet where they were.
     handle = _by_id(driver, "resize-handle")
@@ -284,6 +289,15 @@ def test_desktop_upload_place_submit_download(
     second = _submit_and_wait(driver)
     assert second["id"] != job["id"]
     assert second["result"]["box"]["y"] + second["result"]["box"]["h"] == height  # standing on the bottom
+    assert second["result"]["placement"]["kind"] == "auto"
+
+    # One tap on a suggested spot: the job asks for it by index, and the server fits this face to it.
+    _by_id(driver, "again-button").click()
+    driver.find_elements(By.CSS_SELECTOR, "#spots .spot")[1].click()
+    assert _by_id(driver, "box-readout").text == "Suggested spot 2"
+    third = _submit_and_wait(driver)
+    assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
+    _screenshot(driver, shots / "desktop-spot.png")
 
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
@@ -328,6 +342,7 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     _tap(driver, _choose_painting(driver, "great-wave"))
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
+    _wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#spots .spot"), what="the spots")
     driver.execute_script(
         "window.touches = 0;"
         "document.getElementById('person-box').addEventListener('touchstart', () => window.touches++);"
@@ -341,9 +356,12 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     assert driver.execute_script("return window.touches") == 2  # real touch events, not mouse ones
     assert x2 == x and h2 > h and abs((y2 + h2) - (y + h)) <= 1
     scale = _scale(driver, "great-wave")
-    width, height = _painting("great-wave").shape[1::-1]
-    auto_h = min(round(0.6 * height), int(width / 0.75))  # a HEIC has no preview: the page assumes 3:4
-    assert abs(x - ((width - round(auto_h * 0.75)) // 2 + 40 * scale)) <= 3
+    width = _painting("great-wave").shape[1]
+    origin = driver.execute_script("return location.origin")
+    best = requests.get(f"{origin}/v1/paintings/great-wave", timeout=10).json()["spots"][0]
+    auto_w = round(best["height"] * 0.75)  # a HEIC has no preview: the page assumes 3:4
+    auto_x = round(min(max(best["x"] + best["width"] / 2 - auto_w / 2, 0), width - auto_w))
+    assert abs(x - (auto_x + 40 * scale)) <= 3
 
     # Nothing wider than the phone: no sideways scrolling of the page (the gallery strip scrolls itself).
     assert driver.execute_script("return document.documentElement.scrollWidth") <= 375

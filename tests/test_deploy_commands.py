@@ -80,7 +80,7 @@ def image_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     [
         ("gateway", ["onnxruntime", "cv2", "ai_edge_litert", "moto"], ["flask", "celery", "numpy", "boto3"]),
         ("segmenter", ["onnxruntime", "flask"], ["ai_edge_litert", "cv2", "celery"]),
-        ("stylizer", ["ai_edge_litert", "cv2"], ["onnxruntime", "celery"]),
+        ("stylizer", ["flask", "h5py"], ["onnxruntime", "celery", "ai_edge_litert", "cv2"]),
     ],
 )
 def test_image_environment_hides_what_the_image_lacks(

@@ -52,7 +52,7 @@ def env(redis_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def workers(module_spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
-    return start_workers(module_spawn, env, "starry-night,great-wave,custom")
+    return start_workers(module_spawn, env, "starry-night,great-wave,mona-lisa,custom")
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,39 @@ def test_header_tasks_run_in_parallel(client: FlaskClient, portrait_jpeg: bytes)
         if overlaps[-1]:
             break
     assert overlaps[-1], "segment and stylize did not overlap in time"
+
+
+def test_default_job_places_the_person_off_the_painted_face_in_parallel(
+    client: FlaskClient, portrait_jpeg: bytes
+) -> None:
+    """The default (auto placement, harmonised, the painting's own local style) through the real chord:
+    the stylizer plans from the painting's analysis and the portrait's face while the segmenter runs, and
+    the compositor follows the stored plan."""
+    from services.painting.gallery_analysis import gallery_analysis
+
+    painting = gallery.load_painting("mona-lisa")
+    faces = [face.box for face in gallery_analysis("mona-lisa").faces]
+    overlaps = []
+    for _ in range(2):  # one retry absorbs a scheduling hiccup on a busy 2-core machine
+        job = poll(client, submit(client, portrait_jpeg, painting="mona-lisa"))
+        assert job["status"] == "succeeded", job["error"]
+        segment, stylize = job["stages"]["segment"], job["stages"]["stylize"]
+        overlaps.append(
+            segment["started_at"] < stylize["finished_at"] and stylize["started_at"] < segment["finished_at"]
+        )
+        if overlaps[-1]:
+            break
+    assert overlaps[-1], "segment and stylize did not overlap in time"
+    placement, box = job["result"]["placement"], job["result"]["box"]
+    assert placement["kind"] == "auto" and "face matched" in placement["reason"]
+    x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]
+    for fx0, fy0, fx1, fy1 in faces:
+        assert x1 <= fx0 or fx1 <= x0 or y1 <= fy0 or fy1 <= y0, f"the person covers the painted face {faces}"
+    result = image_of(client.get(f"/v1/jobs/{job['id']}/result").data)
+    inside = np.zeros(painting.shape[:2], bool)
+    inside[max(y0, 0) : y1, max(x0, 0) : x1] = True
+    assert np.array_equal(result[~inside], painting[~inside]), "pixels outside the placement box changed"
+    assert np.abs(result[inside].astype(int) - painting[inside].astype(int)).sum(axis=1).mean() > 10
 
 
 def test_custom_painting_and_jpeg_output(client: FlaskClient, portrait_jpeg: bytes) -> None:
@@ -254,7 +287,7 @@ def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, port
         assert result.shape == gallery.load_painting("great-wave").shape
         s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
         keys = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-        names = {"portrait", "matte.png", "stylized.png", "cutout.png", "result.png"}
+        names = {"portrait", "matte.png", "plan.json", "stylized.png", "cutout.png", "result.png"}
         assert keys == {f"jobs/{job['id']}/{name}" for name in names}
         assert not redis.Redis.from_url(env["SITTER_REDIS_URL"]).keys("sitter:blob:*")
         client.delete(f"/v1/jobs/{job['id']}")

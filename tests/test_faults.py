@@ -186,7 +186,9 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
         spawn(command, {**env, **limits}, ready=" ready.", timeout=90, name=service)
     settings = Settings(redis_url=url, job_timeout=600, max_working_size=4096)  # stylize at full size
     with create_app(settings).test_client() as client:
-        response = client.post("/v1/jobs", data=_form(enlarged(portrait_jpeg, (2400, 3200))))
+        # without harmonisation the stylizer works at the photo's size, not the (small) placed size
+        form = _form(enlarged(portrait_jpeg, (2400, 3200)), harmonize="false")
+        response = client.post("/v1/jobs", data=form)
         assert response.status_code == 202, response.get_json()
         job_id = response.get_json()["id"]
 

@@ -128,6 +128,12 @@ def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:
         ({"height": "0"}, 422, "invalid-parameter", "height"),
         ({"auto": "true", "height": "10"}, 422, "invalid-parameter", "auto"),
         ({"format": "gif"}, 422, "invalid-parameter", "format"),
+        ({"spot": "9"}, 422, "invalid-parameter", "spot"),
+        ({"spot": "-1"}, 422, "invalid-parameter", "spot"),
+        ({"spot": "first"}, 422, "invalid-parameter", "spot"),
+        ({"spot": "0", "x": "10"}, 422, "invalid-parameter", "spot"),
+        ({"spot": "0", "painting": None, "painting_file": _png(64, 48)}, 422, "invalid-parameter", "spot"),
+        ({"harmonize": "perhaps"}, 422, "invalid-parameter", "harmonize"),
         ({"callback_url": "https://example.com/hook"}, 422, "invalid-parameter", "callback_url"),
     ],
 )
@@ -244,6 +250,20 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     builtin_thumb = client.get(styles["builtin-18"]["thumbnail"].replace("http://localhost", ""))
     assert builtin_thumb.status_code == 200 and Image.open(io.BytesIO(builtin_thumb.data)).format == "JPEG"
     _problem(client.get("/v1/styles/builtin-26/thumbnail"), 404, "style-not-found")
+
+
+def test_a_painting_offers_its_suggested_spots(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    mona = client.get("/v1/paintings/mona-lisa").get_json()
+    assert mona["id"] == "mona-lisa" and 1 <= len(mona["spots"]) <= 3
+    for index, spot in enumerate(mona["spots"]):
+        assert spot["index"] == index and spot["reason"]
+        assert spot["x"] >= 0 and spot["x"] + spot["width"] <= mona["width"]
+        assert spot["y"] >= 0 and spot["y"] + spot["height"] <= mona["height"]
+    _problem(client.get("/v1/paintings/nope"), 404, "unknown-painting")
+    job = client.post("/v1/jobs", data=_form(portrait_jpeg, painting="mona-lisa", spot="1")).get_json()
+    assert job["params"]["spot"] == 1 and job["params"]["harmonize"] is True
+    plain = client.post("/v1/jobs", data=_form(portrait_jpeg, harmonize="false")).get_json()
+    assert plain["params"]["spot"] is None and plain["params"]["harmonize"] is False
 
 
 def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:

@@ -53,6 +53,7 @@ export const api = {
   // images of a job need the key too, so they are fetched here and shown from object URLs
   image: (url) => send("GET", url, undefined, "image/*").then((r) => r.blob()),
   paintings: () => call("GET", "/v1/paintings").then((body) => body.paintings),
+  painting: (id) => call("GET", `/v1/paintings/${encodeURIComponent(id)}`),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),
   submit: (form) => call("POST", "/v1/jobs", form),
   job: (id) => call("GET", `/v1/jobs/${id}`),

@@ -166,6 +166,38 @@ function chooseGalleryPainting(id) {
   $("painting-input").value = "";
   showError("painting", "");
   showPainting(item.image, item.width, item.height, `${item.title} by ${item.artist}`);
+  loadSpots(id);
+}
+
+// ---- Suggested spots: where the painting has room for a person, one tap each ----------------------
+
+async function loadSpots(id) {
+  renderSpots([]);
+  let painting;
+  try {
+    painting = await api.painting(id);
+  } catch {
+    return; // the spots are a convenience: the drag box and automatic placement still work
+  }
+  if (state.paintingId !== id) {
+    return; // another painting was chosen meanwhile
+  }
+  editor.setPreview(painting.spots[0] || null);
+  renderSpots(painting.spots);
+}
+
+function renderSpots(spots) {
+  const holder = $("spots");
+  holder.replaceChildren();
+  spots.forEach((spot, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button spot";
+    button.textContent = index === 0 ? "Best spot" : `Spot ${index + 1}`;
+    button.title = spot.reason;
+    button.addEventListener("click", () => editor.useSpot(index, spot));
+    holder.append(button);
+  });
 }
 
 function choosePaintingFile(file) {
@@ -173,6 +205,7 @@ function choosePaintingFile(file) {
     return;
   }
   showError("painting", "");
+  renderSpots([]);
   const probe = new Image();
   probe.onload = () => {
     state.paintingId = null;
@@ -250,7 +283,11 @@ function showReadout(placement) {
   const { x, y, h } = placement.rect;
   $("box-readout").textContent = placement.auto
     ? "Automatic placement"
-    : `x ${x}, y ${y}, height ${h} px (of ${placement.width} × ${placement.height})`;
+    : placement.spot !== null
+      ? placement.spot === 0
+        ? "The best suggested spot"
+        : `Suggested spot ${placement.spot + 1}`
+      : `x ${x}, y ${y}, height ${h} px (of ${placement.width} × ${placement.height})`;
 }
 
 // ---- Submit, progress, result ---------------------------------------------------------------------

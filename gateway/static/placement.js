@@ -15,6 +15,8 @@ export class PlacementEditor {
     this.height = 0;
     this.aspect = 0.75; // the person's width / height; refined once the photo (or a result) is known
     this.auto = true;
+    this.spot = null; // index of a suggested spot the box sits on, sent as `spot` until the user drags
+    this.preview = null; // where automatic placement will put a standard bust (the painting's best spot)
     this.rect = { x: 0, y: 0, h: 0 };
     box.addEventListener("pointerdown", (event) => this.startGesture(event, event.target === handle ? "resize" : "move"));
     box.addEventListener("keydown", (event) => this.onKey(event));
@@ -23,7 +25,33 @@ export class PlacementEditor {
   setPainting(width, height) {
     this.width = width;
     this.height = height;
+    this.preview = null;
     this.reset();
+  }
+
+  // The server's best spot for a standard bust: where the automatic box is drawn (still sent as auto).
+  setPreview(spot) {
+    this.preview = spot;
+    if (this.auto) {
+      this.reset();
+    }
+  }
+
+  // One tap on a suggested spot: the box jumps there and the job asks for that spot by index, so the
+  // server fits this photo's face to it; dragging afterwards makes it an ordinary explicit box.
+  useSpot(index, spot) {
+    this.fit(spot);
+    this.auto = false;
+    this.spot = index;
+    this.render();
+  }
+
+  // Height from the spot, keeping the bottom edge and the centre where the spot has them.
+  fit(spot) {
+    const h = Math.max(1, Math.round(spot.height));
+    const w = Math.max(1, Math.round(h * this.aspect));
+    const centre = spot.x + spot.width / 2;
+    this.rect = { x: Math.round(Math.min(Math.max(centre - w / 2, 0), this.width - w)), y: spot.y + spot.height - h, h };
   }
 
   // A new aspect changes only the width: the user's chosen position and height stay.
@@ -40,10 +68,15 @@ export class PlacementEditor {
   }
 
   reset() {
-    const h = Math.max(1, Math.min(Math.round(AUTO_HEIGHT * this.height), Math.floor(this.width / this.aspect)));
-    const w = Math.max(1, Math.round(h * this.aspect));
-    this.rect = { x: Math.floor((this.width - w) / 2), y: this.height - h, h };
     this.auto = true;
+    this.spot = null;
+    if (this.preview) {
+      this.fit(this.preview);
+    } else {
+      const h = Math.max(1, Math.min(Math.round(AUTO_HEIGHT * this.height), Math.floor(this.width / this.aspect)));
+      const w = Math.max(1, Math.round(h * this.aspect));
+      this.rect = { x: Math.floor((this.width - w) / 2), y: this.height - h, h };
+    }
     this.render();
   }
 
@@ -55,6 +88,9 @@ export class PlacementEditor {
   values() {
     if (this.auto) {
       return { auto: "true" };
+    }
+    if (this.spot !== null) {
+      return { spot: String(this.spot) };
     }
     return { x: String(this.rect.x), y: String(this.rect.y), height: String(this.rect.h) };
   }
@@ -69,6 +105,7 @@ export class PlacementEditor {
       Math.round(Math.min(Math.max(value, -(1 - MIN_VISIBLE) * size), span - MIN_VISIBLE * size));
     this.rect = { x: clamp(x, w, this.width), y: clamp(top, height, this.height), h: height };
     this.auto = false;
+    this.spot = null;
     this.render();
   }
 

@@ -39,6 +39,51 @@ def harmonize_colors(
     `rgb` is float 0..255 (straight colour), `alpha` weights each pixel, so the background the matte
     removed has no say. Returns float32 RGB 0..255.
     """
+    sample = reference_rgb[::REFERENCE_STRIDE, ::REFERENCE_STRIDE]
+    reference = _stats(_lab(sample), np.ones(sample.shape[:2], dtype=np.float32))
+    return _move_towards(rgb, alpha, reference, amount)
+
+
+LOCAL_AMOUNT = 0.75
+INSIDE_WEIGHT = 0.3
+LOCAL_CONTEXT = 0.6  # the reference reaches this fraction of the box's size beyond each side
+
+
+def surroundings(painting_rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The painting around a box (x, y, w, h), with Gaussian weights centred on the box: the light and
+    palette where the person stands, not the whole canvas's average (a dim corner of a bright interior)."""
+    height, width = painting_rgb.shape[:2]
+    x, y, w, h = box
+    margin_x, margin_y = round(LOCAL_CONTEXT * w), round(LOCAL_CONTEXT * h)
+    x0, y0 = max(0, x - margin_x), max(0, y - margin_y)
+    x1, y1 = min(width, x + w + margin_x), min(height, y + h + margin_y)
+    stride = max(1, round(max(x1 - x0, y1 - y0) / 256))  # about 256 samples a side whatever the size
+    region = painting_rgb[y0:y1:stride, x0:x1:stride]
+    ys = (np.arange(y0, y1, stride) - (y + h / 2)) / max(h, 1)
+    xs = (np.arange(x0, x1, stride) - (x + w / 2)) / max(w, 1)
+    weights = np.exp(-2.0 * (ys[:, None] ** 2 + xs[None, :] ** 2)).astype(np.float32)
+    inside = (np.abs(ys) <= 0.5)[:, None] & (np.abs(xs) <= 0.5)[None, :]
+    weights[inside] *= INSIDE_WEIGHT  # what shows beside the person matters more than what they hide
+    return region, weights
+
+
+def harmonize_local(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    painting_rgb: np.ndarray,
+    box: tuple[int, int, int, int],
+    amount: float = LOCAL_AMOUNT,
+) -> np.ndarray:
+    """Like `harmonize_colors`, with the reference statistics taken from the painting around `box`."""
+    region, weights = surroundings(painting_rgb, box)
+    if region.size == 0:
+        return rgb.astype(np.float32)
+    return _move_towards(rgb, alpha, _stats(_lab(region), weights), amount)
+
+
+def _move_towards(
+    rgb: np.ndarray, alpha: np.ndarray, reference: tuple[np.ndarray, np.ndarray], amount: float
+) -> np.ndarray:
     if not 0.0 <= amount <= 1.0:
         raise InvalidParameterError(
             f"harmonisation amount must be between 0 and 1, got {amount}", field="harmonize_amount"
@@ -46,14 +91,41 @@ def harmonize_colors(
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return rgb.astype(np.float32)
     lab = _lab(rgb)
-    src_mean, src_std = _stats(lab, alpha)
-    sample = reference_rgb[::REFERENCE_STRIDE, ::REFERENCE_STRIDE]
-    ref_mean, ref_std = _stats(_lab(sample), np.ones(sample.shape[:2], dtype=np.float32))
+    step = max(1, round(np.sqrt(alpha.size / 65536)))  # the person's statistics from ~65k samples
+    src_mean, src_std = _stats(lab[::step, ::step], alpha[::step, ::step])
+    ref_mean, ref_std = reference
     ratio = np.where(src_std > 1e-6, ref_std / np.maximum(src_std, 1e-6), 1.0)
     scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, MAX_STD_RATIO) ** amount
     moved = (lab - src_mean) * scale + src_mean + amount * (ref_mean - src_mean)
     out = cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out * 255.0, 0.0, 255.0)
+
+
+FRAME_FADE = 0.08  # fade length, as a fraction of the placed height, where the photo's frame cut the person
+
+
+def fade_frame_cuts(alpha: np.ndarray, sides: set[str], length: float) -> np.ndarray:
+    """Ramp alpha down to 0 over `length` pixels toward each of `sides` ("left", "right", "top", "bottom").
+
+    Never raises alpha, so nothing outside the matte appears; a smooth ramp (smoothstep) shows no band."""
+    if not sides or length < 1:
+        return alpha
+    height, width = alpha.shape
+    out = alpha.copy()
+
+    def ramp(count: int) -> np.ndarray:
+        t = np.clip((np.arange(count, dtype=np.float32) + 0.5) / length, 0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
+
+    if "left" in sides:
+        out *= ramp(width)[None, :]
+    if "right" in sides:
+        out *= ramp(width)[::-1][None, :]
+    if "top" in sides:
+        out *= ramp(height)[:, None]
+    if "bottom" in sides:
+        out *= ramp(height)[::-1][:, None]
+    return out
 
 
 def feather_alpha(alpha: np.ndarray, radius: float) -> np.ndarray:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from celery import Task, shared_task
 
 from services.compositor.blend import composite as blend
 from services.compositor.placement import Placement
+from services.painting.options import Harmonize
+from services.painting.plan import Plan
 from shared.blob_codec import decode_matte, encode_png_fast
 from shared.imageio import CONTENT_TYPES, decode_image, encode_image
-from shared.jobs import CUTOUT_BLOB, MATTE_BLOB, PAINTING_BLOB, STYLIZED_BLOB, blob_key, result_blob
+from shared.jobs import (
+    CUTOUT_BLOB,
+    MATTE_BLOB,
+    PAINTING_BLOB,
+    PLAN_BLOB,
+    STYLIZED_BLOB,
+    blob_key,
+    result_blob,
+)
 from shared.queues import COMPOSITE_TASK
 from shared.worker import Runtime, notify, run_stage, runtime
 
@@ -29,8 +40,14 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             rt.blobs.get(blob_key(job_id, STYLIZED_BLOB)), max_pixels=limit, what="stylized"
         )
         matte = decode_matte(rt.blobs.get(blob_key(job_id, MATTE_BLOB)))
+        plan = Plan.from_json(json.loads(rt.blobs.get(blob_key(job_id, PLAN_BLOB))))
         placed = blend(
-            painting, stylized, matte, Placement(**params["placement"]), harmonize=params["harmonize"]
+            painting,
+            stylized,
+            matte,
+            Placement(**params["placement"]),
+            plan=plan,
+            harmonize=Harmonize.from_flag(params["harmonize"]),
         )
         fmt = params["format"]
         rt.blobs.put(
@@ -46,6 +63,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             "format": fmt,
             "content_type": CONTENT_TYPES[fmt],
             "box": box,
+            "placement": {"kind": plan.kind, "spot": plan.spot, "reason": plan.reason},
             "width": width,
             "height": height,
         }

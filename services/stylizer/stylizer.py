@@ -29,6 +29,7 @@ MAX_STYLE_CROPS = 6
 MIN_SIDE = 16
 MIN_MAX_SIZE = 64
 MAX_MAX_SIZE = 4096
+LOCAL_STYLE_WEIGHT = 0.5  # share of the painting around the person in a local style; the rest is the whole
 
 
 class Stylizer:
@@ -83,10 +84,17 @@ class Stylizer:
         strength: float = 1.0,
         keep_colors: bool = False,
         max_size: int = 1024,
+        scale: float | None = None,
     ) -> np.ndarray:
-        """The stylized photo, uint8 RGB, at the working resolution (the photo's, long side capped at
-        `max_size`). strength 0 is the photo, 1 the full style; keep_colors keeps the photo's own colours."""
-        photo = fit(_check_rgb(rgb, "portrait"), max_size)
+        """The stylized photo, uint8 RGB, at the working resolution: the photo's, or the photo resized by
+        `scale` (the size it will be placed at, so strokes come out at the painting's scale and nothing
+        is enlarged after stylization), long side capped at `max_size` either way. strength 0 is the
+        photo, 1 the full style; keep_colors keeps the photo's own colours."""
+        photo = _check_rgb(rgb, "portrait")
+        if scale is None:
+            photo = fit(photo, max_size)
+        else:  # one resize, straight to the placed size or the cap
+            photo = rescale(photo, min(scale, _check_max_size(max_size) / max(photo.shape[:2])))
         strength = _check_strength(strength)
         if isinstance(style, BuiltinStyle):
             stylized = self._run_builtin(photo, style.weights) if strength > 0 else photo
@@ -99,6 +107,21 @@ class Stylizer:
         if keep_colors:
             stylized = apply_keep_colors(stylized, photo)
         return mix(photo, stylized, strength)
+
+    def local_style(
+        self,
+        painting_rgb: np.ndarray,
+        region: tuple[int, int, int, int],
+        whole: np.ndarray,
+        weight: float = LOCAL_STYLE_WEIGHT,
+    ) -> ImageStyle:
+        """The painting's style around a place: the vector of the square `region` (x0, y0, x1, y1) mixed
+        with the whole painting's vector `whole`, `weight` being the local share. A person standing in
+        Starry Night's village takes its dark roofs, not the swirling sky's yellow."""
+        x0, y0, x1, y1 = region
+        crop = _check_rgb(np.ascontiguousarray(painting_rgb[y0:y1, x0:x1]), "style region")
+        local = self.style_vector(crop)
+        return ImageStyle((weight * local + (1.0 - weight) * whole).astype(np.float32))
 
     def stylize_at_384(
         self,
@@ -162,18 +185,35 @@ class Stylizer:
 
 def fit(rgb: np.ndarray, max_size: int) -> np.ndarray:
     """The working image: `rgb` itself, or Lanczos-downscaled so its long side is `max_size` (never up)."""
-    if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer):
-        raise InvalidParameterError(f"max_size must be a whole number, got {max_size!r}", field="max_size")
-    if not MIN_MAX_SIZE <= max_size <= MAX_MAX_SIZE:
-        raise InvalidParameterError(
-            f"max_size must be {MIN_MAX_SIZE}..{MAX_MAX_SIZE} pixels, got {max_size}", field="max_size"
-        )
+    _check_max_size(max_size)
     height, width = rgb.shape[:2]
     if max(height, width) <= max_size:
         return rgb
     scale = max_size / max(height, width)
     size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+def _check_max_size(max_size: int) -> int:
+    if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer):
+        raise InvalidParameterError(f"max_size must be a whole number, got {max_size!r}", field="max_size")
+    if not MIN_MAX_SIZE <= max_size <= MAX_MAX_SIZE:
+        raise InvalidParameterError(
+            f"max_size must be {MIN_MAX_SIZE}..{MAX_MAX_SIZE} pixels, got {max_size}", field="max_size"
+        )
+    return int(max_size)
+
+
+def rescale(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The photo resized by `scale` (area filter to shrink, Lanczos to enlarge), sides at least MIN_SIDE."""
+    if not math.isfinite(scale) or scale <= 0:
+        raise InvalidParameterError(f"scale must be a positive number, got {scale}", field="scale")
+    height, width = rgb.shape[:2]
+    size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
+    if size == (width, height):
+        return rgb
+    filt = Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
+    return np.asarray(Image.fromarray(rgb).resize(size, filt))
 
 
 def _check_rgb(rgb: np.ndarray, what: str) -> np.ndarray:

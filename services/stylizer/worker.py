@@ -21,15 +21,23 @@ from shared.settings import Settings
 from shared.trained import STYLE_PREFIX
 from shared.worker import serve, worker_parser
 
-MODELS = ("multistyle26", "arbitrary-predict", "arbitrary-transform")
+MODELS = (
+    "multistyle26",
+    "arbitrary-predict",
+    "arbitrary-transform",
+    "face-detector-full-range",
+    "pose-detector",
+)
 
 
 @dataclass
 class StylizerModels:
-    """The warm stylizer and the precomputed style of every served gallery or built-in style id."""
+    """The warm stylizer, the painting analyser (it plans the placement) and the precomputed style of every
+    served gallery or built-in style id."""
 
     stylizer: Any
     styles: dict[str, Any]
+    analyser: Any
 
 
 def expand_styles(specs: Sequence[str]) -> list[str]:
@@ -66,6 +74,7 @@ def checker(styles: Sequence[str]) -> Any:
 
 def loader(styles: Sequence[str]) -> Any:
     def load_models(settings: Settings) -> StylizerModels:
+        from services.painting.analysis import PaintingAnalyser
         from services.stylizer.resolve import resolve_style
         from services.stylizer.stylizer import Stylizer
 
@@ -75,7 +84,8 @@ def loader(styles: Sequence[str]) -> Any:
         for style in served:
             if style.startswith(STYLE_PREFIX):
                 stylizer.trained.session(style)  # its own network, opened now like the others
-        return StylizerModels(stylizer=stylizer, styles=served)
+        analyser = PaintingAnalyser(settings.model_dir, threads=settings.inference_threads or None)
+        return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
 
     return load_models
 

@@ -1,0 +1,52 @@
+"""The gallery's analyses, computed once at build time and shipped as shared/data/paintings/analysis.json.
+
+Shipping them means every worker and the gateway (which has no ML libraries) use the very same faces,
+figures and spots, and no process pays ~200 ms per painting at start-up. A test recomputes them and
+checks the file is current. Regenerate after changing the gallery or the analysis:
+
+    python -m services.painting.gallery_analysis
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+
+from services.painting.analysis import PaintingAnalyser
+from services.painting.plan import Spot, suggest_spots
+from services.painting.scene import PaintingAnalysis
+from shared import gallery
+
+
+def compute(analyser: PaintingAnalyser) -> dict[str, dict[str, object]]:
+    """{painting id: analysis JSON with its suggested spots} for the whole gallery."""
+    out: dict[str, dict[str, object]] = {}
+    for painting_id in gallery.paintings():
+        analysis = analyser.analyse(gallery.load_painting(painting_id))
+        out[painting_id] = {**analysis.to_json(), "spots": [asdict(s) for s in suggest_spots(analysis)]}
+    return out
+
+
+@cache
+def gallery_analysis(painting_id: str) -> PaintingAnalysis:
+    """The shipped analysis (parsed once per process); unknown ids raise UnknownPaintingError."""
+    gallery.painting(painting_id)
+    return PaintingAnalysis.from_json(json.loads(gallery.ANALYSIS_PATH.read_text())[painting_id])
+
+
+def gallery_spots(painting_id: str) -> list[Spot]:
+    return [Spot(**spot) for spot in gallery.spots(painting_id)]  # type: ignore[arg-type]
+
+
+def main(path: Path = gallery.ANALYSIS_PATH) -> int:
+    data = compute(PaintingAnalyser())
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    print(f"wrote {path} ({len(data)} paintings)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The portrait's face box: the one thing about the photo that placement needs before the matte exists."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.painting.detectors import Detector
+from services.painting.plan import PortraitInfo
+
+
+def portrait_info(rgb: np.ndarray, faces: Detector) -> PortraitInfo:
+    """Size and the most confident face (the full-range detector, as for paintings, so both face boxes are
+    measured alike and their ratio is the scale). Rounded to whole pixels: every stage gets the same plan."""
+    height, width = rgb.shape[:2]
+    found = faces.detect(rgb)
+    if not found:
+        return PortraitInfo(width, height, None)
+    x0, y0, x1, y1 = found[0].box
+    face = (
+        int(np.clip(round(x0), 0, width - 1)),
+        int(np.clip(round(y0), 0, height - 1)),
+        int(np.clip(round(x1), 1, width)),
+        int(np.clip(round(y1), 1, height)),
+    )
+    return PortraitInfo(width, height, face)

@@ -1,0 +1,310 @@
+"""`sitter eval composite`: does the person look painted in? Each photo x painting pair, three ways.
+
+- before: today's product before painting-aware placement (centred on the bottom edge at 60 % of the
+  height, stylized from the whole painting at up to 1024 px, then resized; no harmonisation);
+- after: the default blend;
+- raw: the person's own pixels, only cut out and resized, in the same box as each of the above.
+
+Per composite: the style distance between the person and the painting around them (VGG16 Gram matrices,
+relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw paste in the same box, so
+1.0 is "no more painted than the photo"), the tone difference (CIE76 delta E between the person's mean
+Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste: is the face
+still there), detail (Laplacian sharpness of the person relative to the painting around them: below ~0.3
+reads as blur next to crisp brushwork), and how much of the annotated painted faces and figures the person
+covers (alpha >= 0.5).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import mean, median
+from typing import Any
+
+import cv2
+import numpy as np
+
+from services.compositor.cutout import person_bbox
+from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.options import Harmonize
+from shared.errors import SitterError
+from shared.imageio import decode_image, encode_image
+from sitter.perceptual import Features, gram, style_distance
+from sitter.pipeline import BlendOptions, BlendResult, Pipeline
+
+FEATURE_SIDE = 256  # person and surroundings are compared at this long side
+CONTEXT = 0.6  # the surroundings reach this fraction of the box beyond each side
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+LEGACY_MAX_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Scores:
+    style: float  # Gram distance person vs surroundings
+    style_raw: float  # the same for the raw paste in the same box
+    tone: float  # delta E, person vs surroundings
+    tone_raw: float
+    legibility: float  # SSIM of luminance vs the raw paste
+    detail: float  # person sharpness / surroundings sharpness
+    faces_covered: float  # fraction of annotated face area under the person
+    figures_covered: float
+
+    @property
+    def style_ratio(self) -> float:
+        return self.style / max(self.style_raw, 1e-9)
+
+
+@dataclass(frozen=True)
+class PairReport:
+    photo: str
+    painting: str
+    before: Scores
+    after: Scores
+    box: tuple[int, int, int, int]
+    reason: str
+
+
+def _surroundings_weight(box: Box, width: int, height: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The window around the box and a weight that is 1 outside the box, 0 inside."""
+    mx, my = round(CONTEXT * box.w), round(CONTEXT * box.h)
+    x0, y0 = max(0, box.x - mx), max(0, box.y - my)
+    x1, y1 = min(width, box.x + box.w + mx), min(height, box.y + box.h + my)
+    weight = np.ones((y1 - y0, x1 - x0), dtype=np.float32)
+    inner = box.clip(width, height)
+    weight[inner.y - y0 : inner.y - y0 + inner.h, inner.x - x0 : inner.x - x0 + inner.w] = 0.0
+    return (x0, y0, x1, y1), weight
+
+
+def _fit(image: np.ndarray, weight: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both at the same scale: Gram statistics depend on the size of the strokes in pixels."""
+    if scale >= 1:
+        return image, weight
+    size = (max(8, round(image.shape[1] * scale)), max(8, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.resize(
+        weight, size, interpolation=cv2.INTER_AREA
+    )
+
+
+def _lab_mean(rgb: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    w = weight.reshape(-1, 1).astype(np.float64)
+    return np.asarray((lab * w).sum(axis=0) / max(float(w.sum()), 1e-9))
+
+
+def _sharpness(gray: np.ndarray, weight: np.ndarray) -> float:
+    lap = cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F)
+    w = weight.astype(np.float64)
+    total = max(float(w.sum()), 1e-9)
+    m = float((lap * w).sum() / total)
+    return float(((lap - m) ** 2 * w).sum() / total)
+
+
+def _ssim(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> float:
+    """Mean SSIM (Gaussian window, sigma 1.5) of two luminance images over the weighted region."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (0, 0), 1.5)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    w = weight.astype(np.float64)
+    return float((ssim * w).sum() / max(float(w.sum()), 1e-9))
+
+
+def _covered(alpha_canvas: np.ndarray, boxes: list[list[int]]) -> float:
+    """Fraction of the annotated boxes' total area under the person (alpha >= 0.5)."""
+    total = sum(max(0, x1 - x0) * max(0, y1 - y0) for x0, y0, x1, y1 in boxes)
+    if total == 0:
+        return 0.0
+    under = sum(int((alpha_canvas[y0:y1, x0:x1] >= 0.5).sum()) for x0, y0, x1, y1 in boxes)
+    return under / total
+
+
+LEGACY_OPTIONS = BlendOptions(harmonize=Harmonize.off(), max_size=LEGACY_MAX_SIZE)
+
+
+def legacy_placement(matte: np.ndarray, painting: np.ndarray) -> Placement:
+    """The box the product chose before painting analysis: centred on the bottom edge, 60 % high."""
+    x0, y0, x1, y1 = person_bbox(matte)
+    box = resolve_box(Placement(), x1 - x0, y1 - y0, painting.shape[1], painting.shape[0])
+    return Placement(x=box.x, y=box.y, height=box.h)
+
+
+class CompositeEvaluator:
+    def __init__(self, pipeline: Pipeline, features: Features) -> None:
+        self.pipeline = pipeline
+        self.features = features
+
+    def _scores(
+        self, result: BlendResult, raw: BlendResult, painting: np.ndarray, notes: dict[str, list[list[int]]]
+    ) -> Scores:
+        height, width = painting.shape[:2]
+        box = result.box
+        visible = box.clip(width, height)
+        dx, dy = visible.x - box.x, visible.y - box.y
+        alpha = result.cutout[dy : dy + visible.h, dx : dx + visible.w, 3].astype(np.float32) / 255.0
+        window = (slice(visible.y, visible.y + visible.h), slice(visible.x, visible.x + visible.w))
+        person = result.image[window]
+        raw_person = raw.image[window]
+        (sx0, sy0, sx1, sy1), around_w = _surroundings_weight(box, width, height)
+        around = painting[sy0:sy1, sx0:sx1]
+
+        scale = FEATURE_SIDE / max(around.shape[:2])  # one scale for the person and the painting around
+        grams_around = self._grams(around, around_w, scale)
+        style = style_distance(self._grams(person, alpha, scale), grams_around)
+        style_raw = style_distance(self._grams(raw_person, alpha, scale), grams_around)
+        lab_around = _lab_mean(around, around_w)
+        tone = float(np.linalg.norm(_lab_mean(person, alpha) - lab_around))
+        tone_raw = float(np.linalg.norm(_lab_mean(raw_person, alpha) - lab_around))
+        gray = cv2.cvtColor(person, cv2.COLOR_RGB2GRAY)
+        raw_gray = cv2.cvtColor(raw_person, cv2.COLOR_RGB2GRAY)
+        solid = (alpha >= 0.5).astype(np.float32)
+        legibility = _ssim(gray, raw_gray, solid)
+        detail = _sharpness(gray, solid) / max(
+            _sharpness(cv2.cvtColor(around, cv2.COLOR_RGB2GRAY), around_w), 1e-9
+        )
+        canvas = np.zeros((height, width), dtype=np.float32)
+        canvas[window] = alpha
+        return Scores(
+            style=style,
+            style_raw=style_raw,
+            tone=tone,
+            tone_raw=tone_raw,
+            legibility=legibility,
+            detail=detail,
+            faces_covered=_covered(canvas, notes.get("faces", [])),
+            figures_covered=_covered(canvas, notes.get("figures", [])),
+        )
+
+    def _grams(self, image: np.ndarray, weight: np.ndarray, scale: float) -> list[np.ndarray]:
+        small, w = _fit(image, weight, scale)
+        return [gram(f, w) for f in self.features(small)]
+
+    def _raw(self, photo: np.ndarray, painting: np.ndarray, box: Box) -> BlendResult:
+        placement = Placement(x=box.x, y=box.y, height=box.h)
+        return self.pipeline.blend(
+            photo, painting, placement, BlendOptions(strength=0.0, harmonize=Harmonize.off())
+        )
+
+    def pair(
+        self,
+        photo: np.ndarray,
+        painting: np.ndarray,
+        painting_id: str | None,
+        notes: dict[str, list[list[int]]],
+    ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
+        after = self.pipeline.blend(photo, painting, None, BlendOptions(), painting_id=painting_id)
+        before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
+        after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
+        before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
+        return before_scores, after_scores, before, after
+
+
+def _images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise SitterError(f"{folder} is not a folder")
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise SitterError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return found
+
+
+def evaluate(
+    pipeline: Pipeline,
+    features: Features,
+    photos: Path,
+    paintings: Path,
+    annotations: dict[str, dict[str, list[list[int]]]],
+    gallery_ids: dict[str, str],
+    limit: int | None = None,
+    save: Path | None = None,
+) -> list[PairReport]:
+    """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
+    so their shipped analysis is used, as the product does."""
+    evaluator = CompositeEvaluator(pipeline, features)
+    reports = []
+    for photo_path in _images(photos):
+        photo = decode_image(photo_path, what="photo")
+        for painting_path in _images(paintings):
+            painting = decode_image(painting_path, what="painting")
+            notes = annotations.get(painting_path.stem, {})
+            painting_id = gallery_ids.get(painting_path.stem)
+            before, after, old, result = evaluator.pair(photo, painting, painting_id, notes)
+            if save is not None:  # to look at: the numbers have missed ugly results before
+                save.mkdir(parents=True, exist_ok=True)
+                for tag, blended in (("before", old), ("after", result)):
+                    name = f"{photo_path.stem}--{painting_path.stem}--{tag}.jpg"
+                    (save / name).write_bytes(encode_image(blended.image, "jpeg"))
+            box = result.box
+            reports.append(
+                PairReport(
+                    photo_path.name,
+                    painting_path.stem,
+                    before,
+                    after,
+                    (box.x, box.y, box.w, box.h),
+                    result.plan.reason,
+                )
+            )
+            if limit is not None and len(reports) >= limit:
+                return reports
+    return reports
+
+
+def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name in ("before", "after"):
+        scores = [getattr(r, name) for r in reports]
+        out[name] = {
+            "style_ratio_median": median(s.style_ratio for s in scores),
+            "style_ratio_worst": max(s.style_ratio for s in scores),
+            "pairs_no_better_than_raw": sum(s.style_ratio >= 1.0 for s in scores),
+            "tone_delta_e_median": median(s.tone for s in scores),
+            "tone_raw_delta_e_median": median(s.tone_raw for s in scores),
+            "legibility_ssim_median": median(s.legibility for s in scores),
+            "legibility_ssim_min": min(s.legibility for s in scores),
+            "detail_median": median(s.detail for s in scores),
+            "detail_min": min(s.detail for s in scores),
+            "pairs_covering_a_face": sum(s.faces_covered > 0 for s in scores),
+            "face_area_covered_max": max(s.faces_covered for s in scores),
+            "figure_area_covered_mean": mean(s.figures_covered for s in scores),
+        }
+    return out
+
+
+def as_json(reports: list[PairReport]) -> dict[str, Any]:
+    rows = []
+    for r in reports:
+        row = asdict(r)
+        row["before"]["style_ratio"] = r.before.style_ratio
+        row["after"]["style_ratio"] = r.after.style_ratio
+        rows.append(row)
+    return {"summary": summary(reports), "pairs": rows}
+
+
+def format_table(reports: list[PairReport]) -> str:
+    lines = [
+        f"{'photo':<28}{'painting':<32}{'style b/a':>12}{'tone b/a':>12}{'legib.':>8}{'detail b/a':>12}"
+        f"{'faces b/a':>11}",
+    ]
+    for r in reports:
+        b, a = r.before, r.after
+        lines.append(
+            f"{r.photo[:27]:<28}{r.painting[:31]:<32}{b.style_ratio:>6.2f}{a.style_ratio:>6.2f}"
+            f"{b.tone:>6.1f}{a.tone:>6.1f}{a.legibility:>8.2f}{b.detail:>6.2f}{a.detail:>6.2f}"
+            f"{b.faces_covered:>6.2f}{a.faces_covered:>5.2f}"
+        )
+    lines.append("")
+    for name, values in summary(reports).items():
+        lines.append(f"{name}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
+    return "\n".join(lines)
+
+
+def load_annotations(path: Path) -> dict[str, dict[str, list[list[int]]]]:
+    data: dict[str, dict[str, list[list[int]]]] = json.loads(path.read_text())["paintings"]
+    return data

@@ -1,0 +1,75 @@
+"""Harmonisation steps on tiny arrays: foreground colour at soft edges, tone from the surroundings, the
+stylizer's placed size, and the raw paste still being only cut out and resized."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.compositor.blend import composite
+from services.compositor.foreground import estimate_foreground
+from services.compositor.harmonize import harmonize_local
+from services.compositor.placement import Placement
+from services.painting.options import Harmonize
+
+
+def test_foreground_estimation_removes_the_background_from_soft_pixels() -> None:
+    red, blue = np.array([220.0, 30.0, 30.0]), np.array([20.0, 40.0, 230.0])
+    alpha = np.zeros((60, 60), np.float32)
+    alpha[:, :25] = 1.0
+    alpha[:, 25:35] = 0.5  # hair: half person, half wall
+    image = alpha[..., None] * red + (1 - alpha[..., None]) * blue
+    estimated = estimate_foreground(image.astype(np.float32), alpha)
+    error = np.abs(estimated[:, 25:35] - red).max()
+    naive_error = np.abs(image[:, 25:35] - red).max()  # 100: half the wall's blue
+    assert error < 0.45 * naive_error, "the wall's blue is still in the soft edge"
+    np.testing.assert_array_equal(estimated[:, :25], image[:, :25])  # solid pixels are untouched
+
+
+def test_local_tone_follows_the_surroundings_not_the_whole_painting() -> None:
+    painting = np.full((200, 400, 3), 230, np.uint8)
+    painting[:, :200] = 25  # a dark left half, a bright right half: the whole's mean is mid-grey
+    person = np.full((40, 30, 3), 128.0, np.float32)
+    alpha = np.ones((40, 30), np.float32)
+    dark = harmonize_local(person, alpha, painting, (60, 120, 30, 40), amount=1.0)
+    bright = harmonize_local(person, alpha, painting, (300, 120, 30, 40), amount=1.0)
+    assert dark.mean() < 70 < 190 < bright.mean()
+
+
+def test_harmonised_composite_changes_nothing_outside_the_box() -> None:
+    rng = np.random.default_rng(3)
+    painting = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    stylized = rng.integers(0, 255, (80, 60, 3), dtype=np.uint8)
+    matte = np.zeros((80, 60), np.float32)
+    matte[10:70, 15:45] = 1.0
+    matte[10:70, 12:15] = 0.4
+    result = composite(painting, stylized, matte, Placement(x=40, y=30, height=70), harmonize=Harmonize())
+    box = result.box
+    outside = np.ones(painting.shape[:2], bool)
+    outside[box.y : box.y + box.h, box.x : box.x + box.w] = False
+    np.testing.assert_array_equal(result.image[outside], painting[outside])
+
+
+def test_raw_paste_is_the_persons_own_pixels_resized() -> None:
+    painting = np.zeros((100, 100, 3), np.uint8)
+    photo = np.zeros((50, 40, 3), np.uint8)
+    photo[...] = (200, 100, 50)
+    matte = np.zeros((50, 40), np.float32)
+    matte[:, 10:30] = 1.0
+    result = composite(
+        painting, photo, matte, Placement(x=10, y=0, height=100), harmonize=Harmonize.off(), feather=0
+    )
+    inside = result.image[10:90, 20:50]
+    assert (inside == (200, 100, 50)).all(axis=2).mean() > 0.95
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.5])
+def test_the_stylizer_paints_at_the_placed_size(scale: float) -> None:
+    from services.stylizer.styles import BuiltinStyle
+    from services.stylizer.stylizer import Stylizer
+
+    photo = np.random.default_rng(1).integers(0, 255, (120, 80, 3), dtype=np.uint8)
+    out = Stylizer().stylize(photo, BuiltinStyle.single(3), scale=scale, max_size=4096)
+    assert out.shape == (round(120 * scale), round(80 * scale), 3)
+    capped = Stylizer().stylize(photo, BuiltinStyle.single(3), scale=scale, max_size=64)
+    assert max(capped.shape[:2]) == min(64, round(120 * scale))

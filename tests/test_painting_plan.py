@@ -1,0 +1,155 @@
+"""Placement rules on hand-made analyses: painted faces are never covered, explicit boxes win, spots stay on
+the canvas, the person's face matches the painted faces, full figures stand on the ground line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.compositor.placement import Placement, resolve_box
+from services.painting.plan import (
+    MAX_HEIGHT,
+    MIN_HEIGHT,
+    Plan,
+    PortraitInfo,
+    final_box,
+    plan_placement,
+    suggest_spots,
+)
+from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
+from shared.errors import InvalidParameterError
+
+BUST = PortraitInfo(600, 800, (220, 150, 380, 350))  # a 200 px face, chin at 350: cut at the chest
+FULL_BODY = PortraitInfo(400, 1200, (170, 60, 230, 130))  # a 70 px face, 1070 px of body below
+
+
+def analysis(
+    width: int = 800,
+    height: int = 600,
+    faces: list[Rect] | None = None,
+    head: float | None = None,
+    figures: list[Figure] | None = None,
+    ground: int | None = None,
+    saliency: np.ndarray | None = None,
+) -> PaintingAnalysis:
+    return PaintingAnalysis(
+        width=width,
+        height=height,
+        faces=[Face(box, 0.9) for box in faces or []],
+        figures=figures or [],
+        head_height=head,
+        head_source="faces" if head else "none",
+        ground_y=ground,
+        saliency=saliency if saliency is not None else np.zeros((36, 48), np.float32),
+    )
+
+
+def touches(box: Rect, other: Rect) -> bool:
+    return box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]
+
+
+def rect(plan_box: object) -> Rect:
+    b = plan_box
+    return (b.x, b.y, b.x + b.w, b.y + b.h)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    faces=st.lists(
+        st.tuples(st.integers(0, 760), st.integers(0, 560), st.integers(10, 200)), min_size=1, max_size=4
+    ),
+    full_body=st.booleans(),
+)
+def test_auto_placement_never_covers_a_painted_face(
+    faces: list[tuple[int, int, int]], full_body: bool
+) -> None:
+    boxes = [(x, y, min(800, x + s), min(600, y + s)) for x, y, s in faces]
+    scene = analysis(faces=boxes, head=60.0)
+    portrait = FULL_BODY if full_body else BUST
+    plan = plan_placement(scene, portrait)
+    person, _, _ = portrait.person()
+    final = final_box(plan, person, 800, 600)
+    if plan.reason.startswith("no place avoids"):
+        return  # faces fill the whole bottom band: nothing can avoid them, and the plan says so
+    assert not any(touches(rect(final), face) for face in boxes), (plan, final)
+    assert not any(touches(rect(plan.box), face) for face in boxes)
+
+
+def test_the_final_box_shrinks_about_the_feet_when_the_matte_reaches_a_face() -> None:
+    scene = analysis(faces=[(300, 100, 420, 220)])
+    plan = plan_placement(scene, BUST)
+    tall = (0, 0, 600, 800)  # the matte says the hair reaches the photo's top, higher than estimated
+    box = final_box(plan, tall, 800, 600)
+    assert not touches(rect(box), (300, 100, 420, 220))
+    assert box.y + box.h == plan.anchor_y
+
+
+def test_explicit_boxes_win() -> None:
+    scene = analysis(faces=[(0, 0, 800, 600)])  # a face everywhere: the user's choice still stands
+    plan = plan_placement(scene, BUST, Placement(x=-40, y=10, height=500))
+    person, _, _ = BUST.person()
+    assert plan.kind == "explicit"
+    assert plan.box == resolve_box(
+        Placement(x=-40, y=10, height=500), person[2] - person[0], 800 - person[1], 800, 600
+    )
+    assert plan.scale == pytest.approx(500 / (800 - person[1]))
+
+
+def test_the_persons_face_matches_the_painted_faces() -> None:
+    plan = plan_placement(analysis(head=60.0), BUST)
+    face_h = (BUST.face[3] - BUST.face[1]) * plan.scale  # type: ignore[index]
+    assert face_h == pytest.approx(60.0, rel=0.02)
+    assert plan.box.y + plan.box.h == 600, "a bust stands on the bottom edge"
+
+
+def test_without_painted_figures_the_size_is_a_default_within_limits() -> None:
+    plan = plan_placement(analysis(), BUST)
+    assert MIN_HEIGHT * 600 <= plan.box.h <= MAX_HEIGHT * 600
+    assert "no painted figures" in plan.reason
+
+
+def test_a_full_figure_stands_on_the_painted_ground_line() -> None:
+    figure = Figure((100, 200, 160, 450), 0.9, 450, 20.0)
+    plan = plan_placement(analysis(head=20.0, figures=[figure], ground=450), FULL_BODY)
+    assert plan.anchor_y == 450 and plan.box.y + plan.box.h == 450
+    assert "ground line" in plan.reason
+
+
+def test_placement_avoids_salient_content() -> None:
+    salient = np.zeros((36, 48), np.float32)
+    salient[:, :24] = 1.0  # the left half holds the painting's subject
+    plan = plan_placement(analysis(saliency=salient), BUST)
+    assert plan.box.x >= 400
+
+
+def test_spots_lie_on_the_canvas_apart_from_faces_and_from_each_other() -> None:
+    scene = analysis(faces=[(350, 150, 450, 300)], head=80.0)
+    spots = suggest_spots(scene)
+    assert spots
+    for spot in spots:
+        assert spot.x >= 0 and spot.x + spot.width <= 800 and spot.y >= 0 and spot.y + spot.height <= 600
+        assert not touches((spot.x, spot.y, spot.x + spot.width, spot.y + spot.height), (350, 150, 450, 300))
+
+
+def test_a_spot_places_the_head_where_the_spot_says() -> None:
+    scene = analysis(head=80.0)
+    spots = suggest_spots(scene)
+    plan = plan_placement(scene, BUST, spot=1, spots=spots)
+    assert plan.kind == "spot" and plan.spot == 1
+    head_x = plan.origin[0] + (BUST.face[0] + BUST.face[2]) / 2 * plan.scale  # type: ignore[index]
+    assert head_x == pytest.approx(spots[1].head_centre_x, abs=2)
+    with pytest.raises(InvalidParameterError) as caught:
+        plan_placement(scene, BUST, spot=len(spots), spots=spots)
+    assert caught.value.field == "spot"
+
+
+def test_a_photo_without_a_face_is_placed_as_a_centred_bust() -> None:
+    plan = plan_placement(analysis(head=60.0), PortraitInfo(600, 800, None))
+    assert plan.box.y + plan.box.h == 600 and plan.box.h > 0
+
+
+def test_plan_json_round_trip() -> None:
+    plan = plan_placement(analysis(faces=[(10, 10, 60, 60)], head=50.0), BUST)
+    assert Plan.from_json(plan.to_json()) == plan
