@@ -154,6 +154,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
         gallery_ids,
         limit=args.limit,
         save=Path(args.save) if args.save else None,
+        style=args.style,
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
@@ -265,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotations", default="eval/composite/annotations.json", help="painted faces and figures (JSON)"
     )
     comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
+    comp.add_argument(
+        "--style", default="painting", help="style of the `after` blend (e.g. trained-ID), as for blend"
+    )
     comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")
     comp.set_defaults(handler=cmd_eval_composite)
