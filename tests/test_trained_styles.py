@@ -3,6 +3,8 @@ catalogued sha256, belongs to a gallery painting, and is served by the stylizer 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -18,6 +20,7 @@ from shared.models import catalogue, model_path, sha256_of
 from shared.queues import is_style_id, stylize_queue
 from shared.settings import Settings
 from shared.trained import TRAINED_DIR, trained_styles
+from sitter.cli import main
 
 SHIPPED = sorted(style_id for style_id, style in trained_styles().items() if style.directory == TRAINED_DIR)
 MAX_SHIPPED_BYTES = 30_000_000
@@ -66,3 +69,11 @@ def test_stylizer_serves_each_shipped_network(stylizer: Stylizer, photo: np.ndar
 def test_unknown_trained_style_is_refused() -> None:
     with pytest.raises(UnknownStyleError, match="trained-nope"):
         parse_trained("trained-nope")
+
+
+def test_train_style_without_torch_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # as in a worker image: import torch fails
+    assert main(["train-style", "starry-night", "--id", "x"]) == 2
+    assert "pip install -e '.[train]'" in capsys.readouterr().err
