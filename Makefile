@@ -13,13 +13,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# torch for the training test (tests/test_training.py, ~20 s); `make demo` and the images stay torch-free
+TRAIN_STAMP := $(VENV)/.train-stamp
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
+	touch $(TRAIN_STAMP)
+
 models: $(STAMP)
 	$(BIN)/sitter models fetch
 
 demo: models
 	$(BIN)/sitter blend shared/data/samples/obama-portrait.jpg --painting starry-night -o out/demo.png
 
-test: models
+test: models $(TRAIN_STAMP)
 	sh tests/browser/install.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -17,6 +17,8 @@ from shared import gallery
 from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
 from shared.queues import CUSTOM_STYLE, stylize_queue
+from shared.trained import KIND as TRAINED_KIND
+from shared.trained import trained_styles
 
 gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
 
@@ -118,6 +120,21 @@ def styles() -> Response:
             "thumbnail": f"{root}/v1/styles/{style.id}/thumbnail",
         }
         for style in builtin_styles()
+    ]
+    items += [
+        {
+            "id": style.style_id,
+            "kind": TRAINED_KIND,
+            "title": f"Trained network: {style.title}",
+            "queue": stylize_queue(style.style_id),
+            "painting": style.painting,
+            **(
+                {"thumbnail": f"{root}/v1/paintings/{style.painting}/image?size=thumbnail"}
+                if style.painting in gallery.paintings()
+                else {}
+            ),
+        }
+        for style in trained_styles().values()
     ]
     items.append(
         {

@@ -88,7 +88,8 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
         "style": {
             "type": "string",
             "default": "painting",
-            "description": "`painting` (the painting's own style), a gallery id, or builtin-0..builtin-25",
+            "description": "`painting` (the painting's own style), a gallery id, builtin-0..builtin-25, or a "
+            "trained network trained-<id> (GET /v1/styles, kind `trained`)",
         },
         "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
         "keep_colors": {"type": "boolean", "default": False, "description": "Keep the photo's colours"},

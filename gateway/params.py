@@ -25,6 +25,7 @@ from shared.jobs import is_job_id
 from shared.limits import check_box_bounds
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
 from shared.settings import Settings
+from shared.trained import trained_style_ids
 from shared.webhook import check_callback_url
 
 PAINTING_STYLE = "painting"
@@ -119,9 +120,12 @@ def _style(spec: str, painting_id: str | None) -> str:
         return CUSTOM_STYLE
     if spec == PAINTING_STYLE and painting_id is not None:
         return painting_id
-    if spec in gallery.paintings() or spec in builtin_style_ids():
+    if spec in gallery.paintings() or spec in builtin_style_ids() or spec in trained_style_ids():
         return spec
-    hint = f"{BUILTIN_STYLE_PREFIX}0..{len(builtin_style_ids()) - 1}, a gallery painting id, or `painting`"
+    hint = (
+        f"{BUILTIN_STYLE_PREFIX}0..{len(builtin_style_ids()) - 1}, a gallery painting id, a trained style "
+        "(trained-<id>), or `painting`"
+    )
     if spec == CUSTOM_STYLE:
         raise UnknownStyleError("style `custom` needs an uploaded `painting_file`", field="style")
     raise UnknownStyleError(f"unknown style {spec!r}; use {hint} (GET /v1/styles lists them)", field="style")

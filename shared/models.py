@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.errors import ModelChecksumError, ModelMissingError, SitterError
+from shared.trained import trained_styles
 
 FETCH_COMMAND = "sitter models fetch"
 
@@ -161,6 +162,15 @@ def default_model_dir() -> Path:
 def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
     """Built-in models plus those in an extra JSON catalogue (list of {name, path, sha256, description})."""
     specs = {spec.name: spec for spec in BUILTIN_MODELS}
+    for style in trained_styles().values():  # shipped per-painting networks: copied from the package
+        specs[style.style_id] = ModelSpec(
+            name=style.style_id,
+            filename=f"{style.style_id}.onnx",
+            sha256=style.sha256,
+            description=f"network trained on {style.title}",
+            licence=style.licence,
+            path=style.path,
+        )
     if extra is None and os.environ.get("SITTER_MODEL_CATALOG"):
         extra = Path(os.environ["SITTER_MODEL_CATALOG"])
     if extra is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.trained import trained_style_ids
+
 SEGMENT_QUEUE = "segment"
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
@@ -36,8 +38,9 @@ def builtin_style_ids() -> list[str]:
 
 
 def all_style_ids(gallery_ids: list[str]) -> list[str]:
-    """Every style a stylizer can serve: each gallery painting, the built-ins, and uploaded paintings."""
-    return [*gallery_ids, *builtin_style_ids(), CUSTOM_STYLE]
+    """Every style a stylizer can serve: each gallery painting, the built-ins, the trained networks
+    (`trained-<id>`, shared/data/trained/trained.json) and uploaded paintings."""
+    return [*gallery_ids, *builtin_style_ids(), *trained_style_ids(), CUSTOM_STYLE]
 
 
 def all_queues(gallery_ids: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ BENCH_SIZE = (600, 800)
 BENCH_PORTRAIT = "obama-portrait.jpg"
 BENCH_PAINTING = "starry-night"
 BUILTIN = "builtin-7"
+TRAINED_TARGET_MS = 250
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     from services.stylizer.resolve import resolve_style
     from services.stylizer.sharpness import sharpness
     from services.stylizer.styles import ImageStyle, parse_builtin
+    from shared.trained import trained_style_ids
     from sitter.eval_composite import LEGACY_OPTIONS, legacy_placement
     from sitter.pipeline import BlendOptions, Pipeline
 
@@ -169,6 +172,13 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
         lambda: stylizer.stylize_at_384(portrait, painting_style, max_size=size),
         note=f"sharpness {sharpness(baseline):.0f}",
     )
+    for style_id in trained_style_ids():  # each painting's own network, same portrait and size
+        add(
+            f"stylize {style_id} (own network)",
+            partial(stylizer.stylize, portrait, resolve_style(style_id, stylizer), max_size=size),
+            TRAINED_TARGET_MS,
+            lambda median: f"{ours / median:.1f}x the 26-style net's speed",
+        )
     add("composite (auto placement)", lambda: composite(painting, stylized, matte, Placement()))
     old_box = legacy_placement(matte, painting)
     before = add(

@@ -93,12 +93,15 @@ def cmd_paintings(args: argparse.Namespace) -> int:
 
 def cmd_styles(args: argparse.Namespace) -> int:
     from shared.builtin_styles import builtin_styles
+    from shared.trained import trained_styles
 
     print(f"{'painting':<32} the target painting itself (default)")
     for p in gallery.paintings().values():
         print(f"{p.id:<32} {p.title} — {p.artist}")
     for style in builtin_styles():
         print(f"{style.id:<32} built-in: {style.label}")
+    for trained_style in trained_styles().values():
+        print(f"{trained_style.style_id:<32} trained network: {trained_style.title}")
     print("builtin-3@0.6,builtin-12@0.4     a blend of built-in styles; or a path to any image")
     return 0
 
@@ -151,6 +154,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
         gallery_ids,
         limit=args.limit,
         save=Path(args.save) if args.save else None,
+        style=args.style,
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
@@ -161,6 +165,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     run_bench(args.model_dir, repeats=args.repeats, as_json=args.json)
     return 0
+
+
+def cmd_train_style(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401  (only this command needs it; workers never install it)
+    except ImportError:
+        print("error: training needs torch: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    from training.cli import run
+
+    return run(args)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -251,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotations", default="eval/composite/annotations.json", help="painted faces and figures (JSON)"
     )
     comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
+    comp.add_argument(
+        "--style", default="painting", help="style of the `after` blend (e.g. trained-ID), as for blend"
+    )
     comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")
     comp.set_defaults(handler=cmd_eval_composite)
@@ -259,6 +277,34 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=_positive_int, default=10)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
+
+    train = sub.add_parser(
+        "train-style", help="train a network of one painting's own (needs `pip install -e '.[train]'`)"
+    )
+    train.add_argument("painting", help="gallery id or image path")
+    train.add_argument("--id", required=True, help="the style is served as trained-ID (kebab-case)")
+    train.add_argument(
+        "--content",
+        action="append",
+        help="folder of photos of people (repeatable; default: the bundled PD/CC0 ones)",
+    )
+    train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
+    train.add_argument("--size", type=_positive_int, help="training crop side in px (default: the preset's)")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    train.add_argument("--preset", choices=("cpu", "full"), default="cpu", help="cpu: minutes; full: a GPU")
+    train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="where the ONNX file and trained.json go (default: the package's)")
+    train.add_argument(
+        "--work-dir", help="checkpoints (default: ~/.cache/sitter/train); a rerun resumes from them"
+    )
+    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_argument(
+        "--licence",
+        default="Apache-2.0 (Sitter); trained on public-domain/CC0 photos and a public-domain painting",
+        help="licence note stored with the network",
+    )
+    train.set_defaults(handler=cmd_train_style)
 
     add_submit_parser(sub)
     up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")

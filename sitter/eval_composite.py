@@ -136,9 +136,10 @@ def legacy_placement(matte: np.ndarray, painting: np.ndarray) -> Placement:
 
 
 class CompositeEvaluator:
-    def __init__(self, pipeline: Pipeline, features: Features) -> None:
+    def __init__(self, pipeline: Pipeline, features: Features, style: str = "painting") -> None:
         self.pipeline = pipeline
         self.features = features
+        self.style = style  # the "after" blend's style, to compare networks on the same pairs
 
     def _scores(
         self, result: BlendResult, raw: BlendResult, painting: np.ndarray, notes: dict[str, list[list[int]]]
@@ -198,7 +199,8 @@ class CompositeEvaluator:
         painting_id: str | None,
         notes: dict[str, list[list[int]]],
     ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
-        after = self.pipeline.blend(photo, painting, None, BlendOptions(), painting_id=painting_id)
+        options = BlendOptions(style=self.style)
+        after = self.pipeline.blend(photo, painting, None, options, painting_id=painting_id)
         before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
         after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
         before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
@@ -223,10 +225,11 @@ def evaluate(
     gallery_ids: dict[str, str],
     limit: int | None = None,
     save: Path | None = None,
+    style: str = "painting",
 ) -> list[PairReport]:
     """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
     so their shipped analysis is used, as the product does."""
-    evaluator = CompositeEvaluator(pipeline, features)
+    evaluator = CompositeEvaluator(pipeline, features, style)
     reports = []
     for photo_path in _images(photos):
         photo = decode_image(photo_path, what="photo")

@@ -17,6 +17,7 @@ from gateway.openapi import PATHS, PROBLEMS
 from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
+from shared.trained import trained_styles
 
 
 def _db(redis_url: str, number: int) -> str:
@@ -259,7 +260,12 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     _problem(client.get("/v1/paintings/nope/image"), 404, "unknown-painting")
     styles = {item["id"]: item for item in client.get("/v1/styles").get_json()["styles"]}
     assert styles["custom"]["queue"] == "stylize.custom" and styles["builtin-25"]["kind"] == "builtin"
-    assert styles["starry-night"]["kind"] == "painting" and len(styles) == len(paintings) + 26 + 1
+    trained = trained_styles()
+    assert styles["starry-night"]["kind"] == "painting"
+    assert len(styles) == len(paintings) + 26 + len(trained) + 1
+    for style_id, style in trained.items():
+        assert styles[style_id]["kind"] == "trained" and styles[style_id]["queue"] == f"stylize.{style_id}"
+        assert styles[style_id]["painting"] == style.painting
     assert styles["builtin-18"]["title"] == "Built-in: sepia engraving"
     builtin_thumb = client.get(styles["builtin-18"]["thumbnail"].replace("http://localhost", ""))
     assert builtin_thumb.status_code == 200 and Image.open(io.BytesIO(builtin_thumb.data)).format == "JPEG"

@@ -9,16 +9,18 @@ import numpy as np
 
 from services.stylizer.styles import BuiltinStyle, ImageStyle, is_builtin_spec, parse_builtin
 from services.stylizer.stylizer import Stylizer
+from services.stylizer.trained import TrainedStyle, parse_trained
 from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.imageio import decode_image
+from shared.trained import is_trained_spec
 
 PAINTING = "painting"
 
 
 def resolve_style(
     spec: str, stylizer: Stylizer, painting_rgb: np.ndarray | None = None
-) -> BuiltinStyle | ImageStyle:
+) -> BuiltinStyle | ImageStyle | TrainedStyle:
     """`painting` (the target painting, given as `painting_rgb`), a gallery painting id, a built-in spec
     (`builtin-7`, `builtin:7`, `builtin-3@0.6,builtin-12@0.4`) or the path of an image file."""
     text = spec.strip()
@@ -31,6 +33,8 @@ def resolve_style(
         return ImageStyle(stylizer.style_vector(painting_rgb))
     if is_builtin_spec(text):
         return parse_builtin(text)
+    if is_trained_spec(text):
+        return parse_trained(text)
     if text in gallery.paintings():
         return ImageStyle(_gallery_vector(stylizer, text))
     path = Path(text).expanduser()

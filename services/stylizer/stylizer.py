@@ -19,6 +19,7 @@ from services.stylizer.colour import keep_colors as apply_keep_colors
 from services.stylizer.colour import mix
 from services.stylizer.onnx_models import FIXED_SIDE, dynamic_size_transformer, open_session
 from services.stylizer.styles import BuiltinStyle, ImageStyle
+from services.stylizer.trained import TrainedNetworks, TrainedStyle
 from shared.errors import InvalidImageError, InvalidParameterError
 from shared.models import model_path
 
@@ -39,6 +40,7 @@ class Stylizer:
         self.threads = threads
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._lock = threading.Lock()
+        self.trained = TrainedNetworks(model_dir, threads)  # per-painting networks, opened on first use
 
     def _session(self, name: str) -> ort.InferenceSession:
         with self._lock:
@@ -77,7 +79,7 @@ class Stylizer:
     def stylize(
         self,
         rgb: np.ndarray,
-        style: BuiltinStyle | ImageStyle,
+        style: BuiltinStyle | ImageStyle | TrainedStyle,
         *,
         strength: float = 1.0,
         keep_colors: bool = False,
@@ -98,6 +100,8 @@ class Stylizer:
             stylized = self._run_builtin(photo, style.weights) if strength > 0 else photo
         elif isinstance(style, ImageStyle):
             stylized = self._run_image_style(photo, style, strength) if strength > 0 else photo
+        elif isinstance(style, TrainedStyle):
+            stylized = self.trained.run(photo, style) if strength > 0 else photo
         else:
             raise InvalidParameterError(f"unknown style kind {type(style).__name__}", field="style")
         if keep_colors:

@@ -18,6 +18,7 @@ from shared.errors import UnknownStyleError
 from shared.models import model_path
 from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
 from shared.settings import Settings
+from shared.trained import STYLE_PREFIX
 from shared.worker import serve, worker_parser
 
 MODELS = (
@@ -59,6 +60,18 @@ def check_models(settings: Settings) -> None:
         model_path(name, settings.model_dir)
 
 
+def checker(styles: Sequence[str]) -> Any:
+    """check_models plus the own network of each served trained style (`trained-<id>` is its model name)."""
+
+    def check(settings: Settings) -> None:
+        check_models(settings)
+        for style in styles:
+            if style.startswith(STYLE_PREFIX):
+                model_path(style, settings.model_dir)
+
+    return check
+
+
 def loader(styles: Sequence[str]) -> Any:
     def load_models(settings: Settings) -> StylizerModels:
         from services.painting.analysis import PaintingAnalyser
@@ -68,6 +81,9 @@ def loader(styles: Sequence[str]) -> Any:
         stylizer = Stylizer(settings.model_dir, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
         served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
+        for style in served:
+            if style.startswith(STYLE_PREFIX):
+                stylizer.trained.session(style)  # its own network, opened now like the others
         analyser = PaintingAnalyser(settings.model_dir, threads=settings.inference_threads or None)
         return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
 
@@ -92,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stylizer worker cannot start: {exc.message}", file=sys.stderr)
         return 1
     queues = [stylize_queue(style) for style in styles]
-    return serve("stylizer", queues, check_models, loader(styles), argv, parser=parser)
+    return serve("stylizer", queues, checker(styles), loader(styles), argv, parser=parser)
 
 
 if __name__ == "__main__":

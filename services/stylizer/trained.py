@@ -1,0 +1,71 @@
+"""Styles with a network of their own (`trained-<id>`): one ONNX transformer per painting, no style vector.
+
+Trained by `sitter train-style` (the `training` package, torch) and shipped as ONNX, so serving needs only
+onnxruntime. The network is fully convolutional with its height and width exported as symbols; it takes and
+gives 1x3xHxW RGB in 0..1, and sides that are multiples of 4 (the photo is reflect-padded, then cropped).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from services.stylizer.onnx_models import open_session
+from shared.errors import UnknownStyleError
+from shared.models import model_path
+from shared.trained import STYLE_PREFIX, trained_styles
+
+STRIDE = 4
+
+
+@dataclass(frozen=True)
+class TrainedStyle:
+    """A style served by its own network; `style_id` is `trained-<id>`, also its model's catalogue name."""
+
+    style_id: str
+
+
+def parse_trained(spec: str) -> TrainedStyle:
+    text = spec.strip()
+    known = trained_styles()
+    if text not in known:
+        listed = ", ".join(known) or "none yet: train one with `sitter train-style PAINTING --id ID`"
+        raise UnknownStyleError(f"unknown trained style {text!r}; known: {listed}", field="style")
+    return TrainedStyle(text)
+
+
+class TrainedNetworks:
+    """The ONNX session of each trained style, opened on first use (sha256-verified) and kept."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
+        self.model_dir = model_dir
+        self.threads = threads
+        self._sessions: dict[str, ort.InferenceSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, style_id: str) -> ort.InferenceSession:
+        with self._lock:
+            if style_id not in self._sessions:
+                if not style_id.startswith(STYLE_PREFIX):
+                    raise UnknownStyleError(f"{style_id!r} is not a trained style", field="style")
+                path = model_path(style_id, self.model_dir)
+                self._sessions[style_id] = open_session(path, self.threads, style_id)
+            return self._sessions[style_id]
+
+    def run(self, photo: np.ndarray, style: TrainedStyle) -> np.ndarray:
+        """uint8 HxWx3 RGB in, the stylized image of the same size out."""
+        height, width = photo.shape[:2]
+        pad_h, pad_w = -height % STRIDE, -width % STRIDE
+        padded = np.pad(photo, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect") if pad_h or pad_w else photo
+        image = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
+        image *= 1.0 / 255.0
+        session = self.session(style.style_id)
+        out = session.run(None, {session.get_inputs()[0].name: image})[0][0]
+        out = out.transpose(1, 2, 0)[:height, :width] * 255.0
+        out += 0.5
+        np.clip(out, 0, 255, out=out)
+        return out.astype(np.uint8)

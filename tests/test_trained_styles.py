@@ -1,0 +1,79 @@
+"""The shipped per-painting networks (shared/data/trained/trained.json), without torch: each file matches its
+catalogued sha256, belongs to a gallery painting, and is served by the stylizer with the usual semantics."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from services.stylizer.resolve import resolve_style
+from services.stylizer.stylizer import Stylizer
+from services.stylizer.trained import TrainedStyle, parse_trained
+from services.stylizer.worker import checker, expand_styles
+from shared import gallery
+from shared.errors import UnknownStyleError
+from shared.imageio import decode_image
+from shared.models import catalogue, model_path, sha256_of
+from shared.queues import is_style_id, stylize_queue
+from shared.settings import Settings
+from shared.trained import TRAINED_DIR, trained_styles
+from sitter.cli import main
+
+SHIPPED = sorted(style_id for style_id, style in trained_styles().items() if style.directory == TRAINED_DIR)
+MAX_SHIPPED_BYTES = 30_000_000
+
+
+@pytest.fixture(scope="module")
+def stylizer() -> Stylizer:
+    return Stylizer(threads=1)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    image = Image.fromarray(decode_image(gallery.SAMPLES_DIR / "grace-hopper.jpg"))
+    return np.asarray(image.resize((150, 177), Image.Resampling.LANCZOS))  # sides not multiples of 4
+
+
+def test_shipped_networks_are_catalogued_verified_and_small() -> None:
+    total = 0
+    for style_id in SHIPPED:
+        style = trained_styles()[style_id]
+        assert is_style_id(style_id) and stylize_queue(style_id) == f"stylize.{style_id}"
+        assert style.painting in gallery.paintings()
+        assert sha256_of(style.path) == style.sha256 == catalogue()[style_id].sha256
+        assert sha256_of(model_path(style_id)) == style.sha256  # the verified copy in the model cache
+        total += style.path.stat().st_size
+    assert total <= MAX_SHIPPED_BYTES
+
+
+@pytest.mark.parametrize("style_id", SHIPPED)
+def test_stylizer_serves_each_shipped_network(stylizer: Stylizer, photo: np.ndarray, style_id: str) -> None:
+    spec = resolve_style(style_id, stylizer)
+    assert isinstance(spec, TrainedStyle)
+    full = stylizer.stylize(photo, spec)
+    assert full.shape == photo.shape and full.dtype == np.uint8
+    assert np.abs(full.astype(int) - photo).mean() > 10  # it does repaint the photo
+    half = stylizer.stylize(photo, spec, strength=0.5)
+    assert np.abs(half.astype(int) - (photo.astype(int) + full) / 2).max() <= 1
+    kept = stylizer.stylize(photo, spec, keep_colors=True)
+    chroma = np.asarray(Image.fromarray(kept).convert("YCbCr"), dtype=np.float32)[..., 1:]
+    own = np.asarray(Image.fromarray(photo).convert("YCbCr"), dtype=np.float32)[..., 1:]
+    assert np.abs(chroma - own).mean() < 3
+    assert expand_styles([style_id]) == [style_id]
+    checker([style_id])(Settings.from_env())
+
+
+def test_unknown_trained_style_is_refused() -> None:
+    with pytest.raises(UnknownStyleError, match="trained-nope"):
+        parse_trained("trained-nope")
+
+
+def test_train_style_without_torch_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # as in a worker image: import torch fails
+    assert main(["train-style", "starry-night", "--id", "x"]) == 2
+    assert "pip install -e '.[train]'" in capsys.readouterr().err
