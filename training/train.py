@@ -45,7 +45,7 @@ class Preset:
 PRESETS = {
     # One CPU thread: ~1 step/s at 160 px, batch 2, VGG to conv4_1 (0.5-0.9 on a busy 2-core machine).
     # Style 5 drowned the faces after 200 steps, 1.5 kept them but left a pale monotone palette; dropping
-    # conv1_2 lost the palette. TV 2 damps the finest pixel grid without flattening the strokes.
+    # conv1_2 lost the palette. TV 2 is meant to damp the finest pixel grid (not compared against 0.5).
     "cpu": Preset(
         name="cpu",
         size=160,
