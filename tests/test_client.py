@@ -130,7 +130,7 @@ def test_problems_become_typed_errors(client: SitterClient, portrait_jpeg: bytes
         client.job("0" * 32)
     assert missing.value.code == "job-not-found"
     assert [item["id"] for item in client.paintings()] == list(gallery.paintings())
-    assert {"painting", "builtin", "custom"} == {style["kind"] for style in client.styles()}
+    assert {"painting", "builtin", "trained", "custom"} == {style["kind"] for style in client.styles()}
 
 
 def test_api_key_is_sent(module_spawn: Spawn, live_stack: LiveStack) -> None:
