@@ -150,6 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=settings.port, help="gateway port (default SITTER_PORT or 8000)"
     )
     args = parser.parse_args(argv)
+    # Ctrl-C, a closed terminal (SIGHUP) and a supervisor's SIGTERM all stop the stack warm. Installed
+    # explicitly: a shell starts background commands with SIGINT ignored, and Python keeps that, so
+    # `sitter up &` (or a test runner started that way) would otherwise never stop on Ctrl-C.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
     if redis_answers(settings.redis_url):
         return run(settings.redis_url, args.styles, args.port)
     print(f"sitter stack: no Redis at {settings.redis_url}; starting a private redis-server", file=sys.stderr)
