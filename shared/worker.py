@@ -100,31 +100,45 @@ def run_stage(task: Task, job_id: str, stage: str, work: Callable[[Runtime], Any
         raise Ignore()
     try:
         output = work(rt)
-    except TRANSIENT_ERRORS as exc:
+    except Exception as exc:
+        # a DELETE that lands before the stage reads its inputs makes it fail on a missing blob: that is
+        # the cancellation showing, not a fault, so it ends like any stage of a canceled job
+        if not isinstance(exc, TRANSIENT_ERRORS):  # a retry of a canceled job skips itself at its start
+            _end_if_canceled(rt, job_id, stage)
+        _record_failure(task, rt, job_id, stage, exc)
+        raise
+    _end_if_canceled(rt, job_id, stage)
+    rt.jobs.finish_stage(job_id, stage, started, rt.name)
+    return output
+
+
+def _record_failure(task: Task, rt: Runtime, job_id: str, stage: str, exc: Exception) -> None:
+    """Retry a transient storage failure (raises Retry); otherwise mark the job failed with the reason."""
+    if isinstance(exc, TRANSIENT_ERRORS):
         if task.request.retries < (task.max_retries or 0):
             raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
         _fail(rt, job_id, stage, "storage-unavailable", f"storage kept failing: {exc}")
-        raise
-    except SoftTimeLimitExceeded:
+    elif isinstance(exc, SoftTimeLimitExceeded):
         limit = rt.settings.task_soft_time_limit
         _fail(rt, job_id, stage, "timeout", f"the {stage} stage took longer than {limit} s")
-        raise
-    except SitterError as exc:
+    elif isinstance(exc, SitterError):
         _fail(rt, job_id, stage, exc.code, exc.message)
-        raise
-    except Exception as exc:
-        log.exception("job %s: %s crashed", job_id, stage)
+    else:
+        log.error("job %s: %s crashed", job_id, stage, exc_info=exc)
         _fail(rt, job_id, stage, "internal-error", f"{type(exc).__name__}: {exc}")
-        raise
+
+
+def _end_if_canceled(rt: Runtime, job_id: str, stage: str) -> None:
+    """Stop the task quietly when its job was deleted while the stage ran.
+
+    DELETE marks the job canceled, then deletes its blobs: a stage that wrote after that deletion sees the
+    mark here and removes what it wrote, so nothing of a deleted job outlives it.
+    """
     record = rt.jobs.get(job_id)
     if record is None or record.status == CANCELED:
-        # DELETE marks the job canceled, then deletes its blobs: a stage that wrote after that deletion
-        # sees the mark here and removes what it wrote, so nothing of a deleted job outlives it
         rt.blobs.delete_prefix(f"{job_id}/")
         log.info("job %s was canceled during %s; its output is deleted", job_id, stage)
         raise Ignore()
-    rt.jobs.finish_stage(job_id, stage, started, rt.name)
-    return output
 
 
 def _fail(rt: Runtime, job_id: str, stage: str, code: str, detail: str) -> None:

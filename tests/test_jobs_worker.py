@@ -106,6 +106,28 @@ def test_a_canceled_job_is_skipped(app: Celery, rt: Runtime) -> None:
     assert calls == [] and rt.jobs.get(job_id).status == CANCELED  # type: ignore[union-attr]
 
 
+def test_a_stage_whose_input_was_deleted_by_a_cancel_ends_as_canceled(
+    app: Celery, rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    rt.blobs.put(f"{job_id}/portrait", b"photo")
+
+    def work(runtime: Runtime) -> bytes:
+        runtime.jobs.cancel(job_id)  # DELETE lands after the stage started, before it reads its input
+        runtime.blobs.delete_prefix(f"{job_id}/")
+        runtime.blobs.put(f"{job_id}/stylized.png", b"late")  # e.g. a plan written before the read
+        return runtime.blobs.get(f"{job_id}/portrait")
+
+    caplog.set_level("INFO", "sitter.worker")
+    result = stage_task(app, work, "test.deleted").apply(args=(job_id,))
+    assert not result.failed()  # ignored, not a crash: the chord's error callback has nothing to blame
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.status == CANCELED and record.error is None
+    assert not rt.blobs.exists(f"{job_id}/stylized.png")
+    assert f"job {job_id} was canceled during stylize" in caplog.text
+
+
 def test_chord_error_callback_blames_the_stage_that_was_running(app: Celery, rt: Runtime) -> None:
     job_id = new_job_id()
     rt.jobs.create(job_id, {"style": "starry-night"})
