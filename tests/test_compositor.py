@@ -135,7 +135,8 @@ def test_pixels_outside_the_box_equal_the_painting(x: int | None, y: int | None,
     np.testing.assert_array_equal(result.image[outside], painting[outside])
     assert (result.image[~outside] != painting[~outside]).any()  # and the person is really there
     assert result.image.shape == painting.shape and result.image.dtype == np.uint8
-    assert result.cutout.shape == (box.h, box.w, 4)
+    visible = box.clip(painting.shape[1], painting.shape[0])
+    assert result.cutout.shape == (visible.h, visible.w, 4)  # the person as placed, as far as it shows
 
 
 @settings(max_examples=60, deadline=None)
@@ -230,3 +231,19 @@ def test_harmonize_amount_out_of_range_is_rejected(amount: float) -> None:
     with pytest.raises(InvalidParameterError, match="between 0 and 1") as caught:
         composite(painting, stylized, matte, Placement(), harmonize=True, harmonize_amount=amount)
     assert caught.value.field == "harmonize_amount"
+
+
+@pytest.mark.parametrize(("x", "y", "height"), [(-300, -40, 700), (30, 20, 700), (-350, -500, 800)])
+def test_a_box_past_the_canvas_shows_what_the_whole_box_would(x: int, y: int, height: int) -> None:
+    """Only the visible window of a giant box is resized: the pixels that show match placing the same box
+    on a canvas big enough to hold it whole (within the warp's 1/32-pixel sampling)."""
+    _, stylized, matte = _random_scene()
+    painting = np.random.default_rng(3).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    pad = 1000
+    big = np.zeros((painting.shape[0] + 2 * pad, painting.shape[1] + 2 * pad, 3), np.uint8)
+    big[pad:-pad, pad:-pad] = painting
+    clipped = composite(painting, stylized, matte, Placement(x, y, height))
+    whole = composite(big, stylized, matte, Placement(x + pad, y + pad, height))
+    assert whole.box.clip(big.shape[1], big.shape[0]) == whole.box  # the reference really is whole
+    shown = whole.image[pad:-pad, pad:-pad].astype(int)
+    assert np.abs(clipped.image.astype(int) - shown).max() <= 2

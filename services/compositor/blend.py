@@ -3,11 +3,14 @@
 Colour is resized premultiplied by alpha, so the undefined colour under alpha 0 (whatever the stylizer
 painted behind the person) cannot bleed into the soft edge as a dark or coloured fringe. Everything is
 float until one final rounding, and only the visible part of the placement box is written: every pixel
-outside the box is the painting's own, bit for bit.
+outside the box is the painting's own, bit for bit. A box that reaches past the canvas is resized only
+where it shows (plus the margin the feather reads), so memory follows the painting, not the box: a box
+4 paintings tall once took 3 GB to resize in full.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -28,11 +31,13 @@ from services.painting.plan import Plan, final_box
 from shared.errors import InvalidParameterError
 
 DEFAULT_FEATHER = 0.004  # edge softening radius as a fraction of the placed height: 2 px on a 500 px person
+MAX_FEATHER_PX = 48.0  # the erosion kernel and blur grow with the radius: bound them for giant boxes
 
 
 @dataclass(frozen=True)
 class Composite:
-    """The blended painting, the (unclipped) box the person was placed in, and the RGBA cut-out as placed."""
+    """The blended painting, the (unclipped) box the person was placed in, and the RGBA cut-out as placed
+    (the part of the box inside the painting)."""
 
     image: np.ndarray
     box: Box
@@ -58,6 +63,46 @@ def resize_premultiplied(
     covered = raw_alpha > 1e-6
     straight = np.where(covered, resized[..., :3] / np.where(covered, raw_alpha, 1.0), 0.0)
     return np.clip(straight, 0.0, 255.0).astype(np.float32), np.clip(raw_alpha[..., 0], 0.0, 1.0)
+
+
+def resize_window(
+    rgb: np.ndarray, alpha: np.ndarray, width: int, height: int, window: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """`window` (in the resized picture's pixels) of the person resized to width x height.
+
+    The whole box when the window covers it (the exact resize); otherwise only the window is computed
+    with the same bicubic sampling (an affine warp), so a giant box costs no more than its window.
+    """
+    src_h, src_w = alpha.shape
+    if (window.x, window.y, window.w, window.h) == (0, 0, width, height) or width * height <= src_w * src_h:
+        full_rgb, full_alpha = resize_premultiplied(rgb, alpha, width, height)
+        rows, cols = slice(window.y, window.y + window.h), slice(window.x, window.x + window.w)
+        return full_rgb[rows, cols], full_alpha[rows, cols]
+    sx, sy = src_w / width, src_h / height
+    # the resize's own mapping, src = (dst + 0.5) * scale - 0.5, shifted to the window's origin
+    inverse = np.array(
+        [[sx, 0.0, (window.x + 0.5) * sx - 0.5], [0.0, sy, (window.y + 0.5) * sy - 0.5]], dtype=np.float64
+    )
+    premultiplied = np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
+    warped = cv2.warpAffine(
+        premultiplied,
+        inverse,
+        (window.w, window.h),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    raw_alpha = warped[..., 3:]
+    covered = raw_alpha > 1e-6
+    straight = np.where(covered, warped[..., :3] / np.where(covered, raw_alpha, 1.0), 0.0)
+    return np.clip(straight, 0.0, 255.0).astype(np.float32), np.clip(raw_alpha[..., 0], 0.0, 1.0)
+
+
+def _feather_margin(radius: float) -> int:
+    """How far past the visible part the feather reads: the erosion's reach, the blur's kernel, the
+    bicubic taps. Pixels further than this from the window's edge come out as if the box were whole."""
+    if radius < 0.5:
+        return 2
+    return max(round(radius / 2), 1) + math.ceil(2 * radius) + 4
 
 
 def _open_cuts(matte: np.ndarray, threshold: float, box: Box, painting_w: int, painting_h: int) -> set[str]:
@@ -110,20 +155,26 @@ def composite(
         rgb = estimate_foreground(rgb, alpha)
     if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
         rgb = harmonize_local(rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount)
-    rgb, alpha = resize_premultiplied(rgb, alpha, box.w, box.h)
-    if steps.edges:
-        alpha = fade_frame_cuts(
-            alpha, _open_cuts(matte, threshold, box, painting_w, painting_h), FRAME_FADE * box.h
-        )
-    alpha = feather_alpha(alpha, feather * box.h)
-
+    radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)
-    dx, dy = visible.x - box.x, visible.y - box.y
-    window = (slice(visible.y, visible.y + visible.h), slice(visible.x, visible.x + visible.w))
+    margin = _feather_margin(radius)
+    # the part of the box (in box pixels) that shows, grown by what the feather reads around it
+    shown = Box(visible.x - box.x, visible.y - box.y, visible.w, visible.h)
+    grown = Box(shown.x - margin, shown.y - margin, shown.w + 2 * margin, shown.h + 2 * margin)
+    work = grown.clip(box.w, box.h)
+    rgb, alpha = resize_window(rgb, alpha, box.w, box.h, work)
+    if steps.edges:
+        sides = _open_cuts(matte, threshold, box, painting_w, painting_h)
+        length = FRAME_FADE * box.h
+        alpha = fade_frame_cuts(alpha, sides, length, origin=(work.x, work.y), full=(box.w, box.h))
+    alpha = feather_alpha(alpha, radius)  # the margin keeps its edge effects out of the visible part
+
+    canvas = (slice(visible.y, visible.y + visible.h), slice(visible.x, visible.x + visible.w))
+    dx, dy = shown.x - work.x, shown.y - work.y
     person = (slice(dy, dy + visible.h), slice(dx, dx + visible.w))
-    under = painting_rgb[window].astype(np.float32)
-    weight = alpha[person][..., None]
-    blended = under + weight * (rgb[person] - under)
+    rgb, alpha = rgb[person], alpha[person]
+    under = painting_rgb[canvas].astype(np.float32)
+    blended = under + alpha[..., None] * (rgb - under)
     image = painting_rgb.copy()
-    image[window] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    image[canvas] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return Composite(image=image, box=box, cutout=to_rgba(rgb, alpha))

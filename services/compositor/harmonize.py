@@ -108,27 +108,37 @@ def _move_towards(
 FRAME_FADE = 0.08  # fade length, as a fraction of the placed height, where the photo's frame cut the person
 
 
-def fade_frame_cuts(alpha: np.ndarray, sides: set[str], length: float) -> np.ndarray:
+def fade_frame_cuts(
+    alpha: np.ndarray,
+    sides: set[str],
+    length: float,
+    origin: tuple[int, int] = (0, 0),
+    full: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Ramp alpha down to 0 over `length` pixels toward each of `sides` ("left", "right", "top", "bottom").
 
+    `alpha` may be a window at `origin` (x, y) of a `full` (width, height) box; the ramps follow the box.
     Never raises alpha, so nothing outside the matte appears; a smooth ramp (smoothstep) shows no band."""
     if not sides or length < 1:
         return alpha
     height, width = alpha.shape
+    full_w, full_h = full or (width, height)
+    x0, y0 = origin
     out = alpha.copy()
 
-    def ramp(count: int) -> np.ndarray:
-        t = np.clip((np.arange(count, dtype=np.float32) + 0.5) / length, 0.0, 1.0)
+    def ramp(distance: np.ndarray) -> np.ndarray:
+        t = np.clip((distance.astype(np.float32) + 0.5) / length, 0.0, 1.0)
         return t * t * (3.0 - 2.0 * t)
 
+    cols, rows = np.arange(x0, x0 + width), np.arange(y0, y0 + height)
     if "left" in sides:
-        out *= ramp(width)[None, :]
+        out *= ramp(cols)[None, :]
     if "right" in sides:
-        out *= ramp(width)[::-1][None, :]
+        out *= ramp(full_w - 1 - cols)[None, :]
     if "top" in sides:
-        out *= ramp(height)[:, None]
+        out *= ramp(rows)[:, None]
     if "bottom" in sides:
-        out *= ramp(height)[::-1][:, None]
+        out *= ramp(full_h - 1 - rows)[:, None]
     return out
 
 
