@@ -12,6 +12,7 @@ from celery import Celery
 from flask import current_app
 from redis import Redis
 
+from gateway.decode_budget import DecodeBudget
 from shared.celery_app import create_celery
 from shared.jobs import JobStore
 from shared.metrics import Metrics
@@ -22,6 +23,8 @@ from shared.storage import BlobStore, S3BlobStore, blob_store, redis_client
 class Backends:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # made here, not lazily: every request thread of the process must share the one budget
+        self.decode_budget = DecodeBudget(settings.decode_budget_bytes, settings.decode_wait_seconds)
 
     @cached_property
     def redis(self) -> Redis:

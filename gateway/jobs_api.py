@@ -137,7 +137,7 @@ def submit() -> Response:
             return _accepted(record, replayed=True)
     _check_rate()
     back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
-    submission = parse_submission(request.form, request.files, settings())
+    submission = parse_submission(request.form, request.files, settings(), back.decode_budget)
     portrait = submission.portrait
     if portrait is None:
         assert submission.portrait_from is not None

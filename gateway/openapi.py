@@ -14,7 +14,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         415,
         "An upload is not an image format Sitter reads, or the body is not multipart.",
     ),
-    "image-too-large": (413, "An upload declares more pixels than SITTER_MAX_PIXELS."),
+    "image-too-large": (
+        413,
+        "An upload declares more pixels than SITTER_MAX_PIXELS, or more pixel memory than "
+        "SITTER_DECODE_BUDGET_BYTES.",
+    ),
     "upload-too-large": (413, "An upload or the whole request is larger than SITTER_MAX_UPLOAD_BYTES."),
     "invalid-parameter": (422, "A form field is missing, malformed or out of range; `field` names it."),
     "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
@@ -35,6 +39,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "artifact-not-found": (404, "No artifact of that name; there are mask, stylized and cutout."),
     "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
+    "busy": (503, "The gateway is decoding other large uploads; retry after Retry-After seconds."),
     "broker-unavailable": (503, "The job queue could not be reached; nothing was queued."),
     "storage-unavailable": (503, "Redis or the blob storage could not be reached."),
     "not-found": (404, "No such endpoint."),

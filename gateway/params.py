@@ -1,9 +1,10 @@
 """Validate a job submission completely before anything is stored or queued.
 
 A portrait can also be reused from an earlier job (`portrait_from`, for "try another placement"): it
-was validated when first uploaded, so its blob is copied as is. The uploads are decoded once here, only
-to prove they are images within the limits (the workers decode
-the stored original bytes themselves, with the same decoder, so EXIF rotation etc. are settled alike).
+was validated when first uploaded, so its blob is copied as is. The uploads are decoded once here, last, after
+every cheap check, within a per-process memory budget, only to prove they are images within the limits (the
+workers decode the stored original bytes themselves, with the same decoder, so EXIF rotation etc. are
+settled alike).
 The style rule: by default a job is painted in the style of its own painting, so the style id is the
 gallery painting's id, or `custom` for an uploaded painting; `builtin-N` or another gallery id may be
 chosen instead. Blends of several styles are a CLI feature only.
@@ -17,10 +18,11 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from gateway.decode_budget import DecodeBudget
 from gateway.problems import ApiProblem
 from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
-from shared.imageio import OUTPUT_FORMATS, decode_image
+from shared.imageio import OUTPUT_FORMATS, finish_probe, open_for_probe
 from shared.jobs import is_job_id
 from shared.limits import check_box_bounds
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
@@ -44,7 +46,7 @@ class Submission:
 
 
 def parse_submission(
-    form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings
+    form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings, budget: DecodeBudget
 ) -> Submission:
     portrait_from = form.get("portrait_from", "").strip() or None
     portrait = _read_file(files, "portrait", settings, required=portrait_from is None)
@@ -65,17 +67,9 @@ def parse_submission(
             "a painting is required: `painting` (a gallery id, see GET /v1/paintings) or `painting_file`",
             field="painting",
         )
-    if portrait is not None:
-        decode_image(portrait, max_pixels=settings.max_pixels, what="portrait")
-    if painting_file is not None:
-        height, width = decode_image(
-            painting_file, max_pixels=settings.max_pixels, what="painting_file"
-        ).shape[:2]
-    else:
-        width, height = gallery.size(painting_id)  # unknown id -> UnknownPaintingError (422)
+    if not painting_file:
+        gallery.size(painting_id)  # unknown id -> UnknownPaintingError (422), before any decoding
     placement = _placement(form)
-    check_box_bounds(placement["x"], placement["y"], placement["height"], width, height)
-
     params: dict[str, Any] = {
         "painting": painting_id or None,
         "style": _style(form.get("style", PAINTING_STYLE).strip() or PAINTING_STYLE, painting_id or None),
@@ -92,7 +86,22 @@ def parse_submission(
     if callback:
         check_callback_url(callback, settings.callback_allowed_hosts, settings.callback_allow_private)
         params["callback_url"] = callback
+    # every cheap check is done: only now decode, within the process's memory budget
+    if portrait is not None:
+        _validate_image(portrait, "portrait", settings, budget)
+    if painting_file is not None:
+        width, height = _validate_image(painting_file, "painting_file", settings, budget)
+    else:
+        width, height = gallery.size(painting_id)
+    check_box_bounds(placement["x"], placement["y"], placement["height"], width, height)
     return Submission(params=params, portrait=portrait, portrait_from=portrait_from, painting=painting_file)
+
+
+def _validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> tuple[int, int]:
+    """Prove the upload is an image within the limits (the workers decode it again for real)."""
+    probe = open_for_probe(data, max_pixels=settings.max_pixels, what=what)
+    with budget.reserve(probe.cost, what):
+        return finish_probe(probe, what=what)
 
 
 def _read_file(

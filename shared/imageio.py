@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,7 @@ except ImportError:  # pragma: no cover - pillow-heif is a base dependency
 
 DEFAULT_MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
+EXIF_ORIENTATION = 0x0112
 OUTPUT_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
@@ -36,6 +40,50 @@ def decode_image(
     The pixel limit is checked on the declared size, before any pixel is decoded, so a tiny file that
     claims to be gigapixels costs nothing.
     """
+    raw = _read(data, what)
+    with _decoding_errors(what):
+        image = _open_checked(raw, max_pixels, what)
+        image.load()
+        _check_min_side(image.size, what)
+        return _to_rgb(ImageOps.exif_transpose(image))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An upload opened for validation: the image (headers read), its upright size, the bytes to load it."""
+
+    image: Image.Image
+    size: tuple[int, int]
+    cost: int
+
+
+def open_for_probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image") -> Probe:
+    """Open (headers only) an upload to validate: the pixel limit checked, a JPEG set to decode at 1/8.
+
+    A JPEG decoded at 1/8 scale still runs every entropy-coded byte through the decoder, so damage is
+    found, in 1/64 of the memory; other formats load at full size, as stored (no conversion). The cost
+    is known before a pixel is decoded, so a caller can budget memory first.
+    """
+    with _decoding_errors(what):
+        image = _open_checked(_read(data, what), max_pixels, what)
+        width, height = image.size
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+        size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        if image.format == "JPEG":
+            image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
+        cost = image.size[0] * image.size[1] * _stored_bytes_per_pixel(image.mode)
+        return Probe(image, size, cost)
+
+
+def finish_probe(probe: Probe, *, what: str = "image") -> tuple[int, int]:
+    """Decode every pixel of an opened upload, proving it is an image; its upright (width, height)."""
+    with _decoding_errors(what):
+        probe.image.load()
+        _check_min_side(probe.size, what)
+        return probe.size
+
+
+def _read(data: bytes | Path, what: str) -> bytes:
     if isinstance(data, Path):
         try:
             raw = data.read_bytes()
@@ -47,23 +95,35 @@ def decode_image(
         raw = data
     if not raw:
         raise InvalidImageError(f"the {what} is an empty file", field=what)
+    return raw
+
+
+def _open_checked(raw: bytes, max_pixels: int, what: str) -> Image.Image:
+    image = Image.open(io.BytesIO(raw))
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"the {what} is {width}x{height} pixels; the limit is {max_pixels} pixels", field=what
+        )
+    image.seek(0)  # animated GIF/WebP/APNG: the first frame is the picture
+    return image
+
+
+def _check_min_side(size: tuple[int, int], what: str) -> None:
+    width, height = size
+    if min(width, height) < MIN_SIDE:
+        raise InvalidImageError(
+            f"the {what} is {width}x{height} pixels; each side must be at least {MIN_SIDE}", field=what
+        )
+
+
+@contextmanager
+def _decoding_errors(what: str) -> Iterator[None]:
+    """Turn everything Pillow raises on a bad file into one InvalidImageError naming `what`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"the {what} is {width}x{height} pixels; the limit is {max_pixels} pixels", field=what
-                )
-            image.seek(0)  # animated GIF/WebP/APNG: the first frame is the picture
-            image.load()
-            if min(width, height) < MIN_SIDE:
-                raise InvalidImageError(
-                    f"the {what} is {width}x{height} pixels; each side must be at least {MIN_SIDE}",
-                    field=what,
-                )
-            return _to_rgb(ImageOps.exif_transpose(image))
+            yield
     except InvalidImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -78,18 +138,40 @@ def decode_image(
         raise InvalidImageError(f"the {what} is corrupt or truncated ({exc})", field=what) from exc
 
 
+def _stored_bytes_per_pixel(mode: str) -> int:
+    """Pillow keeps 1-band 8-bit modes in a byte, 16-bit in two, everything else in four (RGB as RGBX)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+WIDE_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
+ROWS_PER_STEP = 256  # 16-bit and float images are scaled to 8 bits a band of rows at a time
+
+
 def _to_rgb(image: Image.Image) -> np.ndarray:
     """Normalise any Pillow mode to 8-bit RGB; transparency is flattened onto white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if arr.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if image.mode in WIDE_MODES:
+        image = Image.fromarray(_to_8bit(np.asarray(image)))
     if image.mode == "P" or image.mode == "LA" or "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, image)
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _to_8bit(wide: np.ndarray) -> np.ndarray:
+    """16-bit, 32-bit or float greyscale to uint8 (full range when it exceeds 255), in bands of rows, so a
+    40 MP 16-bit image never has a float copy of itself (float64 once cost 0.65 GB at 6300x6300)."""
+    top = 65535.0 if float(wide.max()) > 255 else 255.0
+    out = np.empty(wide.shape, dtype=np.uint8)
+    for row in range(0, wide.shape[0], ROWS_PER_STEP):
+        band = wide[row : row + ROWS_PER_STEP].astype(np.float32) * np.float32(255.0 / top) + np.float32(0.5)
+        out[row : row + ROWS_PER_STEP] = np.clip(band, 0, 255)
+    return out
 
 
 FAST_PNG_PIXELS = 4_000_000

@@ -44,6 +44,8 @@ class Settings:
     retention_seconds: int = 24 * 3600
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
+    decode_budget_bytes: int = 320 * 1024 * 1024  # pixels one gateway process validates at once
+    decode_wait_seconds: int = 10  # a decode waits this long for budget, then gets 503 busy
     max_working_size: int = 1024
     task_soft_time_limit: int = 120
     task_time_limit: int = 180

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from gateway.decode_budget import DecodeBudget
 from gateway.params import parse_submission
 from gateway.problems import ApiProblem
 from shared.errors import InvalidImageError, InvalidParameterError
@@ -70,6 +71,7 @@ def test_decoder_returns_rgb_or_invalid_image_error(data: bytes) -> None:
 
 PORTRAIT = _encode("PNG")
 CONFIG = Settings(max_upload_bytes=100_000, callback_allowed_hosts=("localhost",))
+BUDGET = DecodeBudget(CONFIG.decode_budget_bytes, CONFIG.decode_wait_seconds)
 FIELD_VALUES = {
     "painting": st.sampled_from(["starry-night", "great-wave", "", "no-such", "../etc"]),
     "style": st.sampled_from(["painting", "custom", "builtin-0", "builtin-25", "builtin-26", "great-wave"]),
@@ -105,7 +107,7 @@ def test_parameter_parser_returns_valid_params_or_a_4xx(fields: dict[str, str], 
         if uploads in (name, "both"):
             files[name] = FileStorage(io.BytesIO(PORTRAIT), filename=f"{name}.png")
     try:
-        submission = parse_submission(MultiDict(fields), files, CONFIG)
+        submission = parse_submission(MultiDict(fields), files, CONFIG, BUDGET)
     except (InvalidImageError, InvalidParameterError) as error:
         assert error.field and error.message
         return
