@@ -20,6 +20,7 @@ from gateway.docs_api import docs_api
 from gateway.gallery_api import gallery_api
 from gateway.health_api import health_api
 from gateway.jobs_api import jobs_api
+from gateway.memory_request import InMemoryRequest
 from gateway.problems import ApiProblem, from_sitter_error, problem_response
 from shared.errors import SitterError
 from shared.settings import Settings
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "(others get 403), and every job and result is open to all of them. Set keys to serve others."
         )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.request_class = InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sitter"] = Backends(settings)

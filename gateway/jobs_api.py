@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from gateway.backends import backends, settings
 from gateway.dispatch import enqueue, revoke
 from gateway.documents import base_url, job_document
+from gateway.idempotency import request_fingerprint
 from gateway.loopback import is_loopback
 from gateway.params import parse_submission
 from gateway.problems import ApiProblem
@@ -18,6 +19,7 @@ from shared.jobs import (
     PAINTING_BLOB,
     PORTRAIT_BLOB,
     SUCCEEDED,
+    IdempotentClaim,
     JobLimitError,
     JobRecord,
     blob_key,
@@ -39,9 +41,15 @@ def _key_hash(key: str) -> str:
 
 
 def client_identity() -> str:
-    """Who is calling, for rate limits and idempotency scopes: the API key's hash, else the address."""
+    """Who is calling, for rate limits, caps and idempotency scopes: the API key's hash, else the address.
+
+    Without keys configured a sent key proves nothing, so it is ignored: a made-up X-API-Key per request
+    must not make a new caller that escapes the per-address cap and the rate limit.
+    """
     key = _given_key()
-    return _key_hash(key) if key else "addr:" + (request.remote_addr or "unknown")
+    if key and settings().api_keys:
+        return _key_hash(key)
+    return "addr:" + (request.remote_addr or "unknown")
 
 
 def job_owner() -> str:
@@ -107,6 +115,21 @@ def _accepted(record: JobRecord, replayed: bool = False) -> Response:
     return response
 
 
+def _replay(claim: IdempotentClaim | None, fingerprint: str, key: str) -> Response | None:
+    """The earlier job of this Idempotency-Key, if the request is the same; None when there is none."""
+    record = backends().jobs.get(claim.job_id) if claim else None
+    if claim is None or record is None:
+        return None
+    if claim.fingerprint and claim.fingerprint != fingerprint:
+        raise ApiProblem(
+            422,
+            "idempotency-key-reused",
+            f"Idempotency-Key {key!r} was already used for a different request (job {claim.job_id}); "
+            "send a new key for a new request",
+        )
+    return _accepted(record, replayed=True)
+
+
 def _own_portrait(job_id: str) -> bytes:
     """The portrait of an earlier job of this caller's; another key's job is as absent as an unknown one."""
     earlier = backends().jobs.get(job_id)
@@ -130,11 +153,11 @@ def submit() -> Response:
         raise ApiProblem(415, "unsupported-media-type", "send the job as multipart/form-data")
     idempotency = request.headers.get("Idempotency-Key", "").strip()
     scope = f"{client_identity()}:{idempotency}"
+    fingerprint = request_fingerprint(request.form, request.files) if idempotency else ""
     if idempotency:
-        earlier = back.jobs.idempotent_job(scope)
-        record = back.jobs.get(earlier) if earlier else None
-        if record is not None:
-            return _accepted(record, replayed=True)
+        replay = _replay(back.jobs.idempotent_job(scope), fingerprint, idempotency)
+        if replay is not None:
+            return replay
     _check_rate()
     back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
     submission = parse_submission(request.form, request.files, settings(), back.decode_budget)
@@ -144,10 +167,12 @@ def submit() -> Response:
         portrait = _own_portrait(submission.portrait_from)
     job_id = new_job_id()
     if idempotency:
-        existing = back.jobs.claim_idempotency_key(scope, job_id)
-        record = back.jobs.get(existing) if existing else None
-        if record is not None:  # a concurrent twin of this request won the race
-            return _accepted(record, replayed=True)
+        # a concurrent twin of this request may have won the race
+        replay = _replay(
+            back.jobs.claim_idempotency_key(scope, job_id, fingerprint), fingerprint, idempotency
+        )
+        if replay is not None:
+            return replay
     conf = settings()
     try:
         record = back.jobs.create(
@@ -164,6 +189,8 @@ def submit() -> Response:
         if isinstance(exc, JobLimitError):
             raise _too_many(exc) from None
         raise
+    if idempotency:
+        back.jobs.note_idempotency_key(job_id, scope)
     try:
         back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
         if submission.painting is not None:
@@ -248,4 +275,5 @@ def delete(job_id: str) -> Response:
     if back.jobs.cancel(job_id) is not None:
         revoke(back.celery, job_id)
     back.blobs.delete_prefix(f"{job_id}/")
+    back.jobs.release_idempotency_of(job_id)  # a retry of the request after DELETE makes a new job
     return jsonify(job_document(_record(record.id), settings()))

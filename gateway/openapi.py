@@ -21,6 +21,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     ),
     "upload-too-large": (413, "An upload or the whole request is larger than SITTER_MAX_UPLOAD_BYTES."),
     "invalid-parameter": (422, "A form field is missing, malformed or out of range; `field` names it."),
+    "idempotency-key-reused": (422, "The Idempotency-Key was already used for a different request."),
     "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
     "unknown-style": (422, "`style` is not a style id (GET /v1/styles)."),
     "unauthorized": (401, "API keys are configured and the request has no valid one."),
@@ -211,7 +212,8 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Submit a job: put the person of `portrait` into a painting",
             "description": "Validates and decodes the uploads before anything is queued. "
-            "An `Idempotency-Key` header makes a retried request return the same job.",
+            "An `Idempotency-Key` header makes a retried request return the same job; the same key on a "
+            "different request is refused with 422 `idempotency-key-reused`.",
             "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
             "requestBody": {
                 "required": True,

@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis
 
@@ -102,6 +102,11 @@ def is_job_id(text: str) -> bool:
     return len(text) == 32 and all(char in "0123456789abcdef" for char in text)
 
 
+class IdempotentClaim(NamedTuple):
+    job_id: str
+    fingerprint: str  # "" for claims stored before fingerprints were kept: they match any request
+
+
 @dataclass
 class JobRecord:
     id: str
@@ -164,23 +169,40 @@ class JobStore:
         self.metrics.inc("sitter_jobs_submitted_total", {})
         return JobRecord(id=job_id, status=QUEUED, created_at=now, params=params, owner=owner)
 
-    def claim_idempotency_key(self, scoped_key: str, job_id: str) -> str | None:
-        """Remember `job_id` for this key; returns the job id stored earlier if the key was already used."""
+    def claim_idempotency_key(
+        self, scoped_key: str, job_id: str, fingerprint: str = ""
+    ) -> IdempotentClaim | None:
+        """Remember `job_id` (and its request's fingerprint) for this key, and the key on the job, so DELETE
+        can free it; returns the earlier claim if the key was already used."""
         key = IDEMPOTENCY_PREFIX + scoped_key
-        if self.client.set(key, job_id, nx=True, ex=self.retention_seconds):
+        if self.client.set(key, f"{job_id} {fingerprint}", nx=True, ex=self.retention_seconds):
             return None
-        existing = self.client.get(key)
-        return _text(existing) if existing else None
+        return self.idempotent_job(scoped_key)
 
     def release_idempotency_key(self, scoped_key: str, job_id: str) -> None:
-        """Forget the key if it still names `job_id` (its request failed before the job existed)."""
-        if self.idempotent_job(scoped_key) == job_id:
+        """Forget the key if it still names `job_id` (its request failed before the job existed, or the job
+        was deleted: a deleted job is not an answer to replay)."""
+        claim = self.idempotent_job(scoped_key)
+        if claim is not None and claim.job_id == job_id:
             self.client.delete(IDEMPOTENCY_PREFIX + scoped_key)
 
-    def idempotent_job(self, scoped_key: str) -> str | None:
-        """The job id an earlier request with this idempotency key created, if any."""
+    def idempotent_job(self, scoped_key: str) -> IdempotentClaim | None:
+        """The job an earlier request with this idempotency key created, and that request's fingerprint."""
         existing = self.client.get(IDEMPOTENCY_PREFIX + scoped_key)
-        return _text(existing) if existing else None
+        if not existing:
+            return None
+        job_id, _, fingerprint = _text(existing).partition(" ")
+        return IdempotentClaim(job_id, fingerprint)
+
+    def note_idempotency_key(self, job_id: str, scoped_key: str) -> None:
+        """Keep on the job the idempotency key that created it."""
+        self.client.hset(self._key(job_id), "idempotency", scoped_key)
+
+    def release_idempotency_of(self, job_id: str) -> None:
+        """Free the idempotency key that created `job_id`, if any (called when the job is deleted)."""
+        scoped_key = self.client.hget(self._key(job_id), "idempotency")
+        if scoped_key:
+            self.release_idempotency_key(_text(scoped_key), job_id)
 
     def get(self, job_id: str) -> JobRecord | None:
         raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(job_id)).items()}

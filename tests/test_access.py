@@ -272,3 +272,13 @@ def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(submit, range(8)))
     assert statuses == [202] * 3 + [429] * 5
+
+
+def test_without_keys_a_made_up_key_is_no_new_caller(redis_url: str, portrait_jpeg: bytes) -> None:
+    """Keyless, any X-API-Key value proves nothing: the per-address cap still counts every request."""
+    settings = Settings(redis_url=_db(redis_url, 1), api_keys=(), max_active_jobs_per_key=2)
+    with create_app(settings).test_client() as client:
+        client.environ_base["REMOTE_ADDR"] = "127.0.0.9"
+        for index in range(2):
+            assert _submit_as(client, f"invented-{index}", portrait_jpeg).status_code == 202
+        _problem(_submit_as(client, "invented-2", portrait_jpeg), 429, "too-many-jobs")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -179,6 +180,40 @@ def test_idempotency_key_returns_the_same_job(client: FlaskClient, portrait_jpeg
     assert first.status_code == second.status_code == other.status_code == 202
     assert first.get_json()["id"] == second.get_json()["id"] != other.get_json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(
+    client: FlaskClient, portrait_jpeg: bytes
+) -> None:
+    headers = {"Idempotency-Key": "reused-key"}
+    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    assert first.status_code == 202
+    other_body = client.post("/v1/jobs", data=_form(portrait_jpeg, strength="0.5"), headers=headers)
+    _problem(other_body, 422, "idempotency-key-reused")
+    assert first.get_json()["id"] in other_body.get_json()["detail"]
+    other_photo = client.post("/v1/jobs", data=_form(_png(64, 80)), headers=headers)
+    _problem(other_photo, 422, "idempotency-key-reused")
+
+
+def test_after_delete_the_same_idempotent_request_makes_a_new_job(
+    client: FlaskClient, portrait_jpeg: bytes
+) -> None:
+    headers = {"Idempotency-Key": "delete-then-retry"}
+    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers).get_json()["id"]
+    assert client.delete(f"/v1/jobs/{first}").status_code == 200
+    again = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["id"] != first and again.get_json()["status"] == "queued"
+
+
+def test_uploads_stay_in_memory(app: Flask) -> None:
+    """Werkzeug spools uploads over 500 KB to a temporary file; the gateway keeps them off the disk."""
+    big = os.urandom(600_000)
+    with app.test_request_context("/v1/jobs", method="POST", data={"portrait": (io.BytesIO(big), "a.jpg")}):
+        from flask import request
+
+        upload = request.files["portrait"]
+        assert isinstance(upload.stream, io.BytesIO) and upload.read() == big
 
 
 def test_delete_cancels_a_queued_job_and_its_blobs(

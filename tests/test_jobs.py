@@ -76,9 +76,9 @@ def test_idempotency_keys_and_active_count(jobs: JobStore) -> None:
     first, second = new_job_id(), new_job_id()
     scope = f"client:{first}"
     assert jobs.claim_idempotency_key(scope, first) is None
-    assert jobs.claim_idempotency_key(scope, second) == first
+    assert jobs.claim_idempotency_key(scope, second) == (first, "")
     jobs.release_idempotency_key(scope, second)  # not its job: kept
-    assert jobs.idempotent_job(scope) == first
+    assert jobs.idempotent_job(scope) == (first, "")
     jobs.release_idempotency_key(scope, first)
     assert jobs.idempotent_job(scope) is None
     jobs.create(first, {})
