@@ -24,6 +24,12 @@ class ImageTooLargeError(InvalidImageError):
     code = "image-too-large"
 
 
+class NoPersonError(InvalidImageError):
+    """The portrait holds no person to place (a landscape, an object, a wall), or too little of one."""
+
+    code = "no-person"
+
+
 class InvalidParameterError(SitterError):
     """A parameter (placement, strength, style, format ...) is out of range or unknown."""
 

@@ -19,7 +19,7 @@ from services.painting.analysis import PaintingAnalyser
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from services.painting.planning import plan_for
-from services.segmenter.matting import PortraitMatter
+from services.segmenter.matting import PersonMatter
 from services.stylizer.resolve import PAINTING, resolve_style
 from services.stylizer.styles import ImageStyle
 from services.stylizer.stylizer import Stylizer
@@ -58,7 +58,7 @@ class Pipeline:
     """Holds the warm models; build once and call `blend` many times."""
 
     def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.matter = PortraitMatter(model_dir, threads=threads)
+        self.matter = PersonMatter(model_dir, threads=threads)
         self.stylizer = Stylizer(model_dir, threads=threads)
         self.analyser = PaintingAnalyser(model_dir, threads=threads)
 

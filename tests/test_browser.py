@@ -430,6 +430,15 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert not error.is_displayed()
     _screenshot(driver, shots / "error-job-failed.png")
 
+    # A photo with no person in it (a coffee cup): refused at the segment stage, explained at the photo.
+    _choose_portrait(driver, Path(__file__).parent / "data/person_check/no-person-coffee.jpg")
+    _wait(driver, button.is_enabled)
+    button.click()
+    _wait(driver, error.is_displayed, JOB_TIMEOUT, "the no-person refusal")
+    assert "could not find a person in this photo" in error.text
+    assert not _by_id(driver, "result").is_displayed()
+    _screenshot(driver, shots / "error-no-person.png")
+
 
 @pytest.fixture
 def other_origin(tmp_path: Path) -> Iterator[str]:

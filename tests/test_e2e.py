@@ -230,9 +230,10 @@ def test_failures_are_reported_with_stage_and_reason(client: FlaskClient, portra
 
     blank = io.BytesIO()
     Image.new("RGB", (160, 200), (128, 128, 128)).save(blank, "PNG")
-    job = poll(client, submit(client, blank.getvalue()))  # nobody in the photo: the compositor says so
-    assert job["status"] == "failed" and job["error"]["stage"] == "composite", job
-    assert job["stages"]["segment"]["state"] == job["stages"]["stylize"]["state"] == "succeeded"
+    job = poll(client, submit(client, blank.getvalue()))  # nobody in the photo: the segmenter says so
+    assert job["status"] == "failed" and job["error"]["stage"] == "segment", job
+    assert job["error"]["code"] == "no-person" and "no person found" in job["error"]["detail"]
+    assert "composite" not in job["stages"] or job["stages"]["composite"]["state"] != "succeeded"
 
 
 def test_cancel_stops_pending_work(

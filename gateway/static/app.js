@@ -386,7 +386,10 @@ async function submit() {
   } catch (error) {
     $("progress").hidden = true;
     if (error.failure) {
-      showError("submit", explainFailure(error.failure));
+      // a photo without a person is the photo's problem: say so at the photo step
+      const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : "submit";
+      showError(step, explainFailure(error.failure));
+      $(`step-${step === "submit" ? "make" : step}`).scrollIntoView({ block: "nearest" });
     } else {
       const step = FIELD_STEP[error.field] || "submit";
       showError(step, explainProblem(error));

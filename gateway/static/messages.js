@@ -74,6 +74,9 @@ export function explainProblem(error) {
 }
 
 export function explainFailure(jobError) {
+  if (jobError?.code === "no-person") {
+    return "We could not find a person in this photo. Choose a photo of someone with their face or body clearly visible, filling a good part of the frame.";
+  }
   const where = STAGE_WORDS[jobError?.stage] || "making your picture";
   const detail = jobError?.detail ? ` (${jobError.detail})` : "";
   return `Something went wrong while ${where}${detail}. Try a different photo (one clearly visible person) or try again.`;

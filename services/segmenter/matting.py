@@ -103,3 +103,19 @@ class PortraitMatter:
 def binary_mask(matte: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """The paper's hard person mask: alpha at or above the threshold."""
     return np.asarray(matte >= threshold)
+
+
+class PersonMatter:
+    """The matte and the check that it holds a person: what the segment stage and the CLI run together."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
+        from services.segmenter.person_check import PersonFinder
+
+        self.matter = PortraitMatter(model_dir, threads)
+        self.finder = PersonFinder(model_dir, threads)
+
+    def matte(self, rgb: np.ndarray) -> np.ndarray:
+        """The person's soft alpha; NoPersonError when the photo shows no person (or too little of one)."""
+        alpha = self.matter.matte(rgb)
+        self.finder.require_person(rgb, alpha)
+        return alpha

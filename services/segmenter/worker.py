@@ -10,7 +10,13 @@ from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.worker import serve
 
-MODELS = ("selfie-segmenter", "selfie-segmenter-landscape", "face-detector")
+MODELS = (
+    "selfie-segmenter",
+    "selfie-segmenter-landscape",
+    "face-detector",
+    "face-detector-full-range",
+    "pose-detector",
+)
 
 
 def check_models(settings: Settings) -> None:
@@ -19,9 +25,9 @@ def check_models(settings: Settings) -> None:
 
 
 def load_models(settings: Settings) -> object:
-    from services.segmenter.matting import PortraitMatter
+    from services.segmenter.matting import PersonMatter
 
-    return PortraitMatter(settings.model_dir, threads=settings.inference_threads or None)
+    return PersonMatter(settings.model_dir, threads=settings.inference_threads or None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
