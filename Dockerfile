@@ -74,7 +74,7 @@ CMD ["gunicorn", "--config", "python:gateway.gunicorn_conf", "--bind", "0.0.0.0:
 
 FROM runtime AS segmenter
 COPY --from=build-segmenter /opt/venv /opt/venv
-COPY --from=models /opt/sitter/models/selfie_segmentation.tflite /opt/sitter/models/selfie_segmentation_landscape.tflite /opt/sitter/models/face_detection_short_range.tflite /opt/sitter/models/
+COPY --from=models /opt/sitter/models/selfie_segmentation.tflite /opt/sitter/models/selfie_segmentation_landscape.tflite /opt/sitter/models/face_detection_short_range.tflite /opt/sitter/models/face_detection_full_range_sparse.tflite /opt/sitter/models/pose_detection.tflite /opt/sitter/models/
 USER 10001:10001
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["python", "-m", "services.segmenter.worker", "--check"]
