@@ -97,7 +97,21 @@ def _browser(binaries: tuple[str, str], profile: Path, downloads: Path, *, phone
     driver.execute_cdp_cmd(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS})
     return driver
+
+
+# Installed before any page script: every Content-Security-Policy violation the page causes is kept, so a
+# test can require none (the policy is strict; a blocked script, style or image would break the page).
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) =>
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+"""
+
+
+def _csp_violations(driver: WebDriver) -> list[str]:
+    return list(driver.execute_script("return window.cspViolations || []"))
 
 
 @pytest.fixture
@@ -298,6 +312,7 @@ def test_desktop_upload_place_submit_download(
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
     _screenshot(driver, shots / "desktop-spot.png")
+    assert _csp_violations(driver) == []  # the whole flow runs under the page's strict policy
 
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:

@@ -1,0 +1,76 @@
+"""The gateway's answers keep what they carry where it belongs (security issue #12, low items): browser
+hardening headers on every response, results never cached, job errors and probes that reveal no
+internals, links that do not follow a caller's Host header, and canceled jobs whose stages say so.
+
+Real gateway app over the test client, on its own Redis database (1, shared with the gateway-only tests)
+of the session's private redis-server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from gateway.app import create_app
+from shared.settings import Settings
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(redis_url=redis_url.rsplit("/", 1)[0] + "/1", max_active_jobs_per_key=10**6)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[FlaskClient]:
+    with create_app(settings).test_client() as test_client:
+        yield test_client
+
+
+def _form(portrait: bytes) -> dict[str, Any]:
+    return {"portrait": (io.BytesIO(portrait), "me.jpg"), "painting": "starry-night"}
+
+
+# ---- hardening headers (item 5) -------------------------------------------------------------------
+
+SECURITY_HEADERS = ("X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy")
+
+
+def test_every_response_carries_the_hardening_headers(client: FlaskClient, portrait_jpeg: bytes) -> None:
+    answers = {
+        "page": client.get("/"),
+        "script": client.get("/static/app.js"),
+        "json": client.get("/v1/paintings"),
+        "problem": client.get("/v1/jobs/" + "0" * 32),
+        "unmatched": client.get("/no/such/route"),
+        "probe": client.get("/healthz"),
+        "docs": client.get("/v1/docs"),
+        "submit": client.post("/v1/jobs", data=_form(portrait_jpeg)),
+    }
+    for name, response in answers.items():
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", name
+        assert response.headers.get("Referrer-Policy") == "no-referrer", name
+        policy = response.headers.get("Content-Security-Policy", "")
+        assert "frame-ancestors 'none'" in policy, name
+        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy, name
+    page_policy = answers["page"].headers["Content-Security-Policy"]
+    assert "default-src 'self'" in page_policy and "script-src" not in page_policy  # scripts: own origin
+
+
+def test_the_page_has_no_inline_script_or_style_and_the_docs_style_is_allowed_by_hash(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page), "inline script would be blocked"
+    assert "<style" not in page and " style=" not in page and not re.search(r"\son\w+=", page)
+    docs = client.get("/v1/docs")
+    [style] = re.findall(r"<style>(.*?)</style>", docs.get_data(as_text=True), re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in docs.headers["Content-Security-Policy"]
+    assert "<script" not in docs.get_data(as_text=True)
