@@ -16,10 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
+from shared.jobs import CUTOUT_BLOB, JobStore, blob_key, result_blob
 from shared.settings import Settings
+from shared.storage import blob_store
 
 
 @pytest.fixture
@@ -35,6 +38,22 @@ def client(settings: Settings) -> Iterator[FlaskClient]:
 
 def _form(portrait: bytes) -> dict[str, Any]:
     return {"portrait": (io.BytesIO(portrait), "me.jpg"), "painting": "starry-night"}
+
+
+def _succeeded_job(client: FlaskClient, settings: Settings, portrait: bytes) -> str:
+    """A job taken through its stages by the job store, as the workers would, with a result blob."""
+    job_id: str = client.post("/v1/jobs", data=_form(portrait)).get_json()["id"]
+    store = blob_store(settings)
+    jobs = JobStore(redis.Redis.from_url(settings.redis_url), retention_seconds=60)
+    for stage in ("segment", "stylize", "composite"):
+        started = jobs.start_stage(job_id, stage, "test")
+        assert started is not None
+        jobs.finish_stage(job_id, stage, started, "test")
+    store.put(blob_key(job_id, result_blob("png")), b"\x89PNG result bytes")
+    store.put(blob_key(job_id, CUTOUT_BLOB), b"\x89PNG cutout bytes")
+    result = {"key": result_blob("png"), "format": "png", "content_type": "image/png", "width": 1}
+    assert jobs.succeed(job_id, result | {"height": 1})
+    return job_id
 
 
 # ---- hardening headers (item 5) -------------------------------------------------------------------
@@ -74,3 +93,18 @@ def test_the_page_has_no_inline_script_or_style_and_the_docs_style_is_allowed_by
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert f"style-src 'sha256-{digest}'" in docs.headers["Content-Security-Policy"]
     assert "<script" not in docs.get_data(as_text=True)
+
+
+# ---- results are never cached (item 6) ------------------------------------------------------------
+
+
+def test_results_are_not_kept_by_any_cache(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    job_id = _succeeded_job(client, settings, portrait_jpeg)
+    for url in (f"/v1/jobs/{job_id}/result", f"/v1/jobs/{job_id}/artifacts/cutout"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+        directives = {item.strip() for item in response.headers.get("Cache-Control", "").split(",")}
+        assert {"private", "no-store"} <= directives, (url, response.headers.get("Cache-Control"))
+        assert "immutable" not in directives and not any(d.startswith("max-age") for d in directives)
