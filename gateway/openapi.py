@@ -131,7 +131,7 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
 STAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed"]},
+        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed", "canceled"]},
         "queue": {"type": "string"},
         "started_at": {"type": ["string", "null"], "format": "date-time"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},

@@ -108,3 +108,36 @@ def test_results_are_not_kept_by_any_cache(
         directives = {item.strip() for item in response.headers.get("Cache-Control", "").split(",")}
         assert {"private", "no-store"} <= directives, (url, response.headers.get("Cache-Control"))
         assert "immutable" not in directives and not any(d.startswith("max-age") for d in directives)
+
+
+# ---- a canceled job's stages say so (item 7) ------------------------------------------------------
+
+
+def test_cancel_marks_unfinished_stages_canceled(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    jobs = JobStore(redis.Redis.from_url(settings.redis_url), retention_seconds=60)
+    running: str = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    started = jobs.start_stage(running, "segment", "segmenter@test")
+    assert started is not None
+    jobs.finish_stage(running, "segment", started, "segmenter@test")
+    assert jobs.start_stage(running, "stylize", "stylizer@test") is not None  # stylize runs, then DELETE
+    document = client.delete(f"/v1/jobs/{running}").get_json()
+    assert document == client.get(f"/v1/jobs/{running}").get_json()
+    stages = document["stages"]
+    assert document["status"] == "canceled"
+    assert [stages[name]["state"] for name in ("segment", "stylize", "composite")] == [
+        "succeeded",
+        "canceled",
+        "canceled",
+    ]
+    assert stages["segment"]["duration_ms"] is not None  # finished work keeps its record
+    assert stages["stylize"]["worker"] == "stylizer@test" and stages["stylize"]["started_at"]
+    assert stages["stylize"]["finished_at"] == document["finished_at"]
+
+    queued: str = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    document = client.delete(f"/v1/jobs/{queued}").get_json()
+    assert {stage["state"] for stage in document["stages"].values()} == {"canceled"}
+    # a worker that took the task before the cancel cannot bring a stage back
+    assert jobs.start_stage(queued, "segment", "segmenter@test") is None
+    assert client.get(f"/v1/jobs/{queued}").get_json()["stages"]["segment"]["state"] == "canceled"
