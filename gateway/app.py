@@ -37,10 +37,11 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 # The page keeps the API key in localStorage: only its own scripts may run, nothing may frame it, and
 # nothing it loads or links to learns its URL. Images also come from blob: (results fetched with the key,
-# local previews) and data: (the empty favicon). A route may set a stricter or wider policy of its own.
+# local previews) and data: (the empty favicon); fetch may read back those object URLs (they are this
+# origin's own, so that opens no way out). A route may set a stricter or wider policy of its own.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
