@@ -323,12 +323,20 @@ PATHS: dict[str, Any] = {
             "summary": "Readiness: broker, Redis and blob storage answer",
             "responses": {
                 "200": {"description": "Ready"},
-                "503": {"description": "A backend is unreachable"},
+                "503": {"description": "A backend is unreachable: named, without its address"},
             },
         }
     },
     "/metrics": {
-        "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition"}}}
+        "get": {
+            "summary": "Prometheus metrics; with API keys set, one is needed (unless SITTER_METRICS_PUBLIC)",
+            "security": [{"apiKey": []}, {}],
+            "responses": {
+                "200": {"description": "Text exposition"},
+                "401": _problem("Missing or wrong API key"),
+                "403": _problem("Development mode: served only to this machine"),
+            },
+        }
     },
 }
 

@@ -192,7 +192,7 @@ def test_gateway_command_serves_probes_and_stops_gracefully(
 
     wait_for(up, 30, "the gateway to answer /healthz", interval=0.2)
     assert get(f"{base}/readyz") == 200, log.read_text()[-3000:]
-    assert get(f"{base}/metrics") == 200
+    assert get(f"{base}/metrics") == 401  # keys are set in every deployment: the scrape needs one
     assert get(f"{base}/") == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(35) == 0, log.read_text()[-3000:]

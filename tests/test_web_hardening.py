@@ -141,3 +141,48 @@ def test_cancel_marks_unfinished_stages_canceled(
     # a worker that took the task before the cancel cannot bring a stage back
     assert jobs.start_stage(queued, "segment", "segmenter@test") is None
     assert client.get(f"/v1/jobs/{queued}").get_json()["stages"]["segment"]["state"] == "canceled"
+
+
+# ---- probes and metrics reveal no backend addresses, and metrics need a key (item 3) -----------------
+
+
+def test_readiness_names_the_backend_that_is_down_but_not_its_address() -> None:
+    dead = "redis://sitter-user:s3cret-pass@127.0.0.1:1/0"
+    with create_app(Settings(redis_url=dead)).test_client() as down:
+        response = down.get("/readyz")
+    assert response.status_code == 503
+    body = response.get_data(as_text=True)
+    assert response.get_json()["checks"] == {
+        "broker": "unavailable",
+        "redis": "unavailable",
+        "storage": "unavailable",
+    }
+    for secret in ("127.0.0.1", "s3cret", "sitter-user", "Connection", "Error"):
+        assert secret not in body
+
+
+def test_readiness_without_a_key_still_works_for_the_kubelet(settings: Settings) -> None:
+    keyed = Settings(redis_url=settings.redis_url, api_keys=("k1",))
+    with create_app(keyed).test_client() as client:
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_need_an_api_key_when_keys_are_set(settings: Settings) -> None:
+    keyed = Settings(redis_url=settings.redis_url, api_keys=("k1", "k2"))
+    with create_app(keyed).test_client() as client:
+        refused = client.get("/metrics")
+        assert refused.status_code == 401 and refused.content_type == "application/problem+json"
+        assert client.get("/metrics", headers={"X-API-Key": "wrong"}).status_code == 401
+        assert client.get("/metrics", headers={"X-API-Key": "k2"}).status_code == 200
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer k1"})  # Prometheus' own way
+        assert scraped.status_code == 200 and "sitter_http_requests_total" in scraped.get_data(as_text=True)
+    public = Settings(redis_url=settings.redis_url, api_keys=("k1",), metrics_public=True)
+    with create_app(public).test_client() as client:
+        assert client.get("/metrics").status_code == 200
+
+
+def test_keyless_metrics_serve_only_this_machine(client: FlaskClient) -> None:
+    assert client.get("/metrics").status_code == 200  # the test client calls from 127.0.0.1
+    remote = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert remote.status_code == 403
