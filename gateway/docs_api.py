@@ -29,7 +29,7 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sitter API v1</title>
 <link rel="icon" href="data:,"><style>{style}</style></head><body>
 <h1>Sitter API v1</h1>
-<p>Put a person into a painting. Machine-readable: <a href="{base}/v1/openapi.json">/v1/openapi.json</a>.</p>
+<p>Put a person into a painting. Machine-readable: <a href="/v1/openapi.json">/v1/openapi.json</a>.</p>
 <h2>Quick start</h2>
 <pre>curl -s -F portrait=@me.jpg -F painting=starry-night {base}/v1/jobs
 curl -s {base}/v1/jobs/JOB_ID            # poll until "status": "succeeded"
@@ -46,7 +46,7 @@ curl -s -o out.png {base}/v1/jobs/JOB_ID/result</pre>
 
 @docs_api.get("/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(openapi_document(base_url(settings())))
+    return jsonify(openapi_document(base_url(settings()) or "/"))
 
 
 @docs_api.get("/docs")
@@ -69,7 +69,7 @@ def docs_page() -> Response:
     )
     html = PAGE.format(
         style=STYLE,
-        base=escape(base_url(settings())),
+        base=escape(base_url(settings()) or "http://SERVER"),  # without a public URL, a placeholder
         endpoints=endpoints,
         fields=fields,
         problems=problems,

@@ -177,7 +177,10 @@ JOB_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "links": {"type": "object"},
+        "links": {
+            "type": "object",
+            "description": "Paths on this server, or absolute URLs under SITTER_PUBLIC_BASE_URL",
+        },
     },
 }
 

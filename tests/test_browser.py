@@ -518,6 +518,15 @@ def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, sho
     _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")
 
 
+IMAGE_THROUGH_API = """
+const [url, done] = arguments;
+import("/static/api.js")
+  .then(({ api }) => api.image(url))
+  .then((blob) => done({ type: blob.type }))
+  .catch((error) => done({ error: String(error) }));
+"""
+
+
 def test_a_server_with_api_keys_asks_for_one_and_then_works(
     live_stack: LiveStack, desktop: WebDriver, spawn: Spawn, shots: Path
 ) -> None:
@@ -548,6 +557,11 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     assert requests.get(f"{keyed.base_url}/v1/jobs/{job['id']}", timeout=10).status_code == 401
     picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
     _check_picture(picture, "starry-night", job["result"]["box"])
+    # A link naming another host (a forged Host header once made them) is fetched from the page's own
+    # origin, key and all, never from that host: the key goes nowhere else.
+    foreign = f"http://elsewhere.invalid:{port}/v1/jobs/{job['id']}/result"
+    fetched = driver.execute_async_script(IMAGE_THROUGH_API, foreign)
+    assert fetched == {"type": "image/png"}, fetched
     _by_id(driver, "details").click()  # the intermediates come through the key too
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")

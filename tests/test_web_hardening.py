@@ -186,3 +186,35 @@ def test_keyless_metrics_serve_only_this_machine(client: FlaskClient) -> None:
     assert client.get("/metrics").status_code == 200  # the test client calls from 127.0.0.1
     remote = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert remote.status_code == 403
+
+
+# ---- links never follow the Host header (item 4) --------------------------------------------------
+
+
+def test_links_and_location_ignore_the_host_header(
+    client: FlaskClient, settings: Settings, portrait_jpeg: bytes
+) -> None:
+    evil = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    response = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=evil)
+    job_id = response.get_json()["id"]
+    assert response.headers["Location"] == f"/v1/jobs/{job_id}"
+    document = client.get(f"/v1/jobs/{job_id}", headers=evil).get_json()
+    assert document["links"]["self"] == f"/v1/jobs/{job_id}"
+    paintings = client.get("/v1/paintings", headers=evil).get_data(as_text=True)
+    docs = client.get("/v1/docs", headers=evil).get_data(as_text=True)
+    spec = client.get("/v1/openapi.json", headers=evil).get_json()
+    for text in (response.get_data(as_text=True), str(document), paintings, docs, str(spec)):
+        assert "attacker.example" not in text
+
+
+def test_links_use_the_public_base_url_when_set(settings: Settings, portrait_jpeg: bytes) -> None:
+    public = Settings(
+        redis_url=settings.redis_url,
+        public_base_url="https://sitter.example.com/",
+        max_active_jobs_per_key=10**6,
+    )
+    with create_app(public).test_client() as client:
+        response = client.post("/v1/jobs", data=_form(portrait_jpeg), headers={"Host": "attacker.example"})
+        job_id = response.get_json()["id"]
+        assert response.headers["Location"] == f"https://sitter.example.com/v1/jobs/{job_id}"
+        assert response.get_json()["links"]["self"] == f"https://sitter.example.com/v1/jobs/{job_id}"
