@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from importlib import metadata
@@ -147,9 +148,12 @@ def executable(command: list[str]) -> list[str]:
 
 
 def get(url: str) -> int:
+    """The status, or 0 when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
     except OSError:
         return 0
 
