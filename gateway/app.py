@@ -36,6 +36,21 @@ HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "upload-too-larg
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+# The page keeps the API key in localStorage: only its own scripts may run, nothing may frame it, and
+# nothing it loads or links to learns its URL. Images also come from blob: (results fetched with the key,
+# local previews) and data: (the empty favicon); fetch may read back those object URLs (they are this
+# origin's own, so that opens no way out). A route may set a stricter or wider policy of its own.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "no-referrer",
+}
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
@@ -95,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def count_and_cors(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         method = request.method if request.method in KNOWN_METHODS else "other"  # labels must stay finite
         labels = {"method": method, "endpoint": rule, "status": str(response.status_code)}

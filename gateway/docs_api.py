@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 from flask import Blueprint, Response, jsonify
@@ -12,14 +14,22 @@ from gateway.openapi import PATHS, PROBLEMS, SUBMISSION_SCHEMA, openapi_document
 
 docs_api = Blueprint("docs", __name__, url_prefix="/v1")
 
+STYLE = """body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+code,pre{background:#f4f4f4;padding:.1rem .3rem}pre{padding:.8rem;overflow:auto}
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
+.m{font-weight:bold;text-transform:uppercase;font-family:monospace}"""
+# the page's one inline element, allowed by its hash; no script at all
+STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+PAGE_POLICY = (
+    f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sitter API v1</title>
-<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
-code,pre{{background:#f4f4f4;padding:.1rem .3rem}}pre{{padding:.8rem;overflow:auto}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}}
-.m{{font-weight:bold;text-transform:uppercase;font-family:monospace}}</style></head><body>
+<link rel="icon" href="data:,"><style>{style}</style></head><body>
 <h1>Sitter API v1</h1>
-<p>Put a person into a painting. Machine-readable: <a href="{base}/v1/openapi.json">/v1/openapi.json</a>.</p>
+<p>Put a person into a painting. Machine-readable: <a href="/v1/openapi.json">/v1/openapi.json</a>.</p>
 <h2>Quick start</h2>
 <pre>curl -s -F portrait=@me.jpg -F painting=starry-night {base}/v1/jobs
 curl -s {base}/v1/jobs/JOB_ID            # poll until "status": "succeeded"
@@ -36,7 +46,7 @@ curl -s -o out.png {base}/v1/jobs/JOB_ID/result</pre>
 
 @docs_api.get("/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(openapi_document(base_url(settings())))
+    return jsonify(openapi_document(base_url(settings()) or "/"))
 
 
 @docs_api.get("/docs")
@@ -58,6 +68,12 @@ def docs_page() -> Response:
         for code, (status, text) in PROBLEMS.items()
     )
     html = PAGE.format(
-        base=escape(base_url(settings())), endpoints=endpoints, fields=fields, problems=problems
+        style=STYLE,
+        base=escape(base_url(settings()) or "http://SERVER"),  # without a public URL, a placeholder
+        endpoints=endpoints,
+        fields=fields,
+        problems=problems,
     )
-    return Response(html, content_type="text/html; charset=utf-8")
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response

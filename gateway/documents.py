@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import request
-
 from shared.jobs import ARTIFACT_BLOBS, STAGES, SUCCEEDED, JobRecord
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, stylize_queue
 from shared.settings import Settings
@@ -22,7 +20,10 @@ def iso(timestamp: float | None) -> str | None:
 
 
 def base_url(settings: Settings) -> str:
-    return settings.public_base_url.rstrip("/") or request.host_url.rstrip("/")
+    """What links and `Location` start with: SITTER_PUBLIC_BASE_URL, else nothing (links are paths on
+    this server). Never the request's Host header: any caller sets that, and the web page sends its API
+    key to the links it follows."""
+    return settings.public_base_url.rstrip("/")
 
 
 def job_document(record: JobRecord, settings: Settings) -> dict[str, Any]:

@@ -235,7 +235,7 @@ def _blob_response(job_id: str, name: str, content_type: str, filename: str) -> 
         ) from None
     response = Response(data, content_type=content_type)
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
-    response.headers["Cache-Control"] = f"private, max-age={settings().retention_seconds}, immutable"
+    response.headers["Cache-Control"] = "private, no-store"  # a face: no cache may keep it past a DELETE
     disposition = "attachment" if request.args.get("download") else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response.make_conditional(request)  # type: ignore[return-value]

@@ -137,7 +137,7 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
 STAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed"]},
+        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed", "canceled"]},
         "queue": {"type": "string"},
         "started_at": {"type": ["string", "null"], "format": "date-time"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
@@ -183,7 +183,10 @@ JOB_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "links": {"type": "object"},
+        "links": {
+            "type": "object",
+            "description": "Paths on this server, or absolute URLs under SITTER_PUBLIC_BASE_URL",
+        },
     },
 }
 
@@ -330,12 +333,20 @@ PATHS: dict[str, Any] = {
             "summary": "Readiness: broker, Redis and blob storage answer",
             "responses": {
                 "200": {"description": "Ready"},
-                "503": {"description": "A backend is unreachable"},
+                "503": {"description": "A backend is unreachable: named, without its address"},
             },
         }
     },
     "/metrics": {
-        "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition"}}}
+        "get": {
+            "summary": "Prometheus metrics; with API keys set, one is needed (unless SITTER_METRICS_PUBLIC)",
+            "security": [{"apiKey": []}, {}],
+            "responses": {
+                "200": {"description": "Text exposition"},
+                "401": _problem("Missing or wrong API key"),
+                "403": _problem("Development mode: served only to this machine"),
+            },
+        }
     },
 }
 

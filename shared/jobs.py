@@ -71,6 +71,10 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _canceled(now: float) -> dict[str, Any]:
+    return {"state": CANCELED, "finished_at": now}
+
+
 class JobLimitError(Exception):
     """A job was refused because too many are unfinished: `scope` is "total" or "client"."""
 
@@ -292,10 +296,20 @@ class JobStore:
         return True
 
     def cancel(self, job_id: str) -> str | None:
-        """Cancel an unfinished job; returns the status it had, or None if it was already over or unknown."""
-        previous = self._set_status(job_id, CANCELED, (QUEUED, RUNNING), finished_at=time.time())
+        """Cancel an unfinished job; returns the status it had, or None if it was already over or unknown.
+
+        Its stages that were running or had not started read canceled too: none of them will run or end.
+        (Once the status is canceled no worker writes the record again, so the stages are safe to set.)
+        """
+        now = time.time()
+        previous = self._set_status(job_id, CANCELED, (QUEUED, RUNNING), finished_at=now)
         if previous is not None:
             pipe = self.client.pipeline(transaction=False)
+            record = self.get(job_id)
+            for stage in STAGES if record is not None else ():
+                state = record.stages.get(stage, {}) if record is not None else {}
+                if state.get("state", RUNNING) == RUNNING:  # running, or not started (no state yet)
+                    pipe.hset(self._key(job_id), f"stage:{stage}", json.dumps(state | _canceled(now)))
             self._release(job_id, pipe)
             self.metrics.inc("sitter_jobs_total", {"status": CANCELED}, pipe=pipe)
             pipe.execute()

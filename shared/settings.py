@@ -67,6 +67,7 @@ class Settings:
     callback_timeout: int = 5
     callback_secret: str = ""  # HMAC-SHA256 key that signs webhooks (X-Sitter-Signature); empty: unsigned
     api_keys: tuple[str, ...] = ()
+    metrics_public: bool = False  # /metrics without a key even when API keys are set (a private scrape)
     cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -1,21 +1,22 @@
 """Completion webhooks: off unless hosts are allowed, and never to private addresses unless allowed too.
 
 The address check runs at submission (a clear 422) and again right before sending, against the addresses
-the name resolves to then, so a DNS answer that changed in between cannot aim the worker at the inside
-network.
+the name resolves to then; the worker then connects to exactly those checked addresses (the Host header,
+TLS SNI and certificate check still use the name), never resolving the name again, so a DNS answer that
+changes between the check and the connection (DNS rebinding) cannot aim the worker at the inside network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,8 +26,15 @@ from shared.errors import InvalidParameterError
 log = logging.getLogger(__name__)
 
 
-def check_callback_url(url: str, allowed_hosts: Sequence[str], allow_private: bool) -> None:
-    """Raise InvalidParameterError(field="callback_url") unless `url` may receive a webhook."""
+SocketAddress = tuple[Any, ...]  # what getaddrinfo gives: (host, port) or (host, port, flow, scope)
+
+
+def check_callback_url(
+    url: str, allowed_hosts: Sequence[str], allow_private: bool
+) -> list[tuple[int, SocketAddress]]:
+    """Raise InvalidParameterError(field="callback_url") unless `url` may receive a webhook; else return
+    the (family, socket address) pairs its host resolved to, every one checked: the only ones to connect to.
+    """
 
     def refuse(reason: str) -> InvalidParameterError:
         return InvalidParameterError(f"callback_url refused: {reason}", field="callback_url")
@@ -47,10 +55,18 @@ def check_callback_url(url: str, allowed_hosts: Sequence[str], allow_private: bo
         infos = socket.getaddrinfo(host, port)
     except OSError as exc:
         raise refuse(f"host {host!r} does not resolve") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    checked: list[tuple[int, SocketAddress]] = []
+    for family, kind, _, _, sockaddr in infos:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])  # no "%scope" suffix
         if not is_public(address) and not allow_private:
             raise refuse(f"host {host!r} resolves to the non-public address {address}")
+        if kind in (0, socket.SOCK_STREAM) and (family, sockaddr) not in checked:
+            checked.append((family, sockaddr))
+    if not checked:
+        raise refuse(f"host {host!r} has no IPv4 or IPv6 address")
+    return checked
 
 
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
@@ -82,14 +98,68 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could point the worker at an address the URL check never saw, so none is followed."""
+def _connect_pinned(
+    addresses: Sequence[tuple[int, SocketAddress]], timeout: float, source: Any = None
+) -> socket.socket:
+    """Connect to the first of the checked addresses that answers, as socket.create_connection would to
+    the name's addresses, but without resolving the name again."""
+    problem: OSError = OSError("no address to connect to")
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            if source:
+                sock.bind(source)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            problem = exc
+    raise problem
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to the name in the URL (Host header) made to addresses already checked."""
+
+    def __init__(self, host: str, port: int, addresses: Sequence[tuple[int, SocketAddress]], **kw: Any):
+        super().__init__(host, port, **kw)
+        self._create_connection = lambda _, timeout, source=None: _connect_pinned(addresses, timeout, source)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to addresses already checked; SNI and the certificate check use the name in the URL."""
+
+    def __init__(self, host: str, port: int, addresses: Sequence[tuple[int, SocketAddress]], **kw: Any):
+        super().__init__(host, port, **kw)
+        self._create_connection = lambda _, timeout, source=None: _connect_pinned(addresses, timeout, source)
+
+
+def _post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    addresses: Sequence[tuple[int, SocketAddress]],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+) -> int:
+    """POST to `url` at one of `addresses`; returns the status. A redirect is a status like any other,
+    never followed: its target was never checked."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl_context or ssl.create_default_context()
+        connection = _PinnedHTTPSConnection(
+            host, parts.port or 443, addresses, timeout=timeout, context=context
+        )
+    else:
+        connection = _PinnedHTTPConnection(host, parts.port or 80, addresses, timeout=timeout)
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        return connection.getresponse().status  # the body is not read: nothing in it is used
+    finally:
+        connection.close()
 
 
 def send_callback(
@@ -102,9 +172,14 @@ def send_callback(
     secret: str = "",
     attempts: int = 3,
     backoff: float = 1.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> bool:
     """POST the job document as JSON, signed when a secret is set; retried (backoff 1 s, 2 s, ...) on network
-    errors, 429 and 5xx. Best effort: logged, never raised, since the job itself is done."""
+    errors, 429 and 5xx. Best effort: logged, never raised, since the job itself is done.
+
+    Each attempt resolves and checks the host, then connects only to the addresses it checked. Proxy
+    variables (HTTP_PROXY...) are not used: a proxy would resolve the name again, unchecked.
+    `ssl_context` replaces the default (system CAs, hostname checked) for https, e.g. in tests."""
     body = json.dumps(payload).encode()
     problem: Exception | None = None
     for attempt in range(attempts):
@@ -115,18 +190,18 @@ def send_callback(
             timestamp = str(int(time.time()))
             headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
         try:
-            check_callback_url(url, allowed_hosts, allow_private)  # again each time: DNS may have changed
-            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-            with _OPENER.open(request, timeout=timeout):
-                return True
-        except urllib.error.HTTPError as exc:  # any status >= 300 (redirects are not followed)
-            problem = exc
-            if exc.code < 500 and exc.code != 429:
-                break
+            addresses = check_callback_url(url, allowed_hosts, allow_private)  # each time: DNS may change
+            status = _post(url, body, headers, addresses, timeout, ssl_context)
         except InvalidParameterError as exc:
             problem = exc
             break
-        except (urllib.error.URLError, OSError) as exc:
+        except (OSError, http.client.HTTPException) as exc:  # refused, timed out, TLS, garbled answer
             problem = exc
+            continue
+        if 200 <= status < 300:
+            return True
+        problem = RuntimeError(f"HTTP {status}")
+        if status < 500 and status != 429:  # a 3xx too: redirects are not followed
+            break
     log.warning("webhook to %s not delivered: %s", url, problem)
     return False

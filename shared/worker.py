@@ -14,6 +14,7 @@ import argparse
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 from collections.abc import Callable, Sequence
@@ -36,6 +37,9 @@ from shared.webhook import send_callback
 log = logging.getLogger("sitter.worker")
 
 TRANSIENT_ERRORS = (StorageUnavailableError, redis.ConnectionError, redis.TimeoutError)
+# what the chord's error callback gets when Celery itself ended a task (billiard's exception classes, or
+# their namesakes rebuilt from a result backend)
+CELERY_KILLS = ("TimeLimitExceeded", "WorkerLostError")
 REDIS_OUTAGE_SECONDS = 30  # a worker's Redis calls wait this long for a restarting Redis before failing
 
 
@@ -117,15 +121,33 @@ def _record_failure(task: Task, rt: Runtime, job_id: str, stage: str, exc: Excep
     if isinstance(exc, TRANSIENT_ERRORS):
         if task.request.retries < (task.max_retries or 0):
             raise task.retry(exc=exc, countdown=min(2**task.request.retries, 30)) from exc
-        _fail(rt, job_id, stage, "storage-unavailable", f"storage kept failing: {exc}")
+        incident = _incident(job_id, stage, "met a storage outage it could not retry away", exc)
+        _fail(rt, job_id, stage, "storage-unavailable", f"storage kept failing; {_see_log(incident)}")
     elif isinstance(exc, SoftTimeLimitExceeded):
         limit = rt.settings.task_soft_time_limit
         _fail(rt, job_id, stage, "timeout", f"the {stage} stage took longer than {limit} s")
-    elif isinstance(exc, SitterError):
+    elif isinstance(exc, SitterError):  # our own messages, written for the caller
         _fail(rt, job_id, stage, exc.code, exc.message)
     else:
-        log.error("job %s: %s crashed", job_id, stage, exc_info=exc)
-        _fail(rt, job_id, stage, "internal-error", f"{type(exc).__name__}: {exc}")
+        incident = _incident(job_id, stage, "crashed", exc)
+        _fail(
+            rt, job_id, stage, "internal-error", f"internal error in the {stage} stage; {_see_log(incident)}"
+        )
+
+
+def _incident(job_id: str, stage: str, what: str, exc: BaseException) -> str:
+    """Log the whole exception under a short reference, for the job document to name instead of it.
+
+    A library's message is no answer for the caller: OpenCV's names its source files and allocation
+    sizes, a storage client's names hosts and ports. The operator finds it by the reference.
+    """
+    incident = secrets.token_hex(4)
+    log.error("job %s: %s %s (incident %s)", job_id, stage, what, incident, exc_info=exc)
+    return incident
+
+
+def _see_log(incident: str) -> str:
+    return f"the operator can look up incident {incident} in the worker log"
 
 
 def _end_if_canceled(rt: Runtime, job_id: str, stage: str) -> None:
@@ -158,7 +180,12 @@ def register_failure_handler(app: Celery) -> None:
         record = rt.jobs.get(job_id)
         if record is None:
             return
-        _fail(rt, job_id, record.current_stage(), "stage-failed", f"{type(exc).__name__}: {exc}")
+        stage = record.current_stage()
+        if type(exc).__name__ in CELERY_KILLS:  # Celery's own words, nothing internal: keep them
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            detail = f"the {stage} stage failed; {_see_log(_incident(job_id, stage, 'failed', exc))}"
+        _fail(rt, job_id, stage, "stage-failed", detail)
 
 
 def worker_parser(service: str) -> argparse.ArgumentParser:

@@ -97,7 +97,21 @@ def _browser(binaries: tuple[str, str], profile: Path, downloads: Path, *, phone
     driver.execute_cdp_cmd(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS})
     return driver
+
+
+# Installed before any page script: every Content-Security-Policy violation the page causes is kept, so a
+# test can require none (the policy is strict; a blocked script, style or image would break the page).
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) =>
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+"""
+
+
+def _csp_violations(driver: WebDriver) -> list[str]:
+    return list(driver.execute_script("return window.cspViolations || []"))
 
 
 @pytest.fixture
@@ -298,6 +312,7 @@ def test_desktop_upload_place_submit_download(
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
     _screenshot(driver, shots / "desktop-spot.png")
+    assert _csp_violations(driver) == []  # the whole flow runs under the page's strict policy
 
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
@@ -512,6 +527,15 @@ def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, sho
     _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")
 
 
+IMAGE_THROUGH_API = """
+const [url, done] = arguments;
+import("/static/api.js")
+  .then(({ api }) => api.image(url))
+  .then((blob) => done({ type: blob.type }))
+  .catch((error) => done({ error: String(error) }));
+"""
+
+
 def test_a_server_with_api_keys_asks_for_one_and_then_works(
     live_stack: LiveStack, desktop: WebDriver, spawn: Spawn, shots: Path
 ) -> None:
@@ -542,6 +566,11 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     assert requests.get(f"{keyed.base_url}/v1/jobs/{job['id']}", timeout=10).status_code == 401
     picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
     _check_picture(picture, "starry-night", job["result"]["box"])
+    # A link naming another host (a forged Host header once made them) is fetched from the page's own
+    # origin, key and all, never from that host: the key goes nowhere else.
+    foreign = f"http://elsewhere.invalid:{port}/v1/jobs/{job['id']}/result"
+    fetched = driver.execute_async_script(IMAGE_THROUGH_API, foreign)
+    assert fetched == {"type": "image/png"}, fetched
     _by_id(driver, "details").click()  # the intermediates come through the key too
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")

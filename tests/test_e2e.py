@@ -252,7 +252,7 @@ def test_cancel_stops_pending_work(
     late = worker(spawn, "stylizer", env, "--styles", "builtin-5")
     wait_for(lambda: "skipping stylize" in late.log(), 30, "the late worker to skip the canceled job")
     job = client.get(f"/v1/jobs/{job_id}").get_json()
-    assert job["status"] == "canceled" and job["stages"]["stylize"]["state"] == "pending"
+    assert job["status"] == "canceled" and job["stages"]["stylize"]["state"] == "canceled"
     assert not blobs.exists(blob_key(job_id, STYLIZED_BLOB))
     assert client.get(f"/v1/jobs/{job_id}/result").status_code == 409
 

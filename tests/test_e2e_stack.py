@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -38,7 +39,7 @@ def test_make_up_serves_the_curl_session(spawn: Spawn, portrait_jpeg: bytes) -> 
     files = {"portrait": ("me.jpg", portrait_jpeg, "image/jpeg")}
     response = requests.post(f"{base}/v1/jobs", files=files, data={"painting": "great-wave"}, timeout=10)
     assert response.status_code == 202, response.text
-    location = response.headers["Location"]
+    location = urljoin(base, response.headers["Location"])  # a path unless SITTER_PUBLIC_BASE_URL is set
 
     def finished() -> dict[str, object] | None:
         job: dict[str, object] = requests.get(location, timeout=5).json()

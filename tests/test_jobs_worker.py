@@ -3,10 +3,12 @@ failures are recorded with stage and reason, transient errors are retried, cance
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from billiard.exceptions import TimeLimitExceeded
 from celery import Celery, Task
 
 from shared.celery_app import create_celery
@@ -135,7 +137,66 @@ def test_chord_error_callback_blames_the_stage_that_was_running(app: Celery, rt:
     assert started is not None
     rt.jobs.finish_stage(job_id, "segment", started, "w")
     rt.jobs.start_stage(job_id, "stylize", "w")  # then its process was killed by the hard time limit
-    app.tasks[JOB_FAILED_TASK](None, TimeoutError("hard time limit (180s) exceeded"), None, job_id)
+    app.tasks[JOB_FAILED_TASK](None, TimeLimitExceeded(180), None, job_id)  # what Celery passes then
     record = rt.jobs.get(job_id)
     assert record is not None and record.status == FAILED and record.error is not None
-    assert record.error["stage"] == "stylize" and "time limit" in record.error["detail"]
+    assert record.error["stage"] == "stylize" and record.error["detail"].startswith("TimeLimitExceeded")
+
+
+def test_chord_error_callback_hides_what_a_crash_said(
+    app: Celery, rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    rt.jobs.start_stage(job_id, "segment", "w")
+    caplog.set_level("ERROR", "sitter.worker")
+    crash = MemoryError("OpenCV(4.9.0) /io/opencv/modules/core/src/alloc.cpp:73: failed to allocate 9 GB")
+    app.tasks[JOB_FAILED_TASK](None, crash, None, job_id)
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.error is not None and record.error["code"] == "stage-failed"
+    assert "alloc" not in record.error["detail"] and "incident" in record.error["detail"]
+    assert "alloc.cpp" in caplog.text
+
+
+def test_an_internal_error_reaches_the_caller_as_an_incident_reference_only(
+    app: Celery, rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real OpenCV failure names its source file and sizes: that goes to the worker log under a short
+    reference, and the job document says only that the stage failed and which reference to quote."""
+    import cv2
+    import numpy as np
+
+    def work(_: Runtime) -> None:
+        cv2.resize(np.zeros((0, 0), np.uint8), (10, 10))
+
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    caplog.set_level("ERROR", "sitter.worker")
+    assert stage_task(app, work, "test.crash").apply(args=(job_id,)).failed()
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.error is not None
+    detail = record.error["detail"]
+    assert record.error["code"] == "internal-error" and record.error["stage"] == "stylize"
+    match = re.fullmatch(
+        r"internal error in the stylize stage; .* incident ([0-9a-f]{8}) in the worker log", detail
+    )
+    assert match, detail
+    assert ".cpp" not in detail and "cv2" not in detail and "error:" not in detail
+    [logged] = [r for r in caplog.records if match.group(1) in r.getMessage()]
+    assert job_id in logged.getMessage() and logged.exc_text and "resize" in logged.exc_text
+
+
+def test_a_storage_failure_does_not_name_the_storage_address(
+    app: Celery, rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(_: Runtime) -> None:
+        raise StorageUnavailableError("Error 111 connecting to 10.20.30.40:6379. Connection refused.")
+
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    caplog.set_level("ERROR", "sitter.worker")
+    assert stage_task(app, down, "test.down-address").apply(args=(job_id,)).failed()
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.error is not None
+    assert record.error["code"] == "storage-unavailable" and "10.20.30.40" not in record.error["detail"]
+    assert "10.20.30.40" in caplog.text  # the operator still sees it

@@ -134,11 +134,12 @@ def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
     portraits = _portraits(portrait_jpeg)
     broker = redis.Redis.from_url(load_stack.redis_url)
     warm_client = SitterClient(load_stack.base_url, api_key=load_stack.keys[0])
+    scrape = {"Authorization": f"Bearer {load_stack.keys[0]}"}  # /metrics needs a key when keys are set
     for index in range(WARMUP_JOBS):
         job = warm_client.submit(portraits[index % 2], painting=PAINTINGS[index // 2 % 2], **PLACEMENT)
         assert warm_client.wait(job.id, timeout=120, interval=0.05).status == "succeeded"
     memory_before = {name: _resident_bytes(item.process.pid) for name, item in load_stack.workers.items()}
-    runs_before = stage_runs(requests.get(f"{load_stack.base_url}/metrics", timeout=30).text)
+    runs_before = stage_runs(requests.get(f"{load_stack.base_url}/metrics", headers=scrape, timeout=30).text)
 
     deepest = 0
     sampling = threading.Event()
@@ -177,7 +178,7 @@ def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
                     assert np.abs(picture - reference).mean() > 1.0, "a job got another job's result"
 
     wait_for(lambda: _queue_depth(broker) == 0, 60, "the queues to drain")
-    runs_after = stage_runs(requests.get(f"{load_stack.base_url}/metrics", timeout=30).text)
+    runs_after = stage_runs(requests.get(f"{load_stack.base_url}/metrics", headers=scrape, timeout=30).text)
     for stage in ("segment", "stylize", "composite"):  # a redelivered or duplicated task would count twice
         assert runs_after[stage] - runs_before.get(stage, 0.0) == JOBS, stage
     memory_after = {name: _resident_bytes(item.process.pid) for name, item in load_stack.workers.items()}

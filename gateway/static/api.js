@@ -19,9 +19,16 @@ export const apiKey = {
   set: (key) => (key ? localStorage.setItem(KEY_ITEM, key) : localStorage.removeItem(KEY_ITEM)),
 };
 
+// Links in the server's answers may be absolute; the page only ever calls its own origin, with the same
+// path, so the key can never be sent anywhere else whatever a link says.
+function ownPath(url) {
+  const target = new URL(url, location.href);
+  return target.pathname + target.search;
+}
+
 async function send(method, url, body, accept) {
   const headers = { Accept: accept };
-  if (apiKey.get()) {
+  if (apiKey.get() && new URL(url, location.href).origin === location.origin) {
     headers["X-API-Key"] = apiKey.get();
   }
   let response;
@@ -51,7 +58,7 @@ const call = (method, url, body) => send(method, url, body, "application/json").
 
 export const api = {
   // images of a job need the key too, so they are fetched here and shown from object URLs
-  image: (url) => send("GET", url, undefined, "image/*").then((r) => r.blob()),
+  image: (url) => send("GET", ownPath(url), undefined, "image/*").then((r) => r.blob()),
   paintings: () => call("GET", "/v1/paintings").then((body) => body.paintings),
   painting: (id) => call("GET", `/v1/paintings/${encodeURIComponent(id)}`),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),

@@ -331,7 +331,7 @@ function buildForm() {
 function showStages(job) {
   for (const item of $("stages").children) {
     const stage = job.stages[item.dataset.stage] || {};
-    const words = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed" };
+    const words = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed", canceled: "canceled" };
     item.dataset.state = stage.state || "pending";
     const duration = stage.state === "succeeded" && stage.duration_ms != null ? ` in ${(stage.duration_ms / 1000).toFixed(1)} s` : "";
     item.querySelector(".state").textContent = (words[stage.state] || stage.state || "waiting") + duration;
