@@ -5,11 +5,13 @@
 #   docker build --target stylizer   -t sitter-stylizer .
 #   docker build --target stylizer   --build-arg STYLIZER_RUNTIME=gpu -t sitter-stylizer-gpu .
 #   docker build --target compositor -t sitter-compositor .
+#   docker build --target front      -t sitter-front .      (nginx before the gateway: docker/front/nginx.conf)
 # Every package version comes from docker/constraints.txt (docker/lock.py), the models are fetched and
 # checksummed at build time (pods start without network), and the final stages hold only a virtualenv,
 # the models and a non-root user: no compiler, no pip cache, no source tree.
 
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+ARG NGINX_IMAGE=nginx:1.26.2-alpine
 
 FROM ${PYTHON_IMAGE} AS python-base
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -95,3 +97,15 @@ USER 10001:10001
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["python", "-m", "services.compositor.worker", "--check"]
 CMD ["python", "-m", "services.compositor.worker"]
+
+# The gateway's HTTP front: nginx buffers requests and responses so slow clients never hold a gunicorn
+# thread. It runs in the gateway's network namespace (pod, compose) and proxies to gunicorn on
+# 127.0.0.1:8001. As non-root with a read-only root: pid and buffers under /tmp (-p /tmp/).
+FROM ${NGINX_IMAGE} AS front
+COPY docker/front/nginx.conf /etc/sitter/nginx.conf
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/healthz"]
+ENTRYPOINT []
+CMD ["nginx", "-c", "/etc/sitter/nginx.conf", "-p", "/tmp/", "-e", "stderr"]

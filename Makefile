@@ -27,6 +27,7 @@ demo: models
 
 test: models $(TRAIN_STAMP)
 	sh tests/browser/install.sh
+	sh tests/front/install.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gateway.backends import Backends, backends
 from gateway.docs_api import docs_api
+from gateway.forwarded import ForwardedByLocalFront
 from gateway.gallery_api import gallery_api
 from gateway.health_api import health_api
 from gateway.jobs_api import jobs_api
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sitter"] = Backends(settings)
+    app.wsgi_app = ForwardedByLocalFront(app.wsgi_app)  # type: ignore[method-assign]
     for blueprint in (jobs_api, gallery_api, health_api, docs_api):
         app.register_blueprint(blueprint)
 

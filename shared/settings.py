@@ -55,6 +55,7 @@ class Settings:
     job_timeout: int = 3600  # a job unfinished this long after submission is reported failed (lost task)
     worker_concurrency: int = 1
     port: int = 8000
+    front_listen: str = ""  # host:port of the HTTP front (nginx) before gunicorn; the keyless check counts it
     public_base_url: str = ""  # e.g. https://sitter.example.com; empty: links use the request's host
     max_active_jobs: int = 1000  # unfinished jobs at once; beyond it POST /v1/jobs answers 429
     max_active_jobs_per_key: int = 20  # unfinished jobs of one API key (one address without keys) at once

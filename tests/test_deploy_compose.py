@@ -17,13 +17,20 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from gateway.app import MULTIPART_OVERHEAD
 from shared.settings import Settings
 from tests.test_deploy_contract import (
+    FRONT_COMMAND,
     ROOT,
+    bind_port,
     command_problems,
     consumed_queues,
     dockerfile_stages,
     env_problems,
+    exec_form_of,
+    front_directives,
+    front_port,
+    front_upstream,
     gateway_paths,
     known_queues,
     service_of,
@@ -62,8 +69,13 @@ def compose() -> Obj:
 
 
 def sitter_services(compose: Obj) -> dict[str, Obj]:
-    """The services built from this repository's Dockerfile (the rest are stock images)."""
-    return {name: service for name, service in compose["services"].items() if "build" in service}
+    """The services that run Sitter's code, built from this repository's Dockerfile (the rest are stock
+    images, or the front: nginx with Sitter's config)."""
+    return {
+        name: service
+        for name, service in compose["services"].items()
+        if "build" in service and service["build"]["target"] != "front"
+    }
 
 
 def test_compose_file_is_valid_against_the_compose_specification(compose: Obj) -> None:
@@ -120,17 +132,38 @@ def test_health_checks_and_start_order(compose: Obj) -> None:
         test = service["healthcheck"]["test"]
         assert test[0] == "CMD", name
         if service_of(service["command"]) == "gateway":
-            assert re.search(r"http://127\.0\.0\.1:8000(/\w+)", " ".join(test)), name
-            path = re.search(r"127\.0\.0\.1:8000(/\w+)", " ".join(test))
-            assert path is not None and path.group(1) in gateway_paths()
+            bind = service["command"][service["command"].index("--bind") + 1]
+            path = re.search(rf"http://{re.escape(bind)}(/\w+)", " ".join(test))
+            assert path is not None and path.group(1) in gateway_paths(), name
         else:
             assert test[1:] == [*service["command"], "--check"], name
 
 
-def test_gateway_is_published_on_its_bind_port(compose: Obj) -> None:
-    gateway = compose["services"]["gateway"]
-    bind = gateway["command"][gateway["command"].index("--bind") + 1]
-    assert any(port.endswith(f":{bind.rpartition(':')[2]}") for port in gateway["ports"])
+def test_only_the_front_is_published_and_it_alone_reaches_gunicorn(compose: Obj) -> None:
+    """Slow clients must meet nginx, never gunicorn: the front publishes the port, and gunicorn listens on
+    loopback in the front's network namespace, where the front's upstream points."""
+    services = compose["services"]
+    front, gateway = services["front"], services["gateway"]
+    assert front["build"] == {"context": ".", "target": "front"}
+    assert front["image"].startswith("sitter-front:")
+    assert front["command"] == FRONT_COMMAND == exec_form_of("front", "CMD")
+    assert command_problems(front["command"], "front") == []
+    assert [port.rpartition(":")[2] for port in front["ports"]] == [str(front_port())]
+    assert gateway["network_mode"] == "service:front" and "ports" not in gateway
+    assert gateway["command"][gateway["command"].index("--bind") + 1] == front_upstream()
+    assert [name for name, service in services.items() if service.get("network_mode")] == ["gateway"]
+    assert bind_port(gateway["environment"]["SITTER_FRONT_LISTEN"]) == front_port()
+    assert front["read_only"] is True and front["tmpfs"] == ["/tmp"]
+    check = " ".join(front["healthcheck"]["test"])
+    path = re.search(rf"http://127\.0\.0\.1:{front_port()}(/\w+)", check)
+    assert path is not None and path.group(1) in gateway_paths()
+
+
+def test_front_admits_the_gateway_upload_limit(compose: Obj) -> None:
+    env = {key: str(value) for key, value in compose["services"]["gateway"]["environment"].items()}
+    (size,) = front_directives()["client_max_body_size"]
+    assert size.endswith("m")
+    assert int(size[:-1]) * 1024 * 1024 >= 2 * Settings.from_env(env).max_upload_bytes + MULTIPART_OVERHEAD
 
 
 def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose: Obj) -> None:

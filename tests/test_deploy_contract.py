@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
+import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,9 @@ WORKER_MODULES = {
 }
 GATEWAY_APP = "gateway.app:create_app()"
 GATEWAY_CONF = "python:gateway.gunicorn_conf"  # stops a keyless gateway that listens beyond loopback
+# The HTTP front (nginx) before gunicorn: its config is one file, built into the `front` image.
+FRONT_CONF = ROOT / "docker" / "front" / "nginx.conf"
+FRONT_COMMAND = ["nginx", "-c", "/etc/sitter/nginx.conf", "-p", "/tmp/", "-e", "stderr"]
 # Set in a container, these must point at the right place: the loopback default means "not configured".
 REQUIRED_ENV = ("SITTER_REDIS_URL",)
 
@@ -70,7 +74,10 @@ def env_problems(env: Mapping[str, str], where: str) -> list[str]:
 
 
 def command_problems(command: Sequence[str], where: str) -> list[str]:
-    """A container command must run a worker module's `main` or gunicorn with the gateway's factory."""
+    """A container command must run a worker module's `main`, gunicorn with the gateway's factory, or the
+    front with its config."""
+    if command[:1] == ["nginx"]:
+        return [] if list(command) == FRONT_COMMAND else [f"{where}: the front must run {FRONT_COMMAND}"]
     if list(command[:2]) == ["python", "-m"]:
         module = command[2]
         if module not in WORKER_MODULES.values() or importlib.util.find_spec(module) is None:
@@ -108,9 +115,11 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
 
 
 def service_of(command: Sequence[str]) -> str:
-    """`segmenter`, `stylizer`, `compositor` or `gateway`: also the Dockerfile target of its image."""
+    """`segmenter`, `stylizer`, `compositor`, `gateway` or `front`: the Dockerfile target of its image."""
     if command[:1] == ["gunicorn"]:
         return "gateway"
+    if command[:1] == ["nginx"]:
+        return "front"
     return next(name for name, module in WORKER_MODULES.items() if module == command[2])
 
 
@@ -135,12 +144,47 @@ def dockerfile_stages() -> dict[str, list[str]]:
     return stages
 
 
+def exec_form_of(stage: str, keyword: str) -> list[str]:
+    """The JSON (exec) form of a stage's CMD or HEALTHCHECK's CMD."""
+    (text,) = [line.split(" ", 1)[1] for line in dockerfile_stages()[stage] if line.startswith(f"{keyword} ")]
+    text = text.split(" CMD ", 1)[1] if keyword == "HEALTHCHECK" else text
+    command: list[str] = json.loads(text)
+    return command
+
+
 def image_extras(service: str) -> list[str]:
     """The extras the Dockerfile's build stage of `service` installs the project with."""
     (run,) = [line for line in dockerfile_stages()[f"build-{service}"] if line.startswith("RUN ")]
     match = re.search(r'"\.\[([a-z,]+)\]"', run)
     assert match, f"build-{service} does not install the project with extras"
     return match.group(1).split(",")
+
+
+@cache
+def front_directives() -> dict[str, list[str]]:
+    """Each directive of the front's nginx.conf (`name value...;`, blocks flattened) -> its values."""
+    directives: dict[str, list[str]] = {}
+    for line in FRONT_CONF.read_text().splitlines():
+        words = line.split("#", 1)[0].strip().rstrip(";").split(maxsplit=1)
+        if len(words) == 2 and not words[1].endswith("{"):
+            directives.setdefault(words[0], []).append(words[1])
+    return directives
+
+
+def bind_port(address: str) -> int:
+    """The port of "host:port" (or of a bare port, as nginx's `listen 8000`)."""
+    return int(address.rpartition(":")[2])
+
+
+def front_upstream() -> str:
+    """host:port the front proxies to: where gunicorn must listen."""
+    (target,) = front_directives()["proxy_pass"]
+    return target.removeprefix("http://")
+
+
+def front_port() -> int:
+    (listen,) = front_directives()["listen"]
+    return bind_port(listen)
 
 
 @cache
@@ -187,6 +231,8 @@ def test_command_problems_accepts_real_entry_points_only() -> None:
     assert command_problems(["python", "-m", "services.painter.worker"], "x")
     assert command_problems(["gunicorn", "gateway.app:app"], "x")
     assert command_problems(["celery", "worker"], "x")
+    assert command_problems(FRONT_COMMAND, "x") == [] and service_of(FRONT_COMMAND) == "front"
+    assert command_problems(["nginx", "-g", "daemon off;"], "x")  # the image's default config
 
 
 def test_worker_styles_expands_and_rejects_unknown_styles() -> None:
@@ -201,6 +247,11 @@ def test_worker_styles_expands_and_rejects_unknown_styles() -> None:
 
 def test_gateway_has_the_probe_routes() -> None:
     assert {"/healthz", "/readyz", "/metrics", "/"} <= gateway_paths()
+
+
+def test_front_config_is_read_as_nginx_reads_it() -> None:
+    assert front_upstream() == "127.0.0.1:8001" and front_port() == 8000
+    assert front_directives()["proxy_request_buffering"] == ["on"]
 
 
 def test_yaml_lint_reports_problems(tmp_path: Path) -> None:

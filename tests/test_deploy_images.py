@@ -8,7 +8,6 @@ ML library at all.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -25,10 +24,14 @@ from packaging.utils import canonicalize_name
 
 from shared.models import catalogue
 from tests.test_deploy_contract import (
+    FRONT_COMMAND,
+    FRONT_CONF,
     ROOT,
     WORKER_MODULES,
     command_problems,
     dockerfile_stages,
+    exec_form_of,
+    front_port,
     gateway_paths,
     image_extras,
     lock,
@@ -45,11 +48,7 @@ def instructions(stage: str, keyword: str) -> list[str]:
     return [line[len(keyword) + 1 :] for line in dockerfile_stages()[stage] if line.startswith(f"{keyword} ")]
 
 
-def exec_form(stage: str, keyword: str) -> list[str]:
-    (text,) = instructions(stage, keyword)
-    text = text.split(" CMD ", 1)[1] if keyword == "HEALTHCHECK" else text
-    command: list[str] = json.loads(text)
-    return command
+exec_form = exec_form_of
 
 
 def test_base_image_is_pinned_to_the_project_python() -> None:
@@ -75,6 +74,22 @@ def test_each_target_runs_its_entry_point_as_non_root_with_a_health_check(servic
         assert url and url.group(1) in gateway_paths() and "0.0.0.0:8000" in command
     else:
         assert check == [*command, "--check"]
+
+
+def test_front_image_is_pinned_nginx_with_the_repository_config_as_non_root() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ARG NGINX_IMAGE=nginx:\d+\.\d+\.\d+-alpine$", text, re.MULTILINE)
+    assert dockerfile_stages()["front"][0] == "FROM ${NGINX_IMAGE} AS front"
+    (copy,) = instructions("front", "COPY")
+    config = FRONT_COMMAND[FRONT_COMMAND.index("-c") + 1]
+    assert copy == f"{FRONT_CONF.relative_to(ROOT)} {config}"
+    assert exec_form("front", "ENTRYPOINT") == []  # not the stock entrypoint, which rewrites /etc/nginx
+    assert exec_form("front", "CMD") == FRONT_COMMAND
+    (user,) = instructions("front", "USER")
+    assert not user.startswith(("0", "root")) and instructions("front", "EXPOSE") == [str(front_port())]
+    check = " ".join(exec_form("front", "HEALTHCHECK"))
+    url = re.search(rf"http://127\.0\.0\.1:{front_port()}(/\w+)", check)
+    assert url and url.group(1) in gateway_paths()
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -24,11 +24,17 @@ from k8s import generate_workers
 from k8s.render import KustomizeError, render, split_image
 from shared.settings import Settings
 from tests.test_deploy_contract import (
+    FRONT_COMMAND,
     ROOT,
+    bind_port,
     command_problems,
     consumed_queues,
     dockerfile_stages,
     env_problems,
+    exec_form_of,
+    front_directives,
+    front_port,
+    front_upstream,
     gateway_paths,
     known_queues,
     service_of,
@@ -61,12 +67,20 @@ def pod_spec(workload: Obj) -> Obj:
 
 
 def sitter_containers(objects: list[Obj]) -> list[tuple[Obj, Obj]]:
-    """(Deployment, container) for every container that runs Sitter code (not Redis)."""
+    """(Deployment, container) for every container that runs Sitter code (not Redis, not the front)."""
     return [
         (deployment, container)
         for deployment in by_kind(objects, "Deployment").values()
         for container in pod_spec(deployment)["containers"]
+        if container["name"] != "front"
     ]
+
+
+def front_container(objects: list[Obj]) -> Obj:
+    """The gateway pod's HTTP front: nginx, the first container."""
+    front: Obj = pod_spec(by_kind(objects, "Deployment")["gateway"])["containers"][0]
+    assert front["name"] == "front"
+    return front
 
 
 def _env_value(item: Obj) -> str:
@@ -216,17 +230,27 @@ def test_probes_hit_real_endpoints_and_checks(overlay: tuple[str, list[Obj]]) ->
     for deployment, container in sitter_containers(objects):
         where = f"{name}: {deployment['metadata']['name']}"
         ports = {port["name"] for port in container.get("ports", [])}
+        ports |= {
+            port["containerPort"] for c in pod_spec(deployment)["containers"] for port in c.get("ports", [])
+        }
         for probe_name in ("readinessProbe", "livenessProbe"):
             probe = container[probe_name]
             if "httpGet" in probe:
                 assert probe["httpGet"]["path"] in gateway_paths(), where
                 assert probe["httpGet"]["port"] in ports, where
-            else:
+            elif service_of(container["command"]) != "gateway":
                 assert probe["exec"]["command"] == [*container["command"], "--check"], where
             assert probe["timeoutSeconds"] < probe["periodSeconds"], where
-    gateway = by_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]["containers"][0]
-    assert gateway["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert gateway["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    (gateway,) = [c for _, c in sitter_containers(objects) if service_of(c["command"]) == "gateway"]
+    front = front_container(objects)
+    # the kubelet cannot reach gunicorn's loopback: readiness through the front, liveness from inside
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": front_port()}
+    liveness = " ".join(gateway["livenessProbe"]["exec"]["command"])
+    assert f"http://{front_upstream()}/healthz" in liveness
+    assert front["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert front["livenessProbe"]["tcpSocket"] == {"port": "http"}
+    for probe in (front["readinessProbe"], front["livenessProbe"], gateway["livenessProbe"]):
+        assert probe["timeoutSeconds"] < probe["periodSeconds"]
 
 
 def test_services_ingress_and_upload_limit(overlay: tuple[str, list[Obj]]) -> None:
@@ -250,6 +274,31 @@ def test_services_ingress_and_upload_limit(overlay: tuple[str, list[Obj]]) -> No
     body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body.endswith("m")
     assert int(body[:-1]) * 1024 * 1024 >= 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+    assert front_directives()["client_max_body_size"] == [body], "the Ingress and the front admit the same"
+
+
+def test_the_service_reaches_only_the_front_and_the_front_reaches_gunicorn(
+    overlay: tuple[str, list[Obj]],
+) -> None:
+    """Slow clients must meet nginx, never gunicorn: the pod's one port is the front's, and gunicorn
+    listens on loopback where the front's upstream points."""
+    name, objects = overlay
+    front = front_container(objects)
+    pod = pod_spec(by_kind(objects, "Deployment")["gateway"])
+    assert front["command"] == FRONT_COMMAND == exec_form_of("front", "CMD")
+    image, tag = split_image(front["image"])
+    assert image.rsplit("/", 1)[-1] in {"sitter-front", "front"}, f"{name}: {image}"
+    assert tag, f"{name}: the front's image has no tag"
+    assert front["ports"] == [{"name": "http", "containerPort": front_port()}]
+    (gateway,) = [c for _, c in sitter_containers(objects) if service_of(c["command"]) == "gateway"]
+    assert "ports" not in gateway
+    assert gateway["command"][gateway["command"].index("--bind") + 1] == front_upstream()
+    assert bind_port(container_env(objects, gateway)["SITTER_FRONT_LISTEN"]) == front_port()
+    assert front["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {mount["mountPath"]: mount["name"] for mount in front["volumeMounts"]}
+    assert mounts["/tmp"] in {volume["name"] for volume in pod["volumes"]}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert f"USER {pod['securityContext']['runAsUser']}:" in " ".join(dockerfile_stages()["front"])
 
 
 def test_autoscalers_and_disruption_budgets_target_real_workloads(overlay: tuple[str, list[Obj]]) -> None:
