@@ -1,5 +1,5 @@
 """Uploads stay in memory: Werkzeug spools any upload over 500 KB to a temporary file on local disk, and
-the README promises that nothing of a portrait is written to the gateway's disk.
+docs/security.md promises that nothing of a portrait is written to the gateway's disk.
 
 The body is already bounded (MAX_CONTENT_LENGTH: two files plus the form), so memory holds at most that.
 """
