@@ -16,7 +16,7 @@ from gateway.problems import ApiProblem
 from shared import gallery
 from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
-from shared.queues import CUSTOM_STYLE, stylize_queue
+from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, stylize_queue
 from shared.trained import KIND as TRAINED_KIND
 from shared.trained import trained_styles
 
@@ -144,4 +144,4 @@ def styles() -> Response:
             "queue": stylize_queue(CUSTOM_STYLE),
         }
     )
-    return jsonify({"default": "painting", "styles": items})
+    return jsonify({"default": PAINTING_STYLE, "styles": items})

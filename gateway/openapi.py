@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
+
 PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-image": (422, "An upload is corrupt, truncated or too small (under 16 px a side)."),
     "unsupported-media-type": (
@@ -93,8 +95,9 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
         },
         "style": {
             "type": "string",
-            "default": "painting",
-            "description": "`painting` (the painting's own style), a gallery id, builtin-0..builtin-25, or a "
+            "default": PAINTING_STYLE,
+            "description": f"`{PAINTING_STYLE}` (the painting's own style), a gallery id, "
+            f"{BUILTIN_STYLE_PREFIX}0..{BUILTIN_STYLE_PREFIX}{BUILTIN_STYLE_COUNT - 1}, or a "
             "trained network trained-<id> (GET /v1/styles, kind `trained`)",
         },
         "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},

@@ -25,12 +25,11 @@ from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.imageio import OUTPUT_FORMATS, finish_probe, open_for_probe
 from shared.jobs import is_job_id
 from shared.limits import check_box_bounds
-from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, builtin_style_ids
+from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, PAINTING_STYLE, builtin_style_ids
 from shared.settings import Settings
 from shared.trained import trained_style_ids
 from shared.webhook import check_callback_url
 
-PAINTING_STYLE = "painting"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 

@@ -15,7 +15,8 @@ STYLIZE_TASK = "sitter.stylize"
 COMPOSITE_TASK = "sitter.composite"
 JOB_FAILED_TASK = "sitter.job_failed"  # chord error callback, registered in every worker
 
-CUSTOM_STYLE = "custom"
+PAINTING_STYLE = "painting"  # the default style: the target painting itself
+CUSTOM_STYLE = "custom"  # a job's style when the painting was uploaded
 BUILTIN_STYLE_PREFIX = "builtin-"
 BUILTIN_STYLE_COUNT = 26
 

@@ -22,6 +22,7 @@ from PIL import Image
 
 from shared import gallery
 from shared.imageio import decode_image
+from shared.queues import PAINTING_STYLE
 
 BIG_SIZE = (4000, 4500)
 BIG_SOURCE = "van-gogh-wheatfield-cypresses"  # enlarged to BIG_SIZE: a stand-in for a museum scan
@@ -112,7 +113,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     stylizer = pipeline.stylizer
     size = max(portrait.shape[:2])
     builtin = parse_builtin(BUILTIN)
-    painting_style = resolve_style("painting", stylizer, painting)
+    painting_style = resolve_style(PAINTING_STYLE, stylizer, painting)
     assert isinstance(painting_style, ImageStyle)
     matte = pipeline.matter.matte(portrait)
     stylized = stylizer.stylize(portrait, painting_style, max_size=size)

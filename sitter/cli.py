@@ -19,6 +19,7 @@ from services.compositor.placement import Placement
 from shared import gallery, models
 from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
+from shared.queues import PAINTING_STYLE
 from sitter.client import add_submit_parser
 
 Handler = Callable[[argparse.Namespace], int]
@@ -202,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument("portrait", help="portrait photo (JPEG, PNG, WebP, HEIC ...)")
     blend.add_argument("--painting", required=True, help="gallery id (see `sitter paintings`) or image path")
     blend.add_argument(
-        "--style", default="painting", help="painting (default), gallery id, builtin-N, blend, path"
+        "--style", default=PAINTING_STYLE, help="painting (default), gallery id, builtin-N, blend, path"
     )
     blend.add_argument("--x", type=int, help="left of the person's box, painting pixels")
     blend.add_argument("--y", type=int, help="top of the person's box, painting pixels")
@@ -267,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
     comp.add_argument(
-        "--style", default="painting", help="style of the `after` blend (e.g. trained-ID), as for blend"
+        "--style", default=PAINTING_STYLE, help="style of the `after` blend (e.g. trained-ID), as for blend"
     )
     comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")

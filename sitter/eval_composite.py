@@ -30,6 +30,7 @@ from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
 from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image
+from shared.queues import PAINTING_STYLE
 from sitter.perceptual import Features, gram, style_distance
 from sitter.pipeline import BlendOptions, BlendResult, Pipeline
 
@@ -136,7 +137,7 @@ def legacy_placement(matte: np.ndarray, painting: np.ndarray) -> Placement:
 
 
 class CompositeEvaluator:
-    def __init__(self, pipeline: Pipeline, features: Features, style: str = "painting") -> None:
+    def __init__(self, pipeline: Pipeline, features: Features, style: str = PAINTING_STYLE) -> None:
         self.pipeline = pipeline
         self.features = features
         self.style = style  # the "after" blend's style, to compare networks on the same pairs
@@ -225,7 +226,7 @@ def evaluate(
     gallery_ids: dict[str, str],
     limit: int | None = None,
     save: Path | None = None,
-    style: str = "painting",
+    style: str = PAINTING_STYLE,
 ) -> list[PairReport]:
     """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
     so their shipped analysis is used, as the product does."""

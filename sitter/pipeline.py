@@ -20,16 +20,17 @@ from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from services.painting.planning import plan_for
 from services.segmenter.matting import PersonMatter
-from services.stylizer.resolve import PAINTING, resolve_style
-from services.stylizer.styles import ImageStyle
+from services.stylizer.planned import stylize_for_plan
+from services.stylizer.resolve import resolve_style
 from services.stylizer.stylizer import Stylizer
+from shared.queues import PAINTING_STYLE
 
 
 @dataclass(frozen=True)
 class BlendOptions:
     """What the user chose besides the images and the placement."""
 
-    style: str = "painting"
+    style: str = PAINTING_STYLE
     strength: float = 1.0
     keep_colors: bool = False
     harmonize: Harmonize = field(default_factory=Harmonize)
@@ -82,17 +83,17 @@ class Pipeline:
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
-            style = resolve_style(options.style, self.stylizer, painting)
-            own = options.style.strip() in (PAINTING, painting_id)
-            if steps.local_style and own and isinstance(style, ImageStyle):
-                style = self.stylizer.local_style(painting, plan.style_region, style.vector)
-            stylized = self.stylizer.stylize(
+            stylized = stylize_for_plan(
+                self.stylizer,
                 portrait,
-                style,
+                painting,
+                resolve_style(options.style, self.stylizer, painting),
+                plan,
+                steps,
+                own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
                 strength=options.strength,
                 keep_colors=options.keep_colors,
                 max_size=options.max_size,
-                scale=plan.scale if steps.placed_size else None,
             )
         with _timed(timings, "composite"):
             result = composite(

@@ -13,9 +13,8 @@ from services.stylizer.trained import TrainedStyle, parse_trained
 from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.imageio import decode_image
+from shared.queues import PAINTING_STYLE
 from shared.trained import is_trained_spec
-
-PAINTING = "painting"
 
 
 def resolve_style(
@@ -24,7 +23,7 @@ def resolve_style(
     """`painting` (the target painting, given as `painting_rgb`), a gallery painting id, a built-in spec
     (`builtin-7`, `builtin:7`, `builtin-3@0.6,builtin-12@0.4`) or the path of an image file."""
     text = spec.strip()
-    if text == PAINTING:
+    if text == PAINTING_STYLE:
         if painting_rgb is None:
             raise InvalidParameterError(
                 "style `painting` needs the target painting; name a gallery painting or a built-in style",

@@ -20,7 +20,7 @@ from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
 from shared.imageio import decode_image
 from shared.jobs import PAINTING_BLOB, PLAN_BLOB, PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
-from shared.queues import CUSTOM_STYLE, STYLIZE_TASK
+from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, STYLIZE_TASK
 from shared.worker import Runtime, run_stage
 
 
@@ -30,8 +30,8 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
         from services.compositor.placement import Placement
         from services.painting.options import Harmonize
         from services.painting.planning import plan_for
+        from services.stylizer.planned import stylize_for_plan
         from services.stylizer.resolve import resolve_style
-        from services.stylizer.styles import ImageStyle
 
         models = rt.models
         limit = rt.settings.max_pixels
@@ -55,20 +55,22 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
         steps = Harmonize.from_flag(params["harmonize"])
         style_id = params["style"]
         if style_id == CUSTOM_STYLE:
-            style = resolve_style("painting", models.stylizer, painting)
+            style = resolve_style(PAINTING_STYLE, models.stylizer, painting)
         elif style_id in models.styles:
             style = models.styles[style_id]
         else:
             raise UnknownStyleError(f"this stylizer worker does not serve style {style_id!r}", field="style")
-        if steps.local_style and style_id in (CUSTOM_STYLE, painting_id) and isinstance(style, ImageStyle):
-            style = models.stylizer.local_style(painting, plan.style_region, style.vector)
-        stylized = models.stylizer.stylize(
+        stylized = stylize_for_plan(
+            models.stylizer,
             portrait,
+            painting,
             style,
+            plan,
+            steps,
+            own_painting=style_id in (CUSTOM_STYLE, painting_id),
             strength=params["strength"],
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
-            scale=plan.scale if steps.placed_size else None,
         )
         rt.blobs.put(
             blob_key(job_id, PLAN_BLOB), json.dumps(plan.to_json()).encode(), content_type="application/json"

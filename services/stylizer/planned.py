@@ -1,0 +1,42 @@
+"""Stylize the portrait for its placement plan: the one rule the CLI pipeline and the stylize task share.
+
+When the style is the target painting's own, it is taken from the painting around the place the person
+will stand (mixed with the whole painting), and the person is painted at the size they will be placed, so
+strokes come out at the painting's scale and nothing is enlarged afterwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.painting.options import Harmonize
+from services.painting.plan import Plan
+from services.stylizer.styles import BuiltinStyle, ImageStyle
+from services.stylizer.stylizer import Stylizer
+from services.stylizer.trained import TrainedStyle
+
+
+def stylize_for_plan(
+    stylizer: Stylizer,
+    portrait: np.ndarray,
+    painting: np.ndarray,
+    style: BuiltinStyle | ImageStyle | TrainedStyle,
+    plan: Plan,
+    steps: Harmonize,
+    *,
+    own_painting: bool,
+    strength: float,
+    keep_colors: bool,
+    max_size: int,
+) -> np.ndarray:
+    """`own_painting`: the style is the target painting itself (its id, `painting` or `custom`)."""
+    if steps.local_style and own_painting and isinstance(style, ImageStyle):
+        style = stylizer.local_style(painting, plan.style_region, style.vector)
+    return stylizer.stylize(
+        portrait,
+        style,
+        strength=strength,
+        keep_colors=keep_colors,
+        max_size=max_size,
+        scale=plan.scale if steps.placed_size else None,
+    )
