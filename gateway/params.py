@@ -22,6 +22,7 @@ from gateway.decode_budget import DecodeBudget
 from gateway.problems import ApiProblem
 from shared import gallery
 from shared.errors import InvalidParameterError, UnknownStyleError
+from shared.flags import parse_flag
 from shared.imageio import OUTPUT_FORMATS, finish_probe, open_for_probe
 from shared.jobs import is_job_id
 from shared.limits import check_box_bounds
@@ -29,9 +30,6 @@ from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, PAINTING_STYLE, bu
 from shared.settings import Settings
 from shared.trained import trained_style_ids
 from shared.webhook import check_callback_url
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -152,12 +150,10 @@ def _unit_float(raw: str, name: str) -> float:
 
 
 def _flag(raw: str, name: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise InvalidParameterError(f"{name} must be true or false, got {raw!r}", field=name)
+    try:
+        return parse_flag(raw)
+    except ValueError:
+        raise InvalidParameterError(f"{name} must be true or false, got {raw!r}", field=name) from None
 
 
 def _placement(form: MultiDict[str, str]) -> dict[str, int | None]:

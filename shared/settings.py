@@ -12,20 +12,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from shared.errors import SitterError
+from shared.flags import parse_flag
 from shared.models import default_model_dir
 
 
 def _env_list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def _env_bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(value)
 
 
 @dataclass(frozen=True)
@@ -107,7 +99,7 @@ class Settings:
                 if kind == "int":
                     values[spec.name] = int(raw)
                 elif kind == "bool":
-                    values[spec.name] = _env_bool(raw)
+                    values[spec.name] = parse_flag(raw)
                 elif kind == "Path":
                     values[spec.name] = Path(raw).expanduser()
                 elif kind.startswith("tuple"):
