@@ -105,10 +105,12 @@ def _feather_margin(radius: float) -> int:
     return max(round(radius / 2), 1) + math.ceil(2 * radius) + 4
 
 
-def _open_cuts(matte: np.ndarray, threshold: float, box: Box, painting_w: int, painting_h: int) -> set[str]:
+def _open_cuts(
+    extent: tuple[int, int, int, int], matte_size: tuple[int, int], box: Box, painting_w: int, painting_h: int
+) -> set[str]:
     """Sides where the photo's frame cut the person and the box does not reach the painting's border."""
-    x0, y0, x1, y1 = person_bbox(matte, threshold)
-    height, width = matte.shape
+    x0, y0, x1, y1 = extent
+    height, width = matte_size
     cuts = set()
     if x0 == 0 and box.x > 0:
         cuts.add("left")
@@ -147,10 +149,11 @@ def composite(
     painting_h, painting_w = painting_rgb.shape[:2]
     steps = harmonize if isinstance(harmonize, Harmonize) else Harmonize.from_flag(harmonize)
     rgb, alpha = crop_person(stylized_rgb, matte, threshold)
+    extent = person_bbox(matte, threshold)  # the person's box in the matte: the plan's fit, the frame cuts
     if plan is None or plan.kind == "explicit":
         box = resolve_box(placement, alpha.shape[1], alpha.shape[0], painting_w, painting_h)
     else:
-        box = final_box(plan, person_bbox(matte, threshold), painting_w, painting_h)
+        box = final_box(plan, extent, painting_w, painting_h)
     if steps.foreground:
         rgb = estimate_foreground(rgb, alpha)
     if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
@@ -164,7 +167,7 @@ def composite(
     work = grown.clip(box.w, box.h)
     rgb, alpha = resize_window(rgb, alpha, box.w, box.h, work)
     if steps.edges:
-        sides = _open_cuts(matte, threshold, box, painting_w, painting_h)
+        sides = _open_cuts(extent, matte.shape[:2], box, painting_w, painting_h)
         length = FRAME_FADE * box.h
         alpha = fade_frame_cuts(alpha, sides, length, origin=(work.x, work.y), full=(box.w, box.h))
     alpha = feather_alpha(alpha, radius)  # the margin keeps its edge effects out of the visible part
