@@ -29,6 +29,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         429,
         "SITTER_MAX_ACTIVE_JOBS jobs, or SITTER_MAX_ACTIVE_JOBS_PER_KEY of this key's, are unfinished.",
     ),
+    "storage-full": (
+        507,
+        "The blob store's Redis (or the job store's) reached its maxmemory; nothing was stored. "
+        "See Retry-After.",
+    ),
     "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
     "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
     "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
@@ -220,6 +225,7 @@ PATHS: dict[str, Any] = {
                 "422": _problem("A parameter or an image is invalid"),
                 "429": _problem("Rate or capacity limit; see Retry-After"),
                 "503": _problem("Queue unreachable"),
+                "507": _problem("Blob store full; see Retry-After"),
             },
         }
     },

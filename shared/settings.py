@@ -36,6 +36,7 @@ class Settings:
     broker_url: str = ""  # defaults to redis_url
     result_backend: str = ""  # defaults to redis_url
     storage: str = "redis"  # "redis" or "s3"
+    blob_redis_url: str = ""  # the Redis that holds the blobs with storage "redis"; defaults to redis_url
     s3_bucket: str = "sitter"
     s3_prefix: str = "jobs/"
     s3_endpoint_url: str = ""  # e.g. http://minio:9000 for MinIO
@@ -74,6 +75,8 @@ class Settings:
             object.__setattr__(self, "broker_url", self.redis_url)
         if not self.result_backend:
             object.__setattr__(self, "result_backend", self.redis_url)
+        if not self.blob_redis_url:
+            object.__setattr__(self, "blob_redis_url", self.redis_url)
         if not self.visibility_timeout:
             object.__setattr__(self, "visibility_timeout", self.task_time_limit + 60)
         if self.task_soft_time_limit >= self.task_time_limit:

@@ -67,7 +67,7 @@ def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings]
     _runtime = Runtime(
         settings=settings,
         redis=client,
-        blobs=blob_store(settings, client),
+        blobs=blob_store(settings, client, ride_out_seconds=REDIS_OUTAGE_SECONDS),
         jobs=JobStore(client, retention_seconds=settings.retention_seconds),
         name=f"{name}@{socket.gethostname()}",
         models=load_models(settings),
