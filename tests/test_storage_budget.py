@@ -208,6 +208,35 @@ def test_concurrent_uploads_of_one_key_cannot_overshoot_its_quota(jobs_url: str,
     assert sorted(statuses) == [202, 202] + [429] * 6
 
 
+def test_concurrent_uploads_into_a_nearly_full_store_are_kept_whole_or_refused_clearly(
+    jobs_url: str, blob_url: str, noise_png: bytes
+) -> None:
+    """Uploads at once all pass the admission check; those Redis then refuses are a 507, never a 500."""
+    app = _app(_settings(jobs_url, blob_url))
+    with app.test_client() as client:
+        for _ in range(4):
+            assert _submit(client, noise_png, "beta").status_code == 202
+    responses: list[Any] = []
+
+    def submit() -> None:
+        with app.test_client() as client:
+            responses.append(_submit(client, noise_png))
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    accepted = [response.get_json()["id"] for response in responses if response.status_code == 202]
+    for response in responses:
+        if response.status_code != 202:
+            _problem(response, 507, "storage-full")
+    assert len(accepted) < len(responses)
+    store = RedisBlobStore(redis.Redis.from_url(blob_url), ttl_seconds=60)
+    assert all(store.get(f"{job}/portrait") == noise_png for job in accepted)
+    assert redis.Redis.from_url(jobs_url).zcard(ACTIVE_KEY) == 4 + len(accepted)
+
+
 def test_the_ledger_counts_rewrites_once_and_forgets_expired_jobs(jobs_url: str) -> None:
     ledger = StorageLedger(redis.Redis.from_url(jobs_url), retention_seconds=1)
     ledger.admit("job-a", "key:x", {"portrait": 100}, quota=1000)
