@@ -8,13 +8,15 @@ result by the workers), so the total is what the store really holds; a job leave
 deleted or its retention ends. Workers' writes are counted but never refused here: a job once accepted
 keeps running, so a caller may go over the quota by its unfinished jobs' intermediates, never by more.
 
-Keys (all expire): `sitter:storage:job:<id>` hash blob name -> bytes plus `@client`; per caller
-`sitter:storage:client:<caller>` hash job id -> bytes plus `@total`, and `sitter:storage:expiry:<caller>`,
-job id -> the time its retention ends.
+Keys: `sitter:storage:job:<id>`, hash blob name -> bytes plus `@client`, expiring with the job's blobs;
+per caller `sitter:storage:client:<caller>`, hash job id -> bytes plus `@total`, and
+`sitter:storage:expiry:<caller>`, job id -> the time its retention ends, both expiring an hour after the
+caller's last change (so the next admission always finds the entries it must prune).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -32,7 +34,8 @@ SLACK_SECONDS = 3600  # the caller's keys outlive its last job a little, so prun
 
 # Forget the caller's jobs whose retention ended; refuse (return the bytes in use) when the new uploads
 # would take the caller past the quota (0: none); else enter the job with its uploads. KEYS: the job's
-# hash, the caller's hash, the caller's expiry set. ARGV: job id, caller, now, expiry, quota, ttl, pairs.
+# hash, the caller's hash, the caller's expiry set. ARGV: job id, caller, now, the job's expiry (Unix
+# seconds: its hash goes then, like its blobs), quota, the caller's keys' ttl, then name/size pairs.
 _ADMIT = """
 for _, job in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])) do
   local bytes = tonumber(redis.call('HGET', KEYS[2], job) or '0')
@@ -47,7 +50,7 @@ local quota = tonumber(ARGV[5])
 if quota > 0 and used + incoming > quota then return used end
 redis.call('HSET', KEYS[1], '@client', ARGV[2])
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[1], incoming)
 redis.call('HINCRBY', KEYS[2], '@total', incoming)
@@ -119,11 +122,11 @@ class StorageLedger:
     def admit(self, job_id: str, caller: str, uploads: dict[str, int], quota: int) -> None:
         """Enter a new job with its uploads' sizes, or raise StorageQuotaError (entering nothing)."""
         now = time.time()
+        expiry = math.ceil(now + self.retention_seconds)
         ttl = self.retention_seconds + SLACK_SECONDS
         pairs = [item for name, size in uploads.items() for item in (name, size)]
         refused = self._admit(
-            keys=self._keys(job_id, caller),
-            args=[job_id, caller, now, now + self.retention_seconds, quota, ttl, *pairs],
+            keys=self._keys(job_id, caller), args=[job_id, caller, now, expiry, quota, ttl, *pairs]
         )
         if refused is not None:
             raise StorageQuotaError(int(refused), sum(uploads.values()), quota)
