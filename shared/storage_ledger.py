@@ -16,7 +16,6 @@ caller's last change (so the next admission always finds the entries it must pru
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
@@ -50,7 +49,7 @@ local quota = tonumber(ARGV[5])
 if quota > 0 and used + incoming > quota then return used end
 redis.call('HSET', KEYS[1], '@client', ARGV[2])
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIREAT', KEYS[1], ARGV[4])
+redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[1], incoming)
 redis.call('HINCRBY', KEYS[2], '@total', incoming)
@@ -122,7 +121,7 @@ class StorageLedger:
     def admit(self, job_id: str, caller: str, uploads: dict[str, int], quota: int) -> None:
         """Enter a new job with its uploads' sizes, or raise StorageQuotaError (entering nothing)."""
         now = time.time()
-        expiry = math.ceil(now + self.retention_seconds)
+        expiry = now + self.retention_seconds
         ttl = self.retention_seconds + SLACK_SECONDS
         pairs = [item for name, size in uploads.items() for item in (name, size)]
         refused = self._admit(
