@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask, Response, redirect, request, send_from_directory
 from redis import RedisError
+from redis.exceptions import OutOfMemoryError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -96,6 +97,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         log.warning("backend unavailable on %s %s: %s", request.method, request.path, error)
         return problem_response(
             ApiProblem(503, "storage-unavailable", "storage is unreachable; try again shortly")
+        )
+
+    @app.errorhandler(OutOfMemoryError)
+    def redis_full(error: OutOfMemoryError) -> Response:
+        log.error("Redis is full (maxmemory) on %s %s: %s", request.method, request.path, error)
+        return problem_response(
+            ApiProblem(507, "storage-full", "Redis is full; try again later", headers={"Retry-After": "60"})
         )
 
     @app.errorhandler(HTTPException)

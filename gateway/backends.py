@@ -17,7 +17,8 @@ from shared.celery_app import create_celery
 from shared.jobs import JobStore
 from shared.metrics import Metrics
 from shared.settings import Settings
-from shared.storage import BlobStore, S3BlobStore, blob_store, redis_client
+from shared.storage import S3BlobStore, redis_client
+from shared.storage_ledger import MeteredBlobStore, metered_blob_store
 
 
 class Backends:
@@ -39,10 +40,10 @@ class Backends:
         )
 
     @cached_property
-    def blobs(self) -> BlobStore:
-        store = blob_store(self.settings, self.redis)
-        if isinstance(store, S3BlobStore):  # the gateway may take a job before any worker made the bucket
-            store.ensure_bucket()
+    def blobs(self) -> MeteredBlobStore:
+        store = metered_blob_store(self.settings, self.redis)
+        if isinstance(store.store, S3BlobStore):  # a job may come before any worker made the bucket
+            store.store.ensure_bucket()
         return store
 
     @cached_property

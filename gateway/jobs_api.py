@@ -14,6 +14,7 @@ from gateway.idempotency import request_fingerprint
 from gateway.loopback import is_loopback
 from gateway.params import parse_submission
 from gateway.problems import ApiProblem
+from gateway.storage_admission import check_room, over_quota
 from shared.jobs import (
     ARTIFACT_BLOBS,
     PAINTING_BLOB,
@@ -27,6 +28,7 @@ from shared.jobs import (
     new_job_id,
 )
 from shared.storage import BlobNotFoundError
+from shared.storage_ledger import StorageQuotaError
 
 jobs_api = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
@@ -165,6 +167,10 @@ def submit() -> Response:
     if portrait is None:
         assert submission.portrait_from is not None
         portrait = _own_portrait(submission.portrait_from)
+    uploads = {PORTRAIT_BLOB: len(portrait)}
+    if submission.painting is not None:
+        uploads[PAINTING_BLOB] = len(submission.painting)
+    check_room(back.blobs, sum(uploads.values()), settings().storage_admit_percent)
     job_id = new_job_id()
     if idempotency:
         # a concurrent twin of this request may have won the race
@@ -175,6 +181,7 @@ def submit() -> Response:
             return replay
     conf = settings()
     try:
+        back.blobs.ledger.admit(job_id, client_identity(), uploads, conf.storage_quota_per_key)
         record = back.jobs.create(
             job_id,
             submission.params,
@@ -184,8 +191,11 @@ def submit() -> Response:
             max_active_per_client=conf.max_active_jobs_per_key,
         )
     except Exception as exc:
+        back.blobs.ledger.release(job_id)
         if idempotency:  # let the client's retry create the job instead of finding a ghost
             back.jobs.release_idempotency_key(scope, job_id)
+        if isinstance(exc, StorageQuotaError):
+            raise over_quota(exc) from None
         if isinstance(exc, JobLimitError):
             raise _too_many(exc) from None
         raise
@@ -195,9 +205,9 @@ def submit() -> Response:
         back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
         if submission.painting is not None:
             back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
-    except Exception:  # the caller hears 503: the job must not exist, nor hold a place under the caps
+    except Exception:  # 503, or 507 when the store is full: the job must not exist, nor hold a place
         back.jobs.delete(job_id)
-        back.blobs.delete_prefix(f"{job_id}/")
+        back.blobs.delete_prefix(f"{job_id}/")  # also takes it out of the storage ledger
         if idempotency:
             back.jobs.release_idempotency_key(scope, job_id)
         raise

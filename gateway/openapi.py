@@ -36,6 +36,16 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         429,
         "SITTER_MAX_ACTIVE_JOBS jobs, or SITTER_MAX_ACTIVE_JOBS_PER_KEY of this key's, are unfinished.",
     ),
+    "storage-quota": (
+        429,
+        "This key's (this address's) jobs hold more image bytes than SITTER_STORAGE_QUOTA_PER_KEY allows; "
+        "delete finished jobs or wait until they expire.",
+    ),
+    "storage-full": (
+        507,
+        "The blob store is full (past SITTER_STORAGE_ADMIT_PERCENT of its Redis maxmemory), or Redis is; "
+        "nothing was stored. See Retry-After.",
+    ),
     "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
     "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
     "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
@@ -231,8 +241,9 @@ PATHS: dict[str, Any] = {
                 "413": _problem("Upload or image too large"),
                 "415": _problem("Not multipart, or an upload is not a supported image"),
                 "422": _problem("A parameter or an image is invalid"),
-                "429": _problem("Rate or capacity limit; see Retry-After"),
+                "429": _problem("Rate, job-count or storage-quota limit; Retry-After except for the quota"),
                 "503": _problem("Queue unreachable"),
+                "507": _problem("Blob store full; see Retry-After"),
             },
         }
     },

@@ -11,7 +11,13 @@ from typing import Any
 from flask import Response, jsonify, request
 from PIL import UnidentifiedImageError
 
-from shared.errors import ImageTooLargeError, InvalidImageError, InvalidParameterError, SitterError
+from shared.errors import (
+    ImageTooLargeError,
+    InvalidImageError,
+    InvalidParameterError,
+    SitterError,
+    StorageFullError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -29,6 +35,7 @@ TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -53,7 +60,10 @@ class ApiProblem(Exception):
 
 
 def from_sitter_error(error: SitterError) -> ApiProblem:
-    """Too many pixels is 413; bytes that are no known image format are 415; other bad input is 422."""
+    """Too many pixels is 413; bytes that are no known image format are 415; other bad input is 422;
+    a full blob store is 507, with a hint to retry later."""
+    if isinstance(error, StorageFullError):
+        return ApiProblem(507, error.code, error.message, headers={"Retry-After": "60"})
     if isinstance(error, ImageTooLargeError):
         status = 413
     elif isinstance(error, InvalidImageError) and isinstance(error.__cause__, UnidentifiedImageError):

@@ -58,3 +58,13 @@ class ModelChecksumError(SitterError):
     """A model file's sha256 differs from the catalogue: it is refused, never loaded."""
 
     code = "model-checksum"
+
+
+class StorageFullError(SitterError):
+    """The blob store refused a write because it is full (Redis at maxmemory with noeviction).
+
+    Never retried: space comes back only as jobs expire or are deleted, so a stage that meets it fails its
+    job with this reason at once, and the gateway refuses new jobs with 507 instead of a 500.
+    """
+
+    code = "storage-full"

@@ -28,6 +28,7 @@ class Settings:
     broker_url: str = ""  # defaults to redis_url
     result_backend: str = ""  # defaults to redis_url
     storage: str = "redis"  # "redis" or "s3"
+    blob_redis_url: str = ""  # the Redis that holds the blobs with storage "redis"; defaults to redis_url
     s3_bucket: str = "sitter"
     s3_prefix: str = "jobs/"
     s3_endpoint_url: str = ""  # e.g. http://minio:9000 for MinIO
@@ -52,6 +53,8 @@ class Settings:
     max_active_jobs: int = 1000  # unfinished jobs at once; beyond it POST /v1/jobs answers 429
     max_active_jobs_per_key: int = 20  # unfinished jobs of one API key (one address without keys) at once
     rate_limit_per_minute: int = 0  # job submissions per client per minute; 0: unlimited
+    storage_quota_per_key: int = 512 * 1024 * 1024  # blob bytes one key's (address's) live jobs hold; 0: none
+    storage_admit_percent: int = 90  # a maxmemory-capped blob Redis takes new jobs up to this fill
     log_level: str = "INFO"
     styles: tuple[str, ...] = ("all",)
     inference_threads: int = 0  # 0: let the runtime choose
@@ -70,6 +73,12 @@ class Settings:
             object.__setattr__(self, "broker_url", self.redis_url)
         if not self.result_backend:
             object.__setattr__(self, "result_backend", self.redis_url)
+        if not self.blob_redis_url:
+            object.__setattr__(self, "blob_redis_url", self.redis_url)
+        if self.storage_quota_per_key < 0:
+            raise SitterError("SITTER_STORAGE_QUOTA_PER_KEY must be 0 (no quota) or a number of bytes")
+        if not 1 <= self.storage_admit_percent <= 100:
+            raise SitterError("SITTER_STORAGE_ADMIT_PERCENT must be between 1 and 100")
         if not self.visibility_timeout:
             object.__setattr__(self, "visibility_timeout", self.task_time_limit + 60)
         if self.task_soft_time_limit >= self.task_time_limit:

@@ -6,7 +6,9 @@ expires objects under the prefix after whole days, the finest S3 supports). Jobs
 when a client deletes the job.
 
 Connection problems raise `StorageUnavailableError`, which tasks retry with backoff; a missing key raises
-`BlobNotFoundError`, which is never retried.
+`BlobNotFoundError`, and a full Redis (maxmemory with `noeviction`) `StorageFullError`: neither is retried.
+The Redis store may be a Redis of its own (SITTER_BLOB_REDIS_URL), so a full blob store never stops the
+broker and the job records.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import redis
 from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
-from shared.errors import SitterError
+from shared.errors import SitterError, StorageFullError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,10 @@ class BlobStore(Protocol):
 
     def ping(self) -> None: ...
 
+    def capacity(self) -> tuple[int, int] | None:
+        """(bytes used, bytes allowed) when the store has a fixed size; None when it has none (S3)."""
+        ...
+
 
 class RedisBlobStore:
     """Blobs as Redis strings with a TTL: nothing to set up, and expiry is exact."""
@@ -68,6 +74,11 @@ class RedisBlobStore:
             return getattr(self.client, method)(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StorageUnavailableError(f"redis blob store unreachable: {exc}") from exc
+        except redis.exceptions.OutOfMemoryError as exc:
+            raise StorageFullError(
+                "the blob store is full (its Redis reached maxmemory); "
+                "space comes back as jobs expire or are deleted"
+            ) from exc
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
         self._call("set", self.prefix + key, data, ex=self.ttl_seconds)
@@ -97,6 +108,13 @@ class RedisBlobStore:
 
     def ping(self) -> None:
         self._call("ping")
+
+    def capacity(self) -> tuple[int, int] | None:
+        """Redis's own accounting: used_memory against maxmemory (None when Redis has no maxmemory)."""
+        info = self._call("info", "memory")
+        assert isinstance(info, dict)
+        limit = int(info.get("maxmemory", 0))
+        return (int(info["used_memory"]), limit) if limit else None
 
 
 class S3BlobStore:
@@ -168,6 +186,9 @@ class S3BlobStore:
         except BlobNotFoundError:
             raise SitterError(f"S3 bucket {self.bucket!r} does not exist") from None
 
+    def capacity(self) -> tuple[int, int] | None:
+        return None  # S3 has no fixed size: the per-key quota bounds what each caller stores
+
     def ensure_bucket(self) -> None:
         """Create the bucket if missing and install the expiry rule for our prefix (idempotent)."""
         try:
@@ -211,8 +232,10 @@ def redis_client(url: str, *, ride_out_seconds: float = 0) -> redis.Redis:
     )
 
 
-def blob_store(settings: Settings, client: redis.Redis | None = None) -> BlobStore:
-    """The store chosen by SITTER_STORAGE."""
+def blob_store(
+    settings: Settings, client: redis.Redis | None = None, *, ride_out_seconds: float = 0
+) -> BlobStore:
+    """The store chosen by SITTER_STORAGE; `client` is reused when the blobs share the job store's Redis."""
     if settings.storage == "s3":
         import boto3
         from botocore.config import Config
@@ -226,4 +249,6 @@ def blob_store(settings: Settings, client: redis.Redis | None = None) -> BlobSto
         return S3BlobStore(
             s3, settings.s3_bucket, prefix=settings.s3_prefix, retention_seconds=settings.retention_seconds
         )
-    return RedisBlobStore(client or redis_client(settings.redis_url), ttl_seconds=settings.retention_seconds)
+    if client is None or settings.blob_redis_url != settings.redis_url:
+        client = redis_client(settings.blob_redis_url, ride_out_seconds=ride_out_seconds)
+    return RedisBlobStore(client, ttl_seconds=settings.retention_seconds)

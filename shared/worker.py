@@ -32,6 +32,7 @@ from shared.jobs import CANCELED, JobStore
 from shared.queues import JOB_FAILED_TASK
 from shared.settings import Settings
 from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
+from shared.storage_ledger import metered_blob_store
 from shared.webhook import send_callback
 
 log = logging.getLogger("sitter.worker")
@@ -71,7 +72,7 @@ def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings]
     _runtime = Runtime(
         settings=settings,
         redis=client,
-        blobs=blob_store(settings, client),
+        blobs=metered_blob_store(settings, client, ride_out_seconds=REDIS_OUTAGE_SECONDS),
         jobs=JobStore(client, retention_seconds=settings.retention_seconds),
         name=f"{name}@{socket.gethostname()}",
         models=load_models(settings),

@@ -3,7 +3,9 @@
 - `redis_url`: a private `redis-server` (no persistence) for the whole session. Modules that run workers
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
   1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8
-  fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention.
+  fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention,
+  12 the cancel-write races,
+  13 the storage budgets.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;

@@ -132,7 +132,7 @@ def local(redis_url: str, s3_endpoint: str) -> dict[str, str]:
 def localised(env: dict[str, str], local: dict[str, str], pythonpath: str) -> dict[str, str]:
     """The container's environment with its hosts swapped for local ones; nothing else of ours leaks in."""
     values = dict(env)
-    for key in ("SITTER_REDIS_URL", "SITTER_BROKER_URL", "SITTER_RESULT_BACKEND"):
+    for key in ("SITTER_REDIS_URL", "SITTER_BROKER_URL", "SITTER_RESULT_BACKEND", "SITTER_BLOB_REDIS_URL"):
         if key in values:
             values[key] = local["redis"]
     if values.get("SITTER_S3_ENDPOINT_URL") or values.get("SITTER_STORAGE") == "s3":
