@@ -23,7 +23,7 @@ from typing import Any
 
 import redis
 from celery import Celery, Task
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import ChordError, Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
 
 from shared.celery_app import create_celery
@@ -182,11 +182,26 @@ def register_failure_handler(app: Celery) -> None:
         if record is None:
             return
         stage = record.current_stage()
-        if type(exc).__name__ in CELERY_KILLS:  # Celery's own words, nothing internal: keep them
+        if _celery_kill(exc):  # Celery's own words, nothing internal: keep them
             detail = f"{type(exc).__name__}: {exc}"
         else:
             detail = f"the {stage} stage failed; {_see_log(_incident(job_id, stage, 'failed', exc))}"
         _fail(rt, job_id, stage, "stage-failed", detail)
+
+
+def _celery_kill(exc: BaseException) -> bool:
+    """Whether Celery killed the task (hard time limit, lost worker), also when the chord wraps that in
+    a ChordError ("Dependency <id> raised TimeLimitExceeded(2)"), as it does for a header task."""
+    seen: BaseException | None = exc
+    for _ in range(4):  # the exception, then what it was raised from
+        if seen is None:
+            return False
+        if type(seen).__name__ in CELERY_KILLS:
+            return True
+        if isinstance(seen, ChordError) and any(f"raised {kill}" in str(seen) for kill in CELERY_KILLS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def worker_parser(service: str) -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from billiard.exceptions import TimeLimitExceeded
 from celery import Celery, Task
+from celery.exceptions import ChordError
 
 from shared.celery_app import create_celery
 from shared.errors import InvalidParameterError
@@ -141,6 +142,23 @@ def test_chord_error_callback_blames_the_stage_that_was_running(app: Celery, rt:
     record = rt.jobs.get(job_id)
     assert record is not None and record.status == FAILED and record.error is not None
     assert record.error["stage"] == "stylize" and record.error["detail"].startswith("TimeLimitExceeded")
+
+
+def test_a_hard_time_limit_wrapped_by_the_chord_keeps_its_words(app: Celery, rt: Runtime) -> None:
+    """A header task's kill reaches the error callback as a ChordError raised from TimeLimitExceeded."""
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    rt.jobs.start_stage(job_id, "stylize", "w")
+    try:
+        try:
+            raise TimeLimitExceeded(2)
+        except TimeLimitExceeded as killed:
+            raise ChordError(f"Dependency {job_id}-stylize raised TimeLimitExceeded(2)") from killed
+    except ChordError as wrapped:
+        app.tasks[JOB_FAILED_TASK](None, wrapped, None, job_id)
+    record = rt.jobs.get(job_id)
+    assert record is not None and record.error is not None
+    assert "TimeLimitExceeded" in record.error["detail"] and "incident" not in record.error["detail"]
 
 
 def test_chord_error_callback_hides_what_a_crash_said(
