@@ -101,11 +101,12 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     from services.compositor.blend import composite
     from services.compositor.placement import Placement
     from services.stylizer.resolve import resolve_style
-    from services.stylizer.sharpness import sharpness
     from services.stylizer.styles import ImageStyle, parse_builtin
     from shared.trained import trained_style_ids
+    from sitter.baseline_384 import stylize_at_384
     from sitter.eval_composite import LEGACY_OPTIONS, legacy_placement
     from sitter.pipeline import BlendOptions, Pipeline
+    from sitter.sharpness import sharpness
 
     portrait = bench_portrait()
     painting = gallery.load_painting(BENCH_PAINTING)
@@ -117,7 +118,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     assert isinstance(painting_style, ImageStyle)
     matte = pipeline.matter.matte(portrait)
     stylized = stylizer.stylize(portrait, painting_style, max_size=size)
-    baseline = stylizer.stylize_at_384(portrait, painting_style, max_size=size)
+    baseline = stylize_at_384(stylizer, portrait, painting_style, max_size=size)
 
     rows: list[Row] = []
 
@@ -170,7 +171,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
     )
     add(
         "stylize painting style, 384 + upscale",
-        lambda: stylizer.stylize_at_384(portrait, painting_style, max_size=size),
+        lambda: stylize_at_384(stylizer, portrait, painting_style, max_size=size),
         note=f"sharpness {sharpness(baseline):.0f}",
     )
     for style_id in trained_style_ids():  # each painting's own network, same portrait and size

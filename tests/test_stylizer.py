@@ -12,7 +12,6 @@ from PIL import Image
 
 from services.stylizer.onnx_models import dynamic_size_transformer
 from services.stylizer.resolve import resolve_style
-from services.stylizer.sharpness import sharpness
 from services.stylizer.styles import BuiltinStyle, ImageStyle, parse_builtin
 from services.stylizer.stylizer import MAX_STYLE_CROPS, Stylizer, _covering_squares
 from shared import gallery
@@ -20,6 +19,8 @@ from shared.builtin_styles import builtin_styles
 from shared.errors import InvalidImageError, InvalidParameterError, SitterError, UnknownStyleError
 from shared.imageio import decode_image
 from shared.models import catalogue, model_path, sha256_of
+from sitter.baseline_384 import stylize_at_384
+from sitter.sharpness import sharpness
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +191,7 @@ def test_transformer_runs_at_any_size_and_keeps_the_model_file(
 def test_full_resolution_is_sharper_than_384_and_upscale(stylizer: Stylizer, starry: ImageStyle) -> None:
     photo = portrait(450, 600)
     ours = stylizer.stylize(photo, starry)
-    baseline = stylizer.stylize_at_384(photo, starry)
+    baseline = stylize_at_384(stylizer, photo, starry)
     assert ours.shape == baseline.shape == photo.shape
     face = (slice(40, 300), slice(110, 340))
     assert sharpness(ours[face]) > 3 * sharpness(baseline[face])

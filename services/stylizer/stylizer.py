@@ -17,7 +17,7 @@ from PIL import Image
 
 from services.stylizer.colour import keep_colors as apply_keep_colors
 from services.stylizer.colour import mix
-from services.stylizer.onnx_models import FIXED_SIDE, dynamic_size_transformer, open_session
+from services.stylizer.onnx_models import dynamic_size_transformer, open_session
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.trained import TrainedNetworks, TrainedStyle
 from shared.errors import InvalidImageError, InvalidParameterError
@@ -65,7 +65,7 @@ class Stylizer:
         covering the image, not only its centre, keeps colours and motifs at the edges (Starry Night's
         village, the Great Wave's boat) in the style.
         """
-        image = _check_rgb(style_rgb, "style image")
+        image = check_rgb(style_rgb, "style image")
         session = self._session("arbitrary-predict")
         vectors = []
         for box in _covering_squares(*image.shape[:2]):
@@ -90,12 +90,12 @@ class Stylizer:
         `scale` (the size it will be placed at, so strokes come out at the painting's scale and nothing
         is enlarged after stylization), long side capped at `max_size` either way. strength 0 is the
         photo, 1 the full style; keep_colors keeps the photo's own colours."""
-        photo = _check_rgb(rgb, "portrait")
+        photo = check_rgb(rgb, "portrait")
         if scale is None:
             photo = fit(photo, max_size)
         else:  # one resize, straight to the placed size or the cap
             photo = rescale(photo, min(scale, _check_max_size(max_size) / max(photo.shape[:2])))
-        strength = _check_strength(strength)
+        strength = check_strength(strength)
         if isinstance(style, BuiltinStyle):
             stylized = self._run_builtin(photo, style.weights) if strength > 0 else photo
         elif isinstance(style, ImageStyle):
@@ -119,46 +119,20 @@ class Stylizer:
         with the whole painting's vector `whole`, `weight` being the local share. A person standing in
         Starry Night's village takes its dark roofs, not the swirling sky's yellow."""
         x0, y0, x1, y1 = region
-        crop = _check_rgb(np.ascontiguousarray(painting_rgb[y0:y1, x0:x1]), "style region")
+        crop = check_rgb(np.ascontiguousarray(painting_rgb[y0:y1, x0:x1]), "style region")
         local = self.style_vector(crop)
         return ImageStyle((weight * local + (1.0 - weight) * whole).astype(np.float32))
-
-    def stylize_at_384(
-        self,
-        rgb: np.ndarray,
-        style: ImageStyle,
-        *,
-        strength: float = 1.0,
-        keep_colors: bool = False,
-        max_size: int = 1024,
-    ) -> np.ndarray:
-        """The baseline the transformer was exported for: the photo shrunk to 384 px long side, reflect-padded
-        to 384x384, stylized, then Lanczos-upscaled to the working resolution. Same size as `stylize`'s
-        output; kept so the bench can show, on the same input, how much sharper `stylize` is."""
-        photo = fit(_check_rgb(rgb, "portrait"), max_size)
-        strength = _check_strength(strength)
-        height, width = photo.shape[:2]
-        scale = FIXED_SIDE / max(height, width)
-        small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
-        small = np.asarray(Image.fromarray(photo).resize((small_w, small_h), Image.Resampling.LANCZOS))
-        padded = np.pad(small, ((0, FIXED_SIDE - small_h), (0, FIXED_SIDE - small_w), (0, 0)), mode="reflect")
-        stylized = self._run_transformer(padded, self._blended_vector(photo, style, strength))
-        upscaled = Image.fromarray(stylized[:small_h, :small_w])
-        result = np.asarray(upscaled.resize((width, height), Image.Resampling.LANCZOS))
-        if keep_colors:
-            result = apply_keep_colors(result, photo)
-        return mix(photo, result, strength)
 
     def _run_image_style(self, photo: np.ndarray, style: ImageStyle, strength: float) -> np.ndarray:
         """The transformer at the photo's own resolution, with the style vector interpolated from the
         photo's own style to the painting's (Ghiasi et al.'s strength). The caller also blends pixels by
         strength: the photo's own vector alone still repaints it (mean error ~25/255), so strength 0 would
         otherwise not be the photo."""
-        vector = self._blended_vector(photo, style, strength)
-        out = self._run_transformer(_pad_to_stride(photo), vector)
+        vector = self.blended_vector(photo, style, strength)
+        out = self.run_transformer(_pad_to_stride(photo), vector)
         return out[: photo.shape[0], : photo.shape[1]]
 
-    def _blended_vector(self, photo: np.ndarray, style: ImageStyle, strength: float) -> np.ndarray:
+    def blended_vector(self, photo: np.ndarray, style: ImageStyle, strength: float) -> np.ndarray:
         if strength == 1.0:
             return style.vector
         own = self.style_vector(photo)
@@ -171,7 +145,7 @@ class Stylizer:
         out = self._session("multistyle26").run(None, {"image": image, "style_weights": weights})[0][0]
         return _to_uint8(out.transpose(1, 2, 0))[: photo.shape[0], : photo.shape[1]]
 
-    def _run_transformer(self, padded: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    def run_transformer(self, padded: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """One pass of the size-free transformer on an HxWx3 uint8 image whose sides are multiples of 4."""
         content = padded[None].astype(np.float32)
         content *= 1.0 / 255.0
@@ -216,7 +190,7 @@ def rescale(rgb: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, filt))
 
 
-def _check_rgb(rgb: np.ndarray, what: str) -> np.ndarray:
+def check_rgb(rgb: np.ndarray, what: str) -> np.ndarray:
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImageError(f"the {what} must be a uint8 HxWx3 RGB array", field=what)
     if min(rgb.shape[:2]) < MIN_SIDE:
@@ -226,7 +200,7 @@ def _check_rgb(rgb: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def _check_strength(strength: float) -> float:
+def check_strength(strength: float) -> float:
     value = float(strength)
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidParameterError(f"strength must be between 0 and 1, got {strength}", field="strength")

@@ -1,4 +1,4 @@
-"""A sharpness score: the bench and tests show full-resolution stylization beats 384-and-upscale."""
+"""A sharpness score (bench and tests only): full-resolution stylization beats 384-and-upscale."""
 
 from __future__ import annotations
 
