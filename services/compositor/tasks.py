@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from services.compositor.blend import composite as blend
+from services.compositor import blend
 from services.compositor.placement import Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
@@ -41,7 +41,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
         )
         matte = decode_matte(rt.blobs.get(blob_key(job_id, MATTE_BLOB)))
         plan = Plan.from_json(json.loads(rt.blobs.get(blob_key(job_id, PLAN_BLOB))))
-        placed = blend(
+        placed = blend.composite(
             painting,
             stylized,
             matte,
