@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 from flask import Blueprint, Response, jsonify, request
@@ -31,6 +32,7 @@ from shared.storage import BlobNotFoundError
 from shared.storage_ledger import StorageQuotaError
 
 jobs_api = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+log = logging.getLogger("sitter.gateway")
 
 
 def _given_key() -> str:
@@ -214,7 +216,8 @@ def submit() -> Response:
     try:
         enqueue(back.celery, job_id, submission.params)
     except Exception as exc:  # broker down: the job must not linger as "queued"
-        back.jobs.fail(job_id, "queue", "broker-unavailable", f"could not queue the job: {exc}")
+        log.warning("job %s could not be queued: %s", job_id, exc)  # the reason may name the broker's address
+        back.jobs.fail(job_id, "queue", "broker-unavailable", "the job queue was unreachable; nothing queued")
         raise ApiProblem(503, "broker-unavailable", "the job queue is unreachable; try again") from exc
     return _accepted(record)
 

@@ -161,6 +161,23 @@ def test_readiness_names_the_backend_that_is_down_but_not_its_address() -> None:
         assert secret not in body
 
 
+def test_a_job_the_broker_could_not_take_records_no_broker_address(
+    redis_url: str, portrait_jpeg: bytes
+) -> None:
+    url = redis_url.rsplit("/", 1)[0] + "/15"
+    redis.Redis.from_url(url).flushdb()
+    dead_broker = "redis://broker-user:s3cret-pass@127.0.0.1:1/0"
+    with create_app(Settings(redis_url=url, broker_url=dead_broker)).test_client() as client:
+        response = client.post("/v1/jobs", data=_form(portrait_jpeg))
+    assert response.status_code == 503 and response.get_json()["code"] == "broker-unavailable"
+    jobs = redis.Redis.from_url(url)
+    (key,) = list(jobs.scan_iter("sitter:job:*"))
+    error = jobs.hget(key, "error") or b""
+    assert b"broker-unavailable" in error
+    for secret in (b"127.0.0.1", b"s3cret", b"broker-user", b"Error"):
+        assert secret not in error
+
+
 def test_readiness_without_a_key_still_works_for_the_kubelet(settings: Settings) -> None:
     keyed = Settings(redis_url=settings.redis_url, api_keys=("k1",))
     with create_app(keyed).test_client() as client:
