@@ -4,6 +4,10 @@
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
   1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8
   fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention.
+- `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
+  test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above.
+  `broker` (module scope) is "redis", or both in turn for a test marked `both_brokers`;
+  `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a module's database.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from sitter.rabbitmq_node import RabbitMQNode, server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 S3_CREDENTIALS = {
@@ -89,6 +95,54 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(10)
+
+
+BROKERS = ("redis", "rabbitmq")
+RABBITMQ_VHOSTS = tuple(f"sitter-{db}" for db in range(16))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQNode]:
+    """One private node per session (it takes ~8 s to boot on two cores); never the machine's own."""
+    if server_binary() is None:
+        pytest.skip("rabbitmq-server is not installed (sh tests/rabbitmq/install.sh)")
+    node = RabbitMQNode(tmp_path_factory.mktemp("rabbitmq"), vhosts=RABBITMQ_VHOSTS)
+    node.start()
+    yield node
+    node.close()
+
+
+@dataclass(frozen=True)
+class BrokerChoice:
+    """Which broker a module's services use; Redis stays the job store either way."""
+
+    name: str
+    node: RabbitMQNode | None = None
+
+    def env(self, redis_url: str, db: int) -> dict[str, str]:
+        """The module's own Redis database and, on RabbitMQ, its own vhost of the same number."""
+        env = {"SITTER_REDIS_URL": f"{redis_url.rsplit('/', 1)[0]}/{db}"}
+        if self.node is not None:
+            env["SITTER_BROKER_URL"] = self.node.url(f"sitter-{db}")
+        return env
+
+    def url(self, redis_url: str, db: int) -> str:
+        env = self.env(redis_url, db)
+        return env.get("SITTER_BROKER_URL", env["SITTER_REDIS_URL"])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of a module that uses `broker` is parametrized, so the module's Redis-broker tests share
+    one set of workers whether or not they are marked to run on RabbitMQ as well."""
+    if "broker" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_brokers") is not None
+        metafunc.parametrize("broker", BROKERS if both else BROKERS[:1], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def broker(request: pytest.FixtureRequest) -> BrokerChoice:
+    name = request.param
+    return BrokerChoice(name, request.getfixturevalue("rabbitmq") if name == "rabbitmq" else None)
 
 
 @pytest.fixture(scope="session")
