@@ -6,6 +6,10 @@ busy one), bounded retries, JSON only, expiring results, and the broker's own se
 shared.broker (on Redis a visibility timeout above the hard time limit, so a running task is never
 redelivered while still alive; on RabbitMQ quorum queues and publisher confirms).
 
+A worker's own publishes (a chord's callback, a retry) wait about a minute for an unreachable broker, as
+its result writes do, so a stage that finishes during a broker restart still hands on its job; the
+gateway's publishes fail fast instead (503 broker-unavailable: the caller retries, no request hangs).
+
 Through a Redis restart, a running task is left to finish and its result write is retried until Redis is
 back (Celery would otherwise terminate it and record "revoked", which fails the whole chord). The copy of
 its message that Redis redelivers later is harmless: the job record makes it skip a finished job, and the
@@ -22,6 +26,9 @@ from celery.backends.redis import RedisBackend
 from shared.broker import celery_broker_conf
 from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
 from shared.settings import Settings
+
+# kombu's back-off between attempts: 0, 0.5, 1, 1.5, then 2 s apart; about a minute in all
+WORKER_PUBLISH_RETRY = {"max_retries": 32, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
 
 
 class SendOnlyRedisBackend(RedisBackend):
@@ -68,4 +75,6 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
         result_backend_max_retries=20,  # jittered backoff up to 10 s apart: about a minute of outage
         **celery_broker_conf(settings),
     )
+    if not send_only:
+        app.conf.task_publish_retry_policy = WORKER_PUBLISH_RETRY
     return app
