@@ -6,7 +6,8 @@
   fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention.
 - `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
   test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above.
-  `broker` (module scope) is "redis", or both in turn for a test marked `both_brokers`;
+  `broker` (module scope) is "redis", or both in turn for a test marked `both_brokers` (or what a test's
+  own `parametrize("broker", ..., indirect=True)` names);
   `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a module's database.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
@@ -131,10 +132,17 @@ class BrokerChoice:
         return env.get("SITTER_BROKER_URL", env["SITTER_REDIS_URL"])
 
 
+def _names(argnames: str | Sequence[str]) -> list[str]:
+    return [name.strip() for name in (argnames.split(",") if isinstance(argnames, str) else argnames)]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test of a module that uses `broker` is parametrized, so the module's Redis-broker tests share
     one set of workers whether or not they are marked to run on RabbitMQ as well."""
-    if "broker" in metafunc.fixturenames:
+    explicit = any(
+        "broker" in _names(marker.args[0]) for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if "broker" in metafunc.fixturenames and not explicit:
         both = metafunc.definition.get_closest_marker("both_brokers") is not None
         metafunc.parametrize("broker", BROKERS if both else BROKERS[:1], indirect=True, scope="module")
 
