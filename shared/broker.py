@@ -13,20 +13,17 @@ stored.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from celery import Celery
 from kombu import Connection
 from redis import Redis
 
 from shared.settings import Settings
 from shared.storage import redis_client
 
-log = logging.getLogger("sitter.broker")
-
 RABBITMQ_SCHEMES = ("amqp", "amqps", "pyamqp")
-REDIS_SCHEMES = ("redis", "rediss")
 PROBE_TIMEOUT_S = 3.0
 
 
@@ -59,9 +56,24 @@ def celery_broker_conf(settings: Settings) -> dict[str, Any]:
         "task_default_queue_type": "quorum",
         "task_create_missing_queue_type": "quorum",
         "task_create_missing_queue_exchange_type": "topic",
+        "task_default_exchange_type": "topic",  # Celery's default `celery` queue, bound for delays too
         "worker_detect_quorum_queues": True,  # quorum queues refuse global QoS: per-consumer prefetch
         "broker_heartbeat": 30,  # a silent peer (frozen, partitioned) is dropped within a minute
     }
+
+
+def prepare_worker(app: Celery) -> None:
+    """Declare Celery's default queue on RabbitMQ before a worker starts.
+
+    Each worker binds every queue Celery knows, the unused default one (`celery`) included, to the
+    delayed-delivery exchanges at start; a queue nobody declared makes that fail, and with it delayed
+    retries for the worker's own queues. Redis needs nothing.
+    """
+    if not is_rabbitmq(app.conf.broker_url):
+        return
+    with app.connection_for_write() as connection:
+        default = app.amqp.queues[app.conf.task_default_queue]
+        default.bind(connection.default_channel).declare()
 
 
 class Broker(Protocol):

@@ -27,7 +27,7 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
 from kombu.exceptions import OperationalError  # an unreachable RabbitMQ
 
-from shared.broker import broker_for
+from shared.broker import broker_for, prepare_worker
 from shared.celery_app import create_celery
 from shared.errors import SitterError
 from shared.jobs import CANCELED, JobStore
@@ -224,6 +224,7 @@ def serve(
         print(f"ok: {service} models verified, broker and storage reachable; queues {', '.join(queues)}")
         return 0
     app = create_celery(settings)
+    prepare_worker(app)
     register_failure_handler(app)
     # the main process gets a runtime without models: Celery runs the chord's error callback there when it
     # kills a task itself (hard time limit), and that callback needs the job records
