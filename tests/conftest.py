@@ -4,12 +4,12 @@
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
   1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8
   fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention.
-- `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
-  test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above.
-  `broker` (module scope) is "redis", or both in turn for a test marked `both_brokers` (or what a test's
-  own `parametrize("broker", ..., indirect=True)` names);
-  `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a module's database.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
+- `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
+  test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above
+  (and 14 the RabbitMQ probes, 15 the RabbitMQ restart). `broker` (module scope) is "redis", or both in
+  turn for a test marked `both_brokers` (or what a test's own `parametrize("broker", ..., indirect=True)`
+  names); `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a database.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;
   `worker`, `wait_ready` and `start_workers` start the Celery worker services with it.

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow
 
 JOB_TIMEOUT = 60
 OUTAGE_SECONDS = 3  # how long the broker stays down: longer than any stage here takes
-DB = 13  # the Redis database and RabbitMQ vhost of the RabbitMQ runs
+DB = 15  # the Redis database and RabbitMQ vhost of the RabbitMQ runs
 # A stage that finishes during the outage waits for the broker to queue the chord's next step, inside its
 # soft time limit: the 8 s of WORKER_LIMITS is shorter than a RabbitMQ node takes to boot on two cores
 # (production's is 120 s)

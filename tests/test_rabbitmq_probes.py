@@ -16,11 +16,11 @@ from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode, free_port
 from tests.conftest import run_to_end
 
-VHOST = "sitter-12"  # this module's own vhost; nothing consumes from it
+VHOST = "sitter-14"  # this module's own vhost; nothing consumes from it
 
 
 def _settings(redis_url: str, broker_url: str) -> Settings:
-    return Settings(redis_url=redis_url.rsplit("/", 1)[0] + "/12", broker_url=broker_url)
+    return Settings(redis_url=redis_url.rsplit("/", 1)[0] + "/14", broker_url=broker_url)
 
 
 def test_readiness_checks_rabbitmq(redis_url: str, rabbitmq: RabbitMQNode) -> None:
@@ -67,7 +67,7 @@ def _exists(connection: Connection, name: str) -> bool:
 def test_a_worker_refuses_to_start_without_its_rabbitmq(redis_url: str) -> None:
     env = {
         **os.environ,
-        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/12",
+        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/14",
         "SITTER_BROKER_URL": f"amqp://sitter:sitter@127.0.0.1:{free_port()}//",
     }
     result = run_to_end([sys.executable, "-m", "services.compositor.worker", "--check"], env)
