@@ -28,6 +28,7 @@ demo: models
 test: models $(TRAIN_STAMP)
 	sh tests/browser/install.sh
 	sh tests/front/install.sh
+	sh tests/rabbitmq/install.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q

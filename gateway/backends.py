@@ -13,6 +13,7 @@ from flask import current_app
 from redis import Redis
 
 from gateway.decode_budget import DecodeBudget
+from shared.broker import Broker, broker_for
 from shared.celery_app import create_celery
 from shared.jobs import JobStore
 from shared.metrics import Metrics
@@ -32,12 +33,9 @@ class Backends:
         return redis_client(self.settings.redis_url)
 
     @cached_property
-    def broker(self) -> Redis:
-        return (
-            self.redis
-            if self.settings.broker_url == self.settings.redis_url
-            else redis_client(self.settings.broker_url)
-        )
+    def broker(self) -> Broker:
+        """The broker the jobs go through (Redis or RabbitMQ), for readiness and queue depths."""
+        return broker_for(self.settings, self.redis)
 
     @cached_property
     def blobs(self) -> MeteredBlobStore:

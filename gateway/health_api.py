@@ -69,10 +69,7 @@ def metrics() -> Response:
     _may_scrape()
     back = backends()
     queues = all_queues(list(gallery.paintings()))
-    pipe = back.broker.pipeline(transaction=False)
-    for queue in queues:
-        pipe.llen(queue)
-    depths = pipe.execute()
+    depths = back.broker.depths(queues)
     gauges = [
         ("sitter_queue_depth", {"queue": queue}, float(depth))
         for queue, depth in zip(queues, depths, strict=True)

@@ -2,8 +2,13 @@
 
 Reliability settings live here so no service can drift: late acknowledgement with rejection on a lost
 worker and a prefetch of one (a killed worker's task goes back to the queue and no task waits behind a
-busy one), a Redis visibility timeout above the hard time limit (a running task is never redelivered
-while still alive), bounded retries, JSON only, expiring results.
+busy one), bounded retries, JSON only, expiring results, and the broker's own settings from
+shared.broker (on Redis a visibility timeout above the hard time limit, so a running task is never
+redelivered while still alive; on RabbitMQ quorum queues and publisher confirms).
+
+A worker's own publishes (a chord's callback, a retry) wait about a minute for an unreachable broker, as
+its result writes do, so a stage that finishes during a broker restart still hands on its job; the
+gateway's publishes fail fast instead (503 broker-unavailable: the caller retries, no request hangs).
 
 Through a Redis restart, a running task is left to finish and its result write is retried until Redis is
 back (Celery would otherwise terminate it and record "revoked", which fails the whole chord). The copy of
@@ -18,8 +23,12 @@ from typing import Any
 from celery import Celery
 from celery.backends.redis import RedisBackend
 
+from shared.broker import celery_broker_conf
 from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
 from shared.settings import Settings
+
+# kombu's back-off between attempts: 0, 0.5, 1, 1.5, then 2 s apart; about a minute in all
+WORKER_PUBLISH_RETRY = {"max_retries": 32, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
 
 
 class SendOnlyRedisBackend(RedisBackend):
@@ -46,13 +55,6 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
     if send_only:
         backend = f"{__name__}:SendOnlyRedisBackend"
         app.loader.override_backends = {"redis": backend, "rediss": backend}
-    transport = {
-        "visibility_timeout": settings.visibility_timeout,
-        # look for the unacknowledged messages of dead workers a few times per visibility timeout, every
-        # time (kombu's default only scans every 10th sweep, which delays redelivery by minutes)
-        "unacked_restore_interval": min(10, max(1, settings.visibility_timeout // 4)),
-        "unacked_restore_throttle": 1,
-    }
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -65,12 +67,14 @@ def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         task_annotations={"*": {"max_retries": settings.task_max_retries}},
-        broker_transport_options=transport,
         result_expires=settings.result_expires,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         result_backend_always_retry=True,
         result_backend_max_retries=20,  # jittered backoff up to 10 s apart: about a minute of outage
+        **celery_broker_conf(settings),
     )
+    if not send_only:
+        app.conf.task_publish_retry_policy = WORKER_PUBLISH_RETRY
     return app

@@ -25,7 +25,9 @@ import redis
 from celery import Celery, Task
 from celery.exceptions import ChordError, Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
+from kombu.exceptions import OperationalError  # an unreachable RabbitMQ
 
+from shared.broker import broker_for, prepare_worker
 from shared.celery_app import create_celery
 from shared.errors import SitterError
 from shared.jobs import CANCELED, JobStore
@@ -226,11 +228,11 @@ def serve(
     store = blob_store(settings)
     try:
         check_models(settings)
-        redis_client(settings.broker_url).ping()
+        broker_for(settings).ping()
         if isinstance(store, S3BlobStore) and not args.check:
             store.ensure_bucket()
         store.ping()
-    except (SitterError, redis.RedisError, StorageUnavailableError) as exc:
+    except (SitterError, redis.RedisError, StorageUnavailableError, OperationalError) as exc:
         message = exc.message if isinstance(exc, SitterError) else str(exc)
         log.error("%s worker cannot start: %s", service, message)
         return 1
@@ -238,6 +240,7 @@ def serve(
         print(f"ok: {service} models verified, broker and storage reachable; queues {', '.join(queues)}")
         return 0
     app = create_celery(settings)
+    prepare_worker(app)
     register_failure_handler(app)
     # the main process gets a runtime without models: Celery runs the chord's error callback there when it
     # kills a task itself (hard time limit), and that callback needs the job records
@@ -254,7 +257,9 @@ def serve(
             "worker",
             f"--queues={','.join(queues)}",
             f"--concurrency={settings.worker_concurrency}",
-            f"--hostname={service}@%h",
+            # unique per process: RabbitMQ gives each node name one exclusive control queue (the one that
+            # carries revokes), so two workers of a service on one host must not share a name
+            f"--hostname={service}-{os.getpid()}@%h",
             f"--loglevel={settings.log_level}",
             "--pool=prefork",
             "--optimization=fair",

@@ -309,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_submit_parser(sub)
     up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")
-    up.add_argument("stack_args", nargs=argparse.REMAINDER, help="--styles a,b  --port N")
+    up.add_argument(
+        "stack_args", nargs=argparse.REMAINDER, help="--styles a,b  --port N  --broker redis|rabbitmq"
+    )
     up.set_defaults(handler=cmd_up)
     return parser
 

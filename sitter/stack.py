@@ -3,6 +3,10 @@
 Uses the Redis at SITTER_REDIS_URL when it answers, else starts a private `redis-server` (no persistence)
 on a free port; then the gateway and one worker per service, each a separate process exactly as in
 production, with their output prefixed by name. Ctrl-C (or any process dying) stops everything.
+
+`--broker rabbitmq` (the default when SITTER_BROKER_URL is an amqp:// URL) moves the task queues to
+RabbitMQ: the one at SITTER_BROKER_URL when it answers, else a private node (sitter.rabbitmq_node) on
+free ports whose data dies with it; Redis stays the job store either way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pathlib import Path
 
 import redis
 
+from shared.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
+from sitter.rabbitmq_node import RabbitMQNode
 
 ROOT = Path(__file__).resolve().parents[1]
 COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
@@ -65,6 +71,43 @@ def private_redis() -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(10)
+
+
+def rabbitmq_answers(url: str) -> bool:
+    try:
+        RabbitMQBroker(url, timeout=1).ping()
+        return True
+    except Exception:  # refused, unknown host, bad credentials: not usable
+        return False
+
+
+@contextmanager
+def private_rabbitmq() -> Iterator[str]:
+    """A throwaway RabbitMQ node on free loopback ports (never the machine's own); its data dies with it."""
+    with tempfile.TemporaryDirectory(prefix="sitter-rabbitmq-") as workdir:
+        node = RabbitMQNode(Path(workdir))
+        try:
+            node.start()
+        except RuntimeError as exc:
+            raise SystemExit(f"sitter stack: {exc}") from None
+        try:
+            yield node.url()
+        finally:
+            node.close()
+
+
+@contextmanager
+def broker(kind: str, settings: Settings, redis_url: str) -> Iterator[str]:
+    """The broker URL for the stack: Redis's own, the configured RabbitMQ, or a private node."""
+    if kind == "redis":
+        yield redis_url
+        return
+    if is_rabbitmq(settings.broker_url) and rabbitmq_answers(settings.broker_url):
+        yield settings.broker_url
+        return
+    print("sitter stack: no RabbitMQ at SITTER_BROKER_URL; starting a private node", file=sys.stderr)
+    with private_rabbitmq() as url:
+        yield url
 
 
 @dataclass
@@ -118,15 +161,23 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def run(redis_url: str, styles: str, port: int) -> int:
-    env = {**os.environ, "SITTER_REDIS_URL": redis_url, "SITTER_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
+    env = {
+        **os.environ,
+        "SITTER_REDIS_URL": redis_url,
+        "SITTER_BROKER_URL": broker_url,
+        "SITTER_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
     stack = Stack(env)
     stack.start("gateway", ["-m", "gateway"])
     stack.start("segmenter", ["-m", "services.segmenter.worker"])
     stack.start("stylizer", ["-m", "services.stylizer.worker", "--styles", styles])
     stack.start("compositor", ["-m", "services.compositor.worker"])
+    queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
     print(
-        f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}; Ctrl-C stops"
+        f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "
+        "Ctrl-C stops"
     )
     interrupted = False
     try:
@@ -149,6 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=settings.port, help="gateway port (default SITTER_PORT or 8000)"
     )
+    parser.add_argument(
+        "--broker",
+        choices=("redis", "rabbitmq"),
+        default="rabbitmq" if is_rabbitmq(settings.broker_url) else "redis",
+        help="where the task queues live (default: rabbitmq when SITTER_BROKER_URL is amqp://, else redis)",
+    )
     args = parser.parse_args(argv)
     # Ctrl-C, a closed terminal (SIGHUP) and a supervisor's SIGTERM all stop the stack warm. Installed
     # explicitly: a shell starts background commands with SIGINT ignored, and Python keeps that, so
@@ -156,10 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
     if redis_answers(settings.redis_url):
-        return run(settings.redis_url, args.styles, args.port)
+        with broker(args.broker, settings, settings.redis_url) as broker_url:
+            return run(settings.redis_url, broker_url, args.styles, args.port)
     print(f"sitter stack: no Redis at {settings.redis_url}; starting a private redis-server", file=sys.stderr)
-    with private_redis() as url:
-        return run(url, args.styles, args.port)
+    with private_redis() as url, broker(args.broker, settings, url) as broker_url:
+        return run(url, broker_url, args.styles, args.port)
 
 
 if __name__ == "__main__":

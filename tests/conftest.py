@@ -7,6 +7,11 @@
   12 the cancel-write races,
   13 the storage budgets.
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
+- `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
+  test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above
+  (and 14 the RabbitMQ probes, 15 the RabbitMQ restart). `broker` (module scope) is "redis", or both in
+  turn for a test marked `both_brokers` (or what a test's own `parametrize("broker", ..., indirect=True)`
+  names); `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a database.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;
   `worker`, `wait_ready` and `start_workers` start the Celery worker services with it.
@@ -27,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from sitter.rabbitmq_node import RabbitMQNode, server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 S3_CREDENTIALS = {
@@ -91,6 +98,61 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(10)
+
+
+BROKERS = ("redis", "rabbitmq")
+RABBITMQ_VHOSTS = tuple(f"sitter-{db}" for db in range(16))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQNode]:
+    """One private node per session (it takes ~8 s to boot on two cores); never the machine's own."""
+    if server_binary() is None:
+        pytest.skip("rabbitmq-server is not installed (sh tests/rabbitmq/install.sh)")
+    node = RabbitMQNode(tmp_path_factory.mktemp("rabbitmq"), vhosts=RABBITMQ_VHOSTS)
+    node.start()
+    yield node
+    node.close()
+
+
+@dataclass(frozen=True)
+class BrokerChoice:
+    """Which broker a module's services use; Redis stays the job store either way."""
+
+    name: str
+    node: RabbitMQNode | None = None
+
+    def env(self, redis_url: str, db: int) -> dict[str, str]:
+        """The module's own Redis database and, on RabbitMQ, its own vhost of the same number."""
+        env = {"SITTER_REDIS_URL": f"{redis_url.rsplit('/', 1)[0]}/{db}"}
+        if self.node is not None:
+            env["SITTER_BROKER_URL"] = self.node.url(f"sitter-{db}")
+        return env
+
+    def url(self, redis_url: str, db: int) -> str:
+        env = self.env(redis_url, db)
+        return env.get("SITTER_BROKER_URL", env["SITTER_REDIS_URL"])
+
+
+def _names(argnames: str | Sequence[str]) -> list[str]:
+    return [name.strip() for name in (argnames.split(",") if isinstance(argnames, str) else argnames)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of a module that uses `broker` is parametrized, so the module's Redis-broker tests share
+    one set of workers whether or not they are marked to run on RabbitMQ as well."""
+    explicit = any(
+        "broker" in _names(marker.args[0]) for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if "broker" in metafunc.fixturenames and not explicit:
+        both = metafunc.definition.get_closest_marker("both_brokers") is not None
+        metafunc.parametrize("broker", BROKERS if both else BROKERS[:1], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def broker(request: pytest.FixtureRequest) -> BrokerChoice:
+    name = request.param
+    return BrokerChoice(name, request.getfixturevalue("rabbitmq") if name == "rabbitmq" else None)
 
 
 @pytest.fixture(scope="session")

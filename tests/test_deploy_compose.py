@@ -198,6 +198,32 @@ def test_persistence_shutdown_and_monitoring(compose: Obj) -> None:
     assert "flower" in flower
 
 
+def test_the_rabbitmq_profile_is_the_broker_every_service_waits_for(compose: Obj) -> None:
+    """With the profile on and SITTER_BROKER_URL as the file's header says, every Sitter service and
+    Flower use the profile's RabbitMQ, start after it is healthy, and log in as its user."""
+    services = compose["services"]
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"] and "healthcheck" in rabbitmq
+    assert any(volume.endswith(":/var/lib/rabbitmq") for volume in rabbitmq["volumes"])
+    (documented,) = re.findall(r"SITTER_BROKER_URL=(amqp://\S+)", COMPOSE.read_text())
+    url = urlsplit(documented)
+    assert url.hostname == "rabbitmq" and url.port == 5672
+    assert (url.username, url.password) == (
+        rabbitmq["environment"]["RABBITMQ_DEFAULT_USER"],
+        rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"],
+    )
+    for name, service in {**sitter_services(compose), "flower": services["flower"]}.items():
+        assert service["depends_on"]["rabbitmq"] == {"condition": "service_healthy", "required": False}, name
+    raw = yaml.safe_load(COMPOSE.read_text())
+    assert raw["x-sitter-env"]["SITTER_BROKER_URL"] == "${SITTER_BROKER_URL:-}"
+    assert "--broker=${SITTER_BROKER_URL:-redis://redis:6379/0}" in raw["services"]["flower"]["command"]
+    env = {
+        **{k: str(v) for k, v in services["gateway"]["environment"].items()},
+        "SITTER_BROKER_URL": documented,
+    }
+    assert Settings.from_env(env).broker_url == documented
+
+
 def test_the_gateway_cannot_start_without_api_keys(compose: Obj) -> None:
     """Keyless, the gateway would serve jobs only to its own container: compose must refuse instead."""
     assert "${SITTER_API_KEYS:?" in COMPOSE.read_text()

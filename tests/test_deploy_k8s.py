@@ -42,7 +42,8 @@ from tests.test_deploy_contract import (
 )
 
 K8S = ROOT / "k8s"
-OVERLAYS = ("dev", "gpu")
+OVERLAYS = ("dev", "gpu", "rabbitmq")
+NAMESPACES = {"dev": "sitter-dev", "gpu": "sitter", "rabbitmq": "sitter-dev"}
 KUBERNETES_VERSION = "1.30.0"
 KEDA_SCHEMA = K8S / "schemas" / "keda-scaledobject.schema.json"
 WORKLOADS = ("Deployment", "StatefulSet")
@@ -153,7 +154,7 @@ def test_every_object_is_valid_against_its_schema(overlay: tuple[str, list[Obj]]
                 kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 pytest.fail(f"{where}: {exc.message} at {list(exc.path)}")
-        assert obj["metadata"].get("namespace") == {"dev": "sitter-dev", "gpu": "sitter"}[name], where
+        assert obj["metadata"].get("namespace") == NAMESPACES[name], where
 
 
 def test_keda_schema_rejects_a_malformed_redis_trigger() -> None:
@@ -163,6 +164,14 @@ def test_keda_schema_rejects_a_malformed_redis_trigger() -> None:
     assert list(keda.iter_errors(obj)) == []
     obj["spec"]["triggers"][0]["metadata"]["listLenght"] = "4"
     assert list(keda.iter_errors(obj))
+
+
+def test_keda_schema_rejects_a_malformed_rabbitmq_trigger() -> None:
+    keda = Draft202012Validator(json.loads(KEDA_SCHEMA.read_text()))
+    scaled = by_kind(render(K8S / "overlays" / "rabbitmq"), "ScaledObject")["segmenter"]
+    assert list(keda.iter_errors(scaled)) == []
+    scaled["spec"]["triggers"][0]["metadata"]["queueLength"] = "4"  # KEDA 1.x's name, now `value`
+    assert list(keda.iter_errors(scaled))
 
 
 def test_yaml_files_pass_yamllint() -> None:
@@ -175,6 +184,8 @@ def test_generated_worker_files_are_up_to_date() -> None:
     expected = generate_workers.generate(spec, configmap)
     actual = {path.name: path.read_text() for path in generate_workers.OUT.glob("*.yaml")}
     assert actual == expected, "run `.venv/bin/python -m k8s.generate_workers` and commit the result"
+    overlay = generate_workers.rabbitmq_overlay(spec["workers"])
+    assert generate_workers.RABBITMQ_OVERLAY.read_text() == overlay, "run k8s.generate_workers again"
 
 
 def test_worker_spec_refuses_a_style_without_worker_or_served_twice() -> None:
@@ -318,8 +329,39 @@ def test_autoscalers_and_disruption_budgets_target_real_workloads(overlay: tuple
     assert set(by_kind(objects, "PodDisruptionBudget")) == set(deployments)
 
 
+def _trigger_problems(trigger: Obj, broker_url: str, env: dict[str, str]) -> list[str]:
+    """A trigger must count, on the broker the workers use, what the workers consume from it."""
+    meta = trigger["metadata"]
+    scheme, _, rest = broker_url.partition("://")
+    host_port, _, database = rest.partition("/")
+    if trigger["type"] == "redis":
+        problems = [] if scheme.startswith("redis") else [f"a redis trigger on a {scheme} broker"]
+        if env[meta["addressFromEnv"]] != host_port.rpartition("@")[2]:
+            problems.append(f"KEDA counts in {env[meta['addressFromEnv']]}, not the broker")
+        if meta["passwordFromEnv"] not in env or meta["databaseIndex"] != (database or "0"):
+            problems.append("KEDA's Redis password or database differs from the broker's")
+        return problems
+    # RabbitMQ: ready + unacknowledged messages need the management API (over AMQP KEDA sees ready ones)
+    problems = [] if scheme.startswith("amqp") else [f"a rabbitmq trigger on a {scheme} broker"]
+    if (meta["protocol"], meta["mode"], meta.get("excludeUnacknowledged", "false")) != (
+        "http",
+        "QueueLength",
+        "false",
+    ):
+        problems.append("the trigger must count ready and unacknowledged messages (http, QueueLength)")
+    management = urlsplit(env[meta["hostFromEnv"]])
+    broker = urlsplit(broker_url)
+    if (management.hostname, management.username, management.path) != (
+        broker.hostname,
+        broker.username,
+        broker.path,
+    ):
+        problems.append(f"KEDA counts in {management.hostname}{management.path}, not the broker's vhost")
+    return problems
+
+
 def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> None:
-    """KEDA counts the list that the Deployment's own command consumes, in the broker's database."""
+    """KEDA counts the queue that the Deployment's own command consumes, on the broker it consumes from."""
     name, objects = overlay
     deployments = by_kind(objects, "Deployment")
     consumers: dict[str, str] = {}
@@ -328,15 +370,13 @@ def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> N
         container = pod_spec(target)["containers"][0]
         env = container_env(objects, container)
         settings = Settings.from_env(env)
-        host_port, _, database = settings.broker_url.split("://", 1)[1].partition("/")
         triggers = scaled["spec"]["triggers"]
         for trigger in triggers:
-            meta = trigger["metadata"]
-            assert trigger["type"] == "redis"
-            assert env[meta["addressFromEnv"]] == host_port.rpartition("@")[2]
-            assert meta["passwordFromEnv"] in env
-            assert meta["databaseIndex"] == (database or "0")
-        queues = [trigger["metadata"]["listName"] for trigger in triggers]
+            assert _trigger_problems(trigger, settings.broker_url, env) == [], target["metadata"]["name"]
+        assert {trigger["type"] for trigger in triggers} == {"rabbitmq" if name == "rabbitmq" else "redis"}
+        queues = [
+            trigger["metadata"].get("listName") or trigger["metadata"]["queueName"] for trigger in triggers
+        ]
         assert queues == consumed_queues(container["command"]), f"{name}: {target['metadata']['name']}"
         for queue in queues:
             assert queue in known_queues()

@@ -27,7 +27,7 @@ from shared import gallery
 from shared.jobs import PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
-from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, start_workers, wait_for, worker
+from tests.conftest import S3_CREDENTIALS, BrokerChoice, Spawn, Spawned, start_workers, wait_for, worker
 
 pytestmark = pytest.mark.slow
 
@@ -45,20 +45,27 @@ TERMINAL = ("succeeded", "failed", "canceled")
 
 
 @pytest.fixture(scope="module")
-def env(redis_url: str) -> dict[str, str]:
-    """This module's own Redis database, so other test modules' queued tasks never reach these workers."""
-    return {"SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/2", **WORKER_LIMITS}
+def env(redis_url: str, broker: BrokerChoice) -> dict[str, str]:
+    """This module's own Redis database (and RabbitMQ vhost), so other modules' tasks never reach these
+    workers."""
+    return {**broker.env(redis_url, 2), **WORKER_LIMITS}
 
 
 @pytest.fixture(scope="module")
-def workers(module_spawn: Spawn, env: dict[str, str]) -> dict[str, Spawned]:
-    return start_workers(module_spawn, env, "starry-night,great-wave,mona-lisa,custom")
+def workers(module_spawn: Spawn, env: dict[str, str]) -> Iterator[dict[str, Spawned]]:
+    started = start_workers(module_spawn, env, "starry-night,great-wave,mona-lisa,custom")
+    yield started
+    for item in started.values():  # before the next broker's workers start
+        item.stop()
 
 
 @pytest.fixture(scope="module")
 def settings(env: dict[str, str]) -> Settings:
     return Settings(
-        redis_url=env["SITTER_REDIS_URL"], callback_allowed_hosts=("127.0.0.1",), callback_allow_private=True
+        redis_url=env["SITTER_REDIS_URL"],
+        broker_url=env.get("SITTER_BROKER_URL", ""),
+        callback_allowed_hosts=("127.0.0.1",),
+        callback_allow_private=True,
     )
 
 
@@ -95,6 +102,7 @@ def image_of(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+@pytest.mark.both_brokers
 def test_a_job_puts_the_person_into_the_painting(client: FlaskClient, portrait_jpeg: bytes) -> None:
     job_id = submit(client, portrait_jpeg, x="300", y="120", height="360")
     job = poll(client, job_id)
@@ -218,6 +226,7 @@ def test_idempotency_key_runs_the_job_once(
     assert poll(client, first)["status"] == "succeeded"
 
 
+@pytest.mark.both_brokers
 def test_failures_are_reported_with_stage_and_reason(client: FlaskClient, portrait_jpeg: bytes) -> None:
     big = io.BytesIO()
     Image.open(io.BytesIO(portrait_jpeg)).resize((600, 800)).save(big, "JPEG")
@@ -236,6 +245,7 @@ def test_failures_are_reported_with_stage_and_reason(client: FlaskClient, portra
     assert "composite" not in job["stages"] or job["stages"]["composite"]["state"] != "succeeded"
 
 
+@pytest.mark.both_brokers
 def test_cancel_stops_pending_work(
     client: FlaskClient, portrait_jpeg: bytes, settings: Settings, spawn: Spawn, env: dict[str, str]
 ) -> None:

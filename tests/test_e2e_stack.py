@@ -1,5 +1,6 @@
-"""`make up` (sitter.stack): with no Redis at SITTER_REDIS_URL it starts its own, then the README's curl
-session (submit, poll, download) works over real HTTP, and Ctrl-C stops every process it started."""
+"""`make up` (sitter.stack): with no Redis at SITTER_REDIS_URL it starts its own (and with `--broker
+rabbitmq` a private RabbitMQ node), then the README's curl session (submit, poll, download) works over
+real HTTP, and Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
@@ -11,18 +12,24 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from sitter.rabbitmq_node import server_binary
 from tests.conftest import Spawn, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def test_make_up_serves_the_curl_session(spawn: Spawn, portrait_jpeg: bytes) -> None:
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
+def test_make_up_serves_the_curl_session(broker_kind: str, spawn: Spawn, portrait_jpeg: bytes) -> None:
+    if broker_kind == "rabbitmq" and server_binary() is None:
+        pytest.skip("rabbitmq-server is not installed (sh tests/rabbitmq/install.sh)")
     port = free_port()
     env = {
         "SITTER_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "SITTER_BROKER_URL": "",
         "SITTER_INFERENCE_THREADS": "1",
     }
-    stack = spawn(["-m", "sitter.stack", "--port", str(port), "--styles", "great-wave"], env, name="stack")
+    args = ["-m", "sitter.stack", "--port", str(port), "--styles", "great-wave", "--broker", broker_kind]
+    stack = spawn(args, env, name="stack")
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -35,6 +42,7 @@ def test_make_up_serves_the_curl_session(spawn: Spawn, portrait_jpeg: bytes) -> 
 
     wait_for(ready, 120, "the stack to come up", interval=0.2)
     assert "starting a private redis-server" in stack.log()
+    assert ("starting a private node" in stack.log()) == (broker_kind == "rabbitmq")
 
     files = {"portrait": ("me.jpg", portrait_jpeg, "image/jpeg")}
     response = requests.post(f"{base}/v1/jobs", files=files, data={"painting": "great-wave"}, timeout=10)

@@ -7,7 +7,8 @@ with the jobs it serves (resident memory after a warm-up against after the load)
 end-to-end latency percentiles (POST to the first poll that sees `succeeded`; with a burst of jobs this
 is mostly time spent queued), the deepest queue seen and each worker's memory.
 
-CI runs 60 jobs from 12 clients; `make load` runs 400 from 40 (SITTER_LOAD_JOBS, SITTER_LOAD_CLIENTS).
+CI runs 60 jobs from 12 clients on Redis; `make load` runs 400 from 40 (SITTER_LOAD_JOBS,
+SITTER_LOAD_CLIENTS); SITTER_LOAD_BROKERS=redis,rabbitmq runs it on each broker in turn (docs/brokers.md).
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ import redis
 import requests
 from PIL import Image
 
+from shared.broker import Broker, broker_for
+from shared.settings import Settings
 from sitter.client import SitterClient
-from tests.conftest import Spawn, Spawned, free_port, stage_runs, start_workers, wait_for
+from tests.conftest import BrokerChoice, Spawn, Spawned, free_port, stage_runs, start_workers, wait_for
 
 pytestmark = pytest.mark.slow
 
 JOBS = int(os.environ.get("SITTER_LOAD_JOBS", "60"))
 CLIENTS = int(os.environ.get("SITTER_LOAD_CLIENTS", "12"))
+BROKERS = tuple(os.environ.get("SITTER_LOAD_BROKERS", "redis").split(","))
 WARMUP_JOBS = 8  # enough for every pool process to have run every kind of job once
 PAINTINGS = ("starry-night", "great-wave")
 PLACEMENT = {"x": 40, "y": 60, "height": 240}
@@ -54,19 +58,19 @@ class Outcome:
 @dataclass(frozen=True)
 class LoadStack:
     base_url: str
-    redis_url: str
+    broker: Broker
     keys: tuple[str, ...]
     workers: dict[str, Spawned]
 
 
 @pytest.fixture(scope="module")
-def load_stack(module_spawn: Spawn, redis_url: str) -> Iterator[LoadStack]:
-    url = redis_url.rsplit("/", 1)[0] + "/9"
-    redis.Redis.from_url(url).flushdb()
+def load_stack(module_spawn: Spawn, redis_url: str, broker: BrokerChoice) -> Iterator[LoadStack]:
+    urls = broker.env(redis_url, 9)
+    redis.Redis.from_url(urls["SITTER_REDIS_URL"]).flushdb()
     keys = tuple(f"load-client-{number}" for number in range(CLIENTS))
     port = free_port()
     env = {
-        "SITTER_REDIS_URL": url,
+        **urls,
         "SITTER_PORT": str(port),
         "SITTER_INFERENCE_THREADS": "1",
         "SITTER_MAX_WORKING_SIZE": "512",
@@ -75,8 +79,11 @@ def load_stack(module_spawn: Spawn, redis_url: str) -> Iterator[LoadStack]:
         "SITTER_LOG_LEVEL": "INFO",  # workers say they are ready at INFO
     }
     workers = start_workers(module_spawn, env, ",".join(PAINTINGS))
-    module_spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
-    yield LoadStack(f"http://127.0.0.1:{port}", url, keys, workers)
+    gateway = module_spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+    settings = Settings(redis_url=urls["SITTER_REDIS_URL"], broker_url=urls.get("SITTER_BROKER_URL", ""))
+    yield LoadStack(f"http://127.0.0.1:{port}", broker_for(settings), keys, workers)
+    for item in (gateway, *workers.values()):  # before the next broker's stack starts
+        item.stop()
 
 
 def _resident_bytes(group: int) -> int:
@@ -124,15 +131,16 @@ def _run_client(
     return done
 
 
-def _queue_depth(broker: redis.Redis) -> int:
-    return sum(int(broker.llen(queue)) for queue in QUEUES)
+def _queue_depth(broker: Broker) -> int:
+    return sum(broker.depths(QUEUES))
 
 
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
-    load_stack: LoadStack, portrait_jpeg: bytes
+    load_stack: LoadStack, broker: BrokerChoice, portrait_jpeg: bytes
 ) -> None:
     portraits = _portraits(portrait_jpeg)
-    broker = redis.Redis.from_url(load_stack.redis_url)
+    queues = load_stack.broker
     warm_client = SitterClient(load_stack.base_url, api_key=load_stack.keys[0])
     scrape = {"Authorization": f"Bearer {load_stack.keys[0]}"}  # /metrics needs a key when keys are set
     for index in range(WARMUP_JOBS):
@@ -147,7 +155,7 @@ def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
     def sample_queues() -> None:
         nonlocal deepest
         while not sampling.wait(0.1):
-            deepest = max(deepest, _queue_depth(broker))
+            deepest = max(deepest, _queue_depth(queues))
 
     sampler = threading.Thread(target=sample_queues, daemon=True)
     sampler.start()
@@ -177,7 +185,7 @@ def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
                 if other != kind and reference.shape == picture.shape:
                     assert np.abs(picture - reference).mean() > 1.0, "a job got another job's result"
 
-    wait_for(lambda: _queue_depth(broker) == 0, 60, "the queues to drain")
+    wait_for(lambda: _queue_depth(queues) == 0, 60, "the queues to drain")
     runs_after = stage_runs(requests.get(f"{load_stack.base_url}/metrics", headers=scrape, timeout=30).text)
     for stage in ("segment", "stylize", "composite"):  # a redelivered or duplicated task would count twice
         assert runs_after[stage] - runs_before.get(stage, 0.0) == JOBS, stage
@@ -191,9 +199,9 @@ def test_a_burst_of_jobs_from_many_clients_all_finish_correctly(
     )
     rate = JOBS / elapsed * 60
     print(
-        f"\nload: {JOBS} jobs from {CLIENTS} clients in {elapsed:.1f} s = {rate:.1f} jobs/min; "
-        f"end-to-end p50 {cuts[49]:.2f} s, p95 {cuts[94]:.2f} s, p99 {cuts[98]:.2f} s; deepest queue "
-        f"{deepest}; worker memory after warm-up -> after load: {memory}"
+        f"\nload on {broker.name}: {JOBS} jobs from {CLIENTS} clients in {elapsed:.1f} s = {rate:.1f} "
+        f"jobs/min; end-to-end p50 {cuts[49]:.2f} s, p95 {cuts[94]:.2f} s, p99 {cuts[98]:.2f} s; "
+        f"deepest queue {deepest}; worker memory after warm-up -> after load: {memory}"
     )
     for name, before in memory_before.items():
         assert memory_after[name] - before < MAX_GROWTH_BYTES, f"{name} grew: {memory}"
