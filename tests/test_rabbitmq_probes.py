@@ -14,7 +14,7 @@ from kombu import Connection, Exchange, Queue
 from gateway.app import create_app
 from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode, free_port
-from tests.conftest import run_to_end
+from tests.conftest import run_to_end, wait_for
 
 VHOST = "sitter-14"  # this module's own vhost; nothing consumes from it
 
@@ -47,8 +47,12 @@ def test_metrics_count_the_messages_waiting_in_each_queue(redis_url: str, rabbit
         for _ in range(2):
             producer.publish({}, exchange=queue.exchange, routing_key=queue.routing_key, declare=[queue])
     with create_app(_settings(redis_url, rabbitmq.url(VHOST))).test_client() as client:
-        text = client.get("/metrics").get_data(as_text=True)
-    assert 'sitter_queue_depth{queue="stylize.builtin-3"} 2.0' in text
+
+        def scraped() -> str | None:  # a quorum queue counts a message once its log committed it
+            text = client.get("/metrics").get_data(as_text=True)
+            return text if 'sitter_queue_depth{queue="stylize.builtin-3"} 2.0' in text else None
+
+        text = str(wait_for(scraped, 10, "both messages to be counted"))
     assert 'sitter_queue_depth{queue="segment"} 0.0' in text  # not declared yet: none waiting, none made
     with Connection(rabbitmq.url(VHOST)) as connection:
         assert not _exists(connection, "segment"), "a metrics scrape must not create queues"
