@@ -146,6 +146,57 @@ def _screenshot(driver: WebDriver, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+def _view_shot(driver: WebDriver, path: Path) -> None:
+    """Only what is on the screen: where the user's eyes are (the result must be among it)."""
+    path.write_bytes(base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]))
+
+
+IN_VIEW = """
+const box = document.getElementById(arguments[0]).getBoundingClientRect();
+return box.height > 0 && box.top >= -1 && box.left >= -1 &&
+  box.bottom <= innerHeight + 1 && box.right <= innerWidth + 1;
+"""
+
+
+def _wait_in_view(driver: WebDriver, element_id: str) -> None:
+    """The element whole within the viewport (the page scrolls smoothly, so give it a moment)."""
+    _wait(driver, lambda: driver.execute_script(IN_VIEW, element_id), 5, f"#{element_id} in view")
+
+
+RUN_AXE = """
+const done = arguments[0];
+axe.run(document, {resultTypes: ["violations"]}).then((results) => done(results.violations
+  .filter((rule) => rule.impact === "serious" || rule.impact === "critical")
+  .map((rule) => `${rule.id} (${rule.impact}): ${rule.help}: ` +
+    rule.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(", "))));
+"""
+
+
+def _axe(driver: WebDriver) -> list[str]:
+    """The serious and critical violations axe-core finds on the page as it is now.
+
+    axe is injected through WebDriver (the DevTools protocol), which the page's CSP does not govern;
+    the page itself never loads it."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE}): run tests/browser/install.sh")
+    if not driver.execute_script("return typeof axe !== 'undefined'"):
+        driver.execute_script(AXE.read_text())
+    return list(driver.execute_async_script(RUN_AXE))
+
+
+def _journey(driver: WebDriver, shots: Path, name: str) -> float:
+    """Seconds from opening the page to the result on screen (the page marks the moment), kept for
+    the record next to the screenshots."""
+    seconds = float(
+        driver.execute_script(
+            "return performance.getEntriesByName('sitter:result-shown')[0].startTime / 1000"
+        )
+    )
+    with (shots / "journey-times.txt").open("a") as record:
+        record.write(f"{name}: {seconds:.2f} s from opening the page to the first result shown\n")
+    return seconds
+
+
 def _placement(driver: WebDriver) -> tuple[int, int, int]:
     """The box in painting pixels, as the page will send it (people read it in words)."""
     box = _by_id(driver, "person-box")
@@ -242,6 +293,7 @@ def test_desktop_upload_place_submit_download(
 ) -> None:
     driver = desktop
     _open(driver, live_stack)
+    assert _axe(driver) == []
     _choose_portrait(driver, SAMPLE)
     _wait(
         driver,
@@ -287,29 +339,50 @@ def test_desktop_upload_place_submit_download(
     assert (result_box["x"], result_box["y"], result_box["h"]) == placed
     assert [stage["state"] for stage in job["stages"].values()] == ["succeeded"] * 3
     assert not _by_id(driver, "progress").is_displayed()
+    # Result first: on screen when it arrives, beside the editor (1280 px is a wide screen).
+    _wait_in_view(driver, "result-img")
+    _journey(driver, shots, "desktop")
+    _view_shot(driver, shots / "desktop-result-view.png")
+    editor = _by_id(driver, "step-place").rect
+    assert _by_id(driver, "result-img").rect["x"] >= editor["x"] + editor["width"]
+    assert driver.execute_script("return location.hash") == f"#job={job['id']}"
+    about = _by_id(driver, "result-about").text
+    assert about.startswith("The Starry Night, in its own style; ") and "painting's height" in about
 
     _by_id(driver, "details").click()  # the intermediates, on request
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
     )
     _screenshot(driver, shots / "desktop-result.png")
+    assert _axe(driver) == []
 
+    # Download under a readable name, the same the API gives the file: painting and the job's (UTC) day.
+    name = f"sitter-starry-night-{job['created_at'][:10]}.png"
+    assert _by_id(driver, "download-link").get_attribute("download") == name
+    origin = driver.execute_script("return location.origin")
+    disposition = requests.get(f"{origin}/v1/jobs/{job['id']}/result?download=1", timeout=10).headers
+    assert disposition["Content-Disposition"] == f'attachment; filename="{name}"'
+    # No share sheet in desktop Chromium: no Share button, the download is the way.
+    assert driver.execute_script("return typeof navigator.share") == "undefined"
+    assert not _by_id(driver, "share-button").is_displayed()
     _by_id(driver, "download-link").click()
     downloads = tmp_path / "downloads"
-    saved = _wait(
-        driver,
-        lambda: sorted(downloads.glob("sitter-*.png")),
-        20,
-        "the download",
-    )
+    saved = _wait(driver, lambda: sorted(downloads.glob(name)), 20, "the download")
     _wait(driver, lambda: not list(downloads.glob("*.crdownload")), 20, "the download to finish")
     _check_picture(saved[0].read_bytes(), "starry-night", result_box)
 
     # Try another placement: same photo (sent as portrait_from, not uploaded again), automatic placement.
+    # Until it is made again, the result says it shows the earlier placement.
     _by_id(driver, "again-button").click()
+    assert not _by_id(driver, "stale-note").is_displayed()
     _by_id(driver, "auto-button").click()
     assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
+    assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier placement.")
+    assert _by_id(driver, "result-title").text == "Your last picture"
+    _screenshot(driver, shots / "desktop-stale.png")
     second = _submit_and_wait(driver)
+    assert not _by_id(driver, "stale-note").is_displayed()
+    assert _by_id(driver, "result-title").text == "Here you are"
     assert second["id"] != job["id"]
     assert second["result"]["box"]["y"] + second["result"]["box"]["h"] == height  # standing on the bottom
     assert second["result"]["placement"]["kind"] == "auto"
@@ -321,6 +394,44 @@ def test_desktop_upload_place_submit_download(
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
     _screenshot(driver, shots / "desktop-spot.png")
+
+    # The history strip: this tab's three results, newest first, each in words; one click shows it again.
+    items = driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")
+    assert [item.get_attribute("data-job") for item in items] == [third["id"], second["id"], job["id"]]
+    assert "standing at the bottom" in items[1].text and "The Starry Night" in items[1].text
+    _wait(
+        driver,
+        lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#history-list img')].every((img) => img.naturalWidth > 0)"
+        ),
+        what="the thumbnails",
+    )
+    items[2].click()
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"])
+    assert items[2].get_attribute("aria-current") == "true"
+    assert driver.execute_script("return location.hash") == f"#job={job['id']}"
+    _wait_in_view(driver, "result-img")
+
+    # A reload (or the link, shared) shows the same result again, and the strip is still there.
+    driver.refresh()
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="restored")
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")) == 3)
+    _wait_in_view(driver, "result-img")
+    assert not _by_id(driver, "restore-info").is_displayed()
+
+    # Gone from the server (deleted here; expired alike): said kindly, and out of the strip.
+    assert requests.delete(f"{origin}/v1/jobs/{second['id']}", timeout=10).status_code == 200
+    driver.execute_script("location.hash = arguments[0]", f"#job={second['id']}")
+    driver.refresh()
+    info = _by_id(driver, "restore-info")
+    _wait(driver, info.is_displayed, what="the expired link's note")
+    assert info.text.startswith("That picture is no longer on the server")
+    assert "info" in str(info.get_attribute("class"))
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")) == 2)
+    driver.execute_script("location.hash = arguments[0]", f"#job={'0' * 32}")  # never existed
+    _wait(driver, lambda: driver.execute_script("return location.hash") == "", what="the hash cleared")
+    assert info.text.startswith("That picture is no longer on the server")
+    _screenshot(driver, shots / "desktop-expired.png")
     assert _csp_violations(driver) == []  # the whole flow runs under the page's strict policy
 
 
@@ -351,9 +462,22 @@ def _heic(source: Path, target: Path) -> Path:
     return target
 
 
+# A phone's share sheet, as Chrome on Android offers it (headless Chromium on Linux has none): it takes
+# files, and records what the page hands it.
+STUB_SHARE_SHEET = """
+window.shared = [];
+navigator.canShare = (data) => Boolean(data && data.files && data.files.length);
+navigator.share = async (data) => {
+  window.shared.push(data.files.map((file) => ({name: file.name, type: file.type, size: file.size})));
+};
+"""
+
+
 def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Path, shots: Path) -> None:
     driver = phone
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": STUB_SHARE_SHEET})
     _open(driver, live_stack)
+    assert _axe(driver) == []
     assert driver.execute_script("return window.innerWidth") == PHONE[0]
     assert driver.execute_script("return matchMedia('(pointer: coarse)').matches")
     assert _by_id(driver, "portrait-camera").get_attribute("capture") == "user"
@@ -394,11 +518,25 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     job = _submit_and_wait(driver)
     box_doc = job["result"]["box"]
     assert (box_doc["x"], box_doc["y"], box_doc["h"]) == (x2, y2, h2)
+    _wait_in_view(driver, "result-img")  # scrolled to, below the editor on a phone
+    _journey(driver, shots, "phone")
+    _view_shot(driver, shots / "phone-result-view.png")
     assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     _screenshot(driver, shots / "phone-result.png")
     link = _by_id(driver, "download-link").get_attribute("href")
     assert link
     _check_picture(_page_bytes(driver, link), "great-wave", box_doc)
+    assert _axe(driver) == []
+
+    # The share sheet gets the picture itself, under the download's readable name.
+    name = f"sitter-great-wave-{job['created_at'][:10]}.png"
+    assert _by_id(driver, "download-link").get_attribute("download") == name
+    share = _by_id(driver, "share-button")
+    assert share.is_displayed()
+    _tap(driver, share)
+    _wait(driver, lambda: driver.execute_script("return window.shared.length"), what="the share sheet")
+    [[shared]] = driver.execute_script("return window.shared")
+    assert shared["name"] == name and shared["type"] == "image/png" and shared["size"] > 10_000
 
 
 DROP_TEXT_FILE = """

@@ -676,8 +676,20 @@ function showStale() {
   $("result-title").textContent = outdated ? "Your last picture" : "Here you are";
 }
 
+// Rebuilt only when the entries change; otherwise only which one is shown moves (keeping the focus).
 function renderHistory() {
   const list = $("history-list");
+  const ids = state.history.map((entry) => entry.id).join(" ");
+  if (list.dataset.ids === ids) {
+    for (const button of list.querySelectorAll(".history-item")) {
+      button.toggleAttribute("aria-current", button.dataset.job === state.shown?.id);
+      if (button.hasAttribute("aria-current")) {
+        button.setAttribute("aria-current", "true");
+      }
+    }
+    return;
+  }
+  list.dataset.ids = ids;
   list.replaceChildren();
   for (const entry of state.history) {
     const item = document.createElement("li");
