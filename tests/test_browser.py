@@ -148,7 +148,9 @@ def _screenshot(driver: WebDriver, path: Path) -> None:
 
 def _view_shot(driver: WebDriver, path: Path) -> None:
     """Only what is on the screen: where the user's eyes are (the result must be among it)."""
-    path.write_bytes(base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]))
+    path.write_bytes(
+        base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"])
+    )
 
 
 IN_VIEW = """
@@ -186,7 +188,7 @@ def _axe(driver: WebDriver) -> list[str]:
 
 def _journey(driver: WebDriver, shots: Path, name: str) -> float:
     """Seconds from opening the page to the result on screen (the page marks the moment), kept for
-    the record next to the screenshots."""
+    the record next to the screenshots; the test's own drags and checks are included."""
     seconds = float(
         driver.execute_script(
             "return performance.getEntriesByName('sitter:result-shown')[0].startTime / 1000"
@@ -243,10 +245,12 @@ def _submit_and_wait(driver: WebDriver, headers: dict[str, str] | None = None) -
     _wait(
         driver,
         lambda: (
-            _by_id(driver, "result").is_displayed()
-            and _by_id(driver, "result").get_attribute("data-job") != earlier
-        )
-        or _by_id(driver, "submit-error").is_displayed(),
+            (
+                _by_id(driver, "result").is_displayed()
+                and _by_id(driver, "result").get_attribute("data-job") != earlier
+            )
+            or _by_id(driver, "submit-error").is_displayed()
+        ),
         JOB_TIMEOUT,
         "the result",
     )
@@ -563,17 +567,29 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert not _by_id(driver, "submit-button").is_enabled()
     _screenshot(driver, shots / "error-local.png")
 
-    # An image the browser shows but the server cannot decode (SVG): the API's 415, in plain words.
+    # An image the browser could show but the server cannot read (SVG): not among the formats, so it is
+    # refused at once too, naming the formats that are.
     svg = tmp_path / "drawing.svg"
     svg.write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="40"><rect width="30" height="40"/></svg>'
     )
     _choose_portrait(driver, svg)
+    _wait(driver, lambda: "drawing.svg" in error.text, what="the SVG refused")
+    formats = "Choose a JPEG, PNG, WebP, HEIC, GIF, BMP or TIFF photo"
+    assert "“drawing.svg” isn't a picture we can read" in error.text and formats in error.text
     button = _by_id(driver, "submit-button")
+    assert not button.is_enabled()
+    assert _by_id(driver, "portrait-formats").text == "Photos: JPEG, PNG, WebP, HEIC, GIF, BMP or TIFF."
+
+    # A file of an accepted kind that this browser cannot preview (TIFF) but is broken: it goes up, and
+    # the server's refusal is said in plain words at the photo.
+    broken = tmp_path / "scan.tif"
+    broken.write_bytes(b"II*\x00" + b"\x00" * 60)
+    _choose_portrait(driver, broken)
     _wait(driver, button.is_enabled)
     button.click()
     _wait(driver, error.is_displayed, what="the server's error")
-    assert "Choose a JPEG, PNG, WebP or HEIC photo" in error.text and "supported format" in error.text
+    assert formats in error.text and "supported format" in error.text, error.text
     assert not _by_id(driver, "progress").is_displayed()
     _screenshot(driver, shots / "error-server.png")
 
@@ -650,28 +666,71 @@ def test_cors_lets_configured_origins_call_the_api(
     assert desktop.execute_async_script(CROSS_ORIGIN_CALL, url, "wrong-key")["status"] == 401
 
 
-def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
+def _tab_stops(driver: WebDriver, count: int) -> list[str]:
+    """The first `count` Tab stops from the top of the page: id, else class, of each focused element."""
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.click()
+    stops = []
+    for _ in range(count):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        stops.append(
+            driver.execute_script("const e = document.activeElement; return e.id || e.className || e.tagName")
+        )
+    return stops
+
+
+def test_keyboard_progress_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
     driver = desktop
     _open(driver, live_stack)
+    # Tab: the photo button, then the gallery as one stop (not 13), then on; never the camera input,
+    # which has no button on a desktop.
+    stops = _tab_stops(driver, 4)
+    assert stops == ["portrait-input", "painting", "painting-input", "style-select"], stops
+    # In the gallery, arrow keys move the choice (a radio group), and the chosen card is the Tab stop.
+    cards = driver.find_elements(By.CSS_SELECTOR, ".painting")
+    cards[0].send_keys(Keys.ARROW_RIGHT)
+    assert driver.switch_to.active_element == cards[1] and cards[1].get_attribute("aria-checked") == "true"
+    assert [card.get_attribute("tabindex") for card in cards[:3]] == ["-1", "0", "-1"]
+    cards[1].send_keys(Keys.END)
+    assert cards[-1].get_attribute("aria-checked") == "true"
+
+    # A first picture, then a second run that is cancelled: the first stays on show, the cancel is news
+    # (not a red error).
     _choose_portrait(driver, SAMPLE)
     _choose_painting(driver, "starry-night").click()
+    first = _submit_and_wait(driver)
+    marker = driver.execute_script(
+        "return getComputedStyle(document.querySelector('#details summary'), '::before').borderLeftWidth"
+    )
+    assert marker != "0px"  # "Show how it was made" shows a disclosure triangle
     Select(_by_id(driver, "style-select")).select_by_value(UNSERVED_STYLE)  # no worker: stays queued
+    assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier style.")
     _by_id(driver, "submit-button").click()
     progress = _by_id(driver, "progress")
     _wait(driver, progress.is_displayed, what="the progress view")
     _wait(driver, lambda: float(_by_id(driver, "elapsed").text) >= 0.5, what="the elapsed time to run")
-    # queued, or running once the segmenter has picked up its half
-    assert _by_id(driver, "progress-title").text in ("Waiting for a free worker…", "Working on it…")
+    # queued, or running once the segmenter has picked up its half; said once, in words for people
+    title = _by_id(driver, "progress-title")
+    _wait(driver, lambda: title.text in ("Waiting for a free painter…", "Working on it…"), what=title.text)
+    page = driver.find_element(By.TAG_NAME, "body").text
+    assert page.count("Working on it") <= 1 and "worker" not in page.lower()
     states = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#stages li .state")]
     assert states[1:] == ["waiting", "waiting"]
     assert not _by_id(driver, "submit-button").is_enabled()  # one job at a time
+    _wait_in_view(driver, "progress")
     _screenshot(driver, shots / "desktop-progress.png")
 
     _by_id(driver, "cancel-button").click()
-    message = _by_id(driver, "submit-error")
+    message = _by_id(driver, "submit-info")
     _wait(driver, message.is_displayed, what="the cancel message")
-    assert message.text.startswith("Canceled.") and not progress.is_displayed()
+    assert message.text.startswith("Cancelled.") and not progress.is_displayed()
+    assert not _by_id(driver, "submit-error").is_displayed()
+    assert _by_id(driver, "result").is_displayed()
+    assert _by_id(driver, "result").get_attribute("data-job") == first["id"]
+    assert driver.execute_script("return location.hash") == f"#job={first['id']}"
     _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")
+    _screenshot(driver, shots / "desktop-cancelled.png")
 
 
 IMAGE_THROUGH_API = """
@@ -694,7 +753,7 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     keyed = LiveStack(f"http://127.0.0.1:{port}", live_stack.redis_url, env)
     driver = desktop
     _open(driver, keyed)
-    assert _by_id(driver, "key-state").text == "not set"
+    assert "API key" not in driver.find_element(By.TAG_NAME, "body").text  # not before it is needed
     _choose_portrait(driver, SAMPLE)
     _choose_painting(driver, "starry-night").click()
     button = _by_id(driver, "submit-button")
@@ -703,12 +762,13 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     error = _by_id(driver, "submit-error")
     _wait(driver, error.is_displayed, JOB_TIMEOUT, "the missing key to be explained")
     assert "needs an API key" in error.text
-    assert _by_id(driver, "access").get_attribute("open") is not None  # opened for the user...
+    assert _by_id(driver, "key-form").is_displayed()  # shown for the user...
     assert driver.switch_to.active_element == _by_id(driver, "api-key")  # ...with the field focused
     _screenshot(driver, shots / "desktop-key-asked.png")
 
     _by_id(driver, "api-key").send_keys("browser-key", Keys.ENTER)
-    assert _by_id(driver, "key-state").text == "saved in this browser" and not error.is_displayed()
+    assert _by_id(driver, "key-saved").is_displayed() and not error.is_displayed()
+    assert not _by_id(driver, "key-form").is_displayed()
     job = _submit_and_wait(driver, headers={"X-API-Key": "browser-key"})
     assert requests.get(f"{keyed.base_url}/v1/jobs/{job['id']}", timeout=10).status_code == 401
     picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
@@ -722,6 +782,17 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
     )
-    driver.refresh()  # remembered in this browser
-    _wait(driver, lambda: _by_id(driver, "key-state").text == "saved in this browser")
+    driver.refresh()  # remembered in this browser, and the result (#job=) restored with it
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="restored")
+    assert "saved in this browser" in _by_id(driver, "key-saved").text
     _screenshot(driver, shots / "desktop-key-saved.png")
+
+    # The link opened without the key (forgotten here; another browser alike): asked for, then shown.
+    _by_id(driver, "key-forget").click()
+    assert not _by_id(driver, "key-saved").is_displayed()
+    driver.refresh()
+    _wait(driver, _by_id(driver, "key-form").is_displayed, what="the key asked for the link")
+    assert "needs an API key to show that picture" in _by_id(driver, "submit-error").text
+    _by_id(driver, "api-key").send_keys("browser-key", Keys.ENTER)
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="shown")
+    _wait_in_view(driver, "result-img")

@@ -371,7 +371,10 @@ function showStages(job, since) {
     const duration = stage.state === "succeeded" && stage.duration_ms != null ? ` in ${(stage.duration_ms / 1000).toFixed(1)} s` : "";
     item.querySelector(".state").textContent = (STATE_WORDS[stage.state] || stage.state || "waiting") + duration;
   }
-  // The job document says nothing of the queue's length, so waiting is told in words, not numbers.
+  // The job document says nothing of the queue's length, so waiting is told in words, not numbers. A
+  // running job between stages (one done, the next not started) is waiting for a painter too.
+  const working = Object.values(job.stages).some((stage) => stage.state === "running");
+  const status = job.status === "running" && !working ? "queued" : job.status;
   const waited = (performance.now() - since) / 1000;
   const titles = {
     sending: "Sending your photo…",
@@ -381,7 +384,7 @@ function showStages(job, since) {
         : "Waiting for a free painter…",
     running: "Working on it…",
   };
-  $("progress-title").textContent = titles[job.status] || "Working on it…";
+  $("progress-title").textContent = titles[status] || "Working on it…";
 }
 
 // Reuse the portrait already on the server; if it has expired or was deleted (a canceled job), upload
