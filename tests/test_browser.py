@@ -310,6 +310,8 @@ def test_desktop_upload_place_submit_download(
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
     assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
+    ghost = _by_id(driver, "box-ghost")  # the box shows the photo, not only an outline
+    assert ghost.is_displayed() and "photo" in str(ghost.get_attribute("class"))
     # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
     origin = driver.execute_script("return location.origin")
@@ -385,6 +387,15 @@ def test_desktop_upload_place_submit_download(
     assert _by_id(driver, "result-title").text == "Your last picture"
     _screenshot(driver, shots / "desktop-stale.png")
     second = _submit_and_wait(driver)
+    # This result's box is wholly inside the painting: its real cut-out becomes the box's ghost.
+    _wait(
+        driver,
+        lambda: (
+            "cutout" in str(ghost.get_attribute("class"))
+            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
+        ),
+        what="the cut-out in the box",
+    )
     assert not _by_id(driver, "stale-note").is_displayed()
     assert _by_id(driver, "result-title").text == "Here you are"
     assert second["id"] != job["id"]
@@ -394,6 +405,7 @@ def test_desktop_upload_place_submit_download(
     # One tap on a suggested spot: the job asks for it by index, and the server fits this face to it.
     _by_id(driver, "again-button").click()
     driver.find_elements(By.CSS_SELECTOR, "#spots .spot")[1].click()
+    _view_shot(driver, shots / "desktop-ghost-view.png")
     assert _by_id(driver, "box-readout").text.startswith("Suggested spot 2: ")
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"

@@ -83,6 +83,7 @@ function choosePortrait(file) {
   state.portraitOk = false;
   state.portraitJob = null;
   markStale("photo");
+  showGhost(null);
   const img = $("portrait-img");
   $("portrait-name").textContent = file.name;
   const format = formatOf(file);
@@ -96,6 +97,7 @@ function choosePortrait(file) {
     $("portrait-placeholder").hidden = true;
     img.alt = `Your photo: ${file.name}`;
     editor.setAspect(img.naturalWidth / img.naturalHeight);
+    showGhost("photo", img.src);
     refresh();
   };
   img.onerror = () => {
@@ -137,6 +139,38 @@ function setUpDropzone() {
   });
   for (const id of ["portrait-input", "portrait-camera"]) {
     $(id).addEventListener("change", (event) => choosePortrait(event.target.files[0]));
+  }
+}
+
+// The person drawn in the placement box: the photo itself (faded at its edges) once chosen, then the
+// real cut-out of a result made from this photo, so the box shows who stands where, not an outline.
+function showGhost(kind, src) {
+  const ghost = $("box-ghost");
+  ghost.className = `box-ghost ${kind || ""}`;
+  ghost.hidden = !kind;
+  if (kind) {
+    ghost.src = src;
+  } else {
+    ghost.removeAttribute("src");
+  }
+  $("person-box").classList.toggle("has-ghost", Boolean(kind));
+}
+
+// The cut-out artifact covers the part of the box inside the painting; only a box wholly inside gives a
+// whole person to draw. It is the photo of this page's portrait only while that portrait is unchanged.
+async function ghostFromResult(job) {
+  const box = job.result?.box;
+  const inside = box && box.x >= 0 && box.y >= 0 && box.x + box.w <= job.result.width && box.y + box.h <= job.result.height;
+  if (!inside || !job.links?.artifacts?.cutout || state.portraitJob !== job.id) {
+    return;
+  }
+  try {
+    const url = objectUrl("cutout", await api.image(job.links.artifacts.cutout));
+    if (state.portraitJob === job.id) {
+      showGhost("cutout", url);
+    }
+  } catch {
+    // the outline or the photo stays: the ghost is a preview, nothing depends on it
   }
 }
 
@@ -441,6 +475,7 @@ async function runJob(start) {
     state.job = final;
     if (final.status === "succeeded") {
       await showResult(remember(final));
+      ghostFromResult(final);
     } else if (final.status === "failed") {
       throw { failure: final.error };
     } else {
