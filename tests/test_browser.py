@@ -433,6 +433,14 @@ def test_desktop_upload_place_submit_download(
     _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="restored")
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")) == 3)
     _wait_in_view(driver, "result-img")
+    driver.execute_script("document.getElementById('history').scrollIntoView()")  # thumbnails when seen
+    _wait(
+        driver,
+        lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#history-list img')].every((img) => img.naturalWidth > 0)"
+        ),
+        what="the thumbnails after the reload",
+    )
     assert not _by_id(driver, "restore-info").is_displayed()
 
     # Gone from the server (deleted here; expired alike): said kindly, and out of the strip.

@@ -714,6 +714,28 @@ function showStale() {
   $("result-title").textContent = outdated ? "Your last picture" : "Here you are";
 }
 
+// A thumbnail is the result itself (the API has no smaller one), so it is fetched only once on screen.
+const pendingThumbs = new Map();
+const thumbs = new IntersectionObserver((seen) => {
+  for (const { target, isIntersecting } of seen) {
+    const entry = pendingThumbs.get(target);
+    if (!isIntersecting || !entry) {
+      continue;
+    }
+    thumbs.unobserve(target);
+    pendingThumbs.delete(target);
+    pictureOf(entry)
+      .then((fetched) => {
+        target.src = fetched.url;
+      })
+      .catch((error) => {
+        if (error.status === 404 || error.status === 410) {
+          dropEntry(entry.id);
+        }
+      });
+  }
+});
+
 // Rebuilt only when the entries change; otherwise only which one is shown moves (keeping the focus).
 function renderHistory() {
   const list = $("history-list");
@@ -728,6 +750,10 @@ function renderHistory() {
     return;
   }
   list.dataset.ids = ids;
+  for (const img of pendingThumbs.keys()) {
+    thumbs.unobserve(img);
+  }
+  pendingThumbs.clear();
   list.replaceChildren();
   for (const entry of state.history) {
     const item = document.createElement("li");
@@ -746,15 +772,8 @@ function renderHistory() {
     if (picture) {
       img.src = picture.url;
     } else {
-      pictureOf(entry)
-        .then((fetched) => {
-          img.src = fetched.url;
-        })
-        .catch((error) => {
-          if (error.status === 404 || error.status === 410) {
-            dropEntry(entry.id);
-          }
-        });
+      pendingThumbs.set(img, entry);
+      thumbs.observe(img); // after a reload: fetched when seen, not all twelve at once
     }
     const words = document.createElement("span");
     words.className = "history-words";
