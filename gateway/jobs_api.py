@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -239,6 +241,14 @@ def show(job_id: str) -> Response:
     return jsonify(job_document(_record(job_id), settings()))
 
 
+def download_stem(record: JobRecord) -> str:
+    """A file name people can read: sitter-<painting id>-<day the job was made, UTC>, the name the web
+    page gives its own download too; an uploaded painting is `own-painting`."""
+    painting = re.sub(r"[^a-z0-9-]+", "-", str(record.params.get("painting") or "own-painting").lower())
+    day = datetime.fromtimestamp(record.created_at, UTC).strftime("%Y-%m-%d")
+    return f"sitter-{painting.strip('-') or 'painting'}-{day}"
+
+
 def _blob_response(job_id: str, name: str, content_type: str, filename: str) -> Response:
     try:
         data = backends().blobs.get(blob_key(job_id, name))
@@ -259,9 +269,9 @@ def result(job_id: str) -> Response:
     record = _record(job_id)
     if record.status != SUCCEEDED or record.result is None:
         raise ApiProblem(409, "job-not-finished", f"job {job_id} is {record.status}; no result to download")
-    fmt = record.result["format"]
+    extension = "jpg" if record.result["format"] == "jpeg" else record.result["format"]
     return _blob_response(
-        job_id, record.result["key"], record.result["content_type"], f"sitter-{job_id}.{fmt}"
+        job_id, record.result["key"], record.result["content_type"], f"{download_stem(record)}.{extension}"
     )
 
 
@@ -277,7 +287,7 @@ def artifact(job_id: str, name: str) -> Response:
         raise ApiProblem(
             409, "artifact-not-ready", f"the {name} of job {job_id} is not ready ({record.status})"
         )
-    return _blob_response(job_id, ARTIFACT_BLOBS[name], "image/png", f"sitter-{job_id}-{name}.png")
+    return _blob_response(job_id, ARTIFACT_BLOBS[name], "image/png", f"{download_stem(record)}-{name}.png")
 
 
 @jobs_api.delete("/<job_id>")

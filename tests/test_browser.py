@@ -1,7 +1,7 @@
 """The web client in a real browser: Debian's headless Chromium, driven by Selenium, against the live stack.
 
 Covers what a user does: pick the sample portrait, pick a painting, drag and resize the person's box
-(mouse and keyboard on a desktop, touch on a 375 px phone), submit, wait, download, and check the picture
+(mouse and keyboard on a desktop, touch on a 390 px phone), submit, wait, download, and check the picture
 really has the person where the box was; and what a user sees when a file is bad or a job fails.
 Screenshots go to $SITTER_SCREENSHOTS (default: the test's tmp dir); look at them after a change.
 `tests/browser/install.sh` installs the browser on a fresh machine.
@@ -59,7 +59,9 @@ SAMPLE = gallery.SAMPLES_DIR / "obama-portrait.jpg"
 with Image.open(SAMPLE) as _sample:
     SAMPLE_ASPECT = _sample.width / _sample.height
 JOB_TIMEOUT = 90
-READOUT = re.compile(r"x (-?\d+), y (-?\d+), height (\d+) px")
+PHONE = (390, 844)  # CSS pixels: a common phone (touch)
+DESKTOP = (1280, 900)  # the window; wide enough (>= 1100 px) for the side-by-side layout
+AXE = Path(os.environ.get("SITTER_AXE_DIR") or Path.home() / ".cache/sitter/axe-core-4.10.3") / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +88,10 @@ def _browser(binaries: tuple[str, str], profile: Path, downloads: Path, *, phone
     if phone:
         options.add_experimental_option(
             "mobileEmulation",
-            {"deviceMetrics": {"width": 375, "height": 740, "pixelRatio": 2.0, "touch": True}},
+            {"deviceMetrics": {"width": PHONE[0], "height": PHONE[1], "pixelRatio": 2.0, "touch": True}},
         )
     else:
-        options.add_argument("--window-size=1200,900")
+        options.add_argument(f"--window-size={DESKTOP[0]},{DESKTOP[1]}")
     options.add_experimental_option(
         "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
     )
@@ -144,10 +146,65 @@ def _screenshot(driver: WebDriver, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+def _view_shot(driver: WebDriver, path: Path) -> None:
+    """Only what is on the screen: where the user's eyes are (the result must be among it)."""
+    path.write_bytes(
+        base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"])
+    )
+
+
+IN_VIEW = """
+const box = document.getElementById(arguments[0]).getBoundingClientRect();
+return box.height > 0 && box.top >= -1 && box.left >= -1 &&
+  box.bottom <= innerHeight + 1 && box.right <= innerWidth + 1;
+"""
+
+
+def _wait_in_view(driver: WebDriver, element_id: str) -> None:
+    """The element whole within the viewport (the page scrolls smoothly, so give it a moment)."""
+    _wait(driver, lambda: driver.execute_script(IN_VIEW, element_id), 5, f"#{element_id} in view")
+
+
+RUN_AXE = """
+const done = arguments[0];
+axe.run(document, {resultTypes: ["violations"]}).then((results) => done(results.violations
+  .filter((rule) => rule.impact === "serious" || rule.impact === "critical")
+  .map((rule) => `${rule.id} (${rule.impact}): ${rule.help}: ` +
+    rule.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(", "))));
+"""
+
+
+def _axe(driver: WebDriver) -> list[str]:
+    """The serious and critical violations axe-core finds on the page as it is now.
+
+    axe is injected through WebDriver (the DevTools protocol), which the page's CSP does not govern;
+    the page itself never loads it."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE}): run tests/browser/install.sh")
+    if not driver.execute_script("return typeof axe !== 'undefined'"):
+        driver.execute_script(AXE.read_text())
+    return list(driver.execute_async_script(RUN_AXE))
+
+
+def _journey(driver: WebDriver, shots: Path, name: str) -> float:
+    """Seconds from opening the page to the result on screen (the page marks the moment), kept for
+    the record next to the screenshots; the test's own drags and checks are included."""
+    seconds = float(
+        driver.execute_script(
+            "return performance.getEntriesByName('sitter:result-shown')[0].startTime / 1000"
+        )
+    )
+    with (shots / "journey-times.txt").open("a") as record:
+        record.write(f"{name}: {seconds:.2f} s from opening the page to the first result shown\n")
+    return seconds
+
+
 def _placement(driver: WebDriver) -> tuple[int, int, int]:
-    match = READOUT.search(_by_id(driver, "box-readout").text)
-    assert match, _by_id(driver, "box-readout").text
-    x, y, h = (int(value) for value in match.groups())
+    """The box in painting pixels, as the page will send it (people read it in words)."""
+    box = _by_id(driver, "person-box")
+    x, y, h = (int(str(box.get_attribute(f"data-{name}"))) for name in "xyh")
+    readout = _by_id(driver, "box-readout").text
+    assert not re.search(r"\d", readout) or readout.startswith("Suggested spot"), readout  # words, not pixels
     return x, y, h
 
 
@@ -183,10 +240,17 @@ def _submit_and_wait(driver: WebDriver, headers: dict[str, str] | None = None) -
     """Submit, wait for the result, and return the job's document (the page names the job it shows)."""
     button = _by_id(driver, "submit-button")
     _wait(driver, button.is_enabled, what="the submit button to enable")
+    earlier = _by_id(driver, "result").get_attribute("data-job")  # an earlier result stays on show
     button.click()
     _wait(
         driver,
-        lambda: _by_id(driver, "result").is_displayed() or _by_id(driver, "submit-error").is_displayed(),
+        lambda: (
+            (
+                _by_id(driver, "result").is_displayed()
+                and _by_id(driver, "result").get_attribute("data-job") != earlier
+            )
+            or _by_id(driver, "submit-error").is_displayed()
+        ),
         JOB_TIMEOUT,
         "the result",
     )
@@ -233,6 +297,7 @@ def test_desktop_upload_place_submit_download(
 ) -> None:
     driver = desktop
     _open(driver, live_stack)
+    assert _axe(driver) == []
     _choose_portrait(driver, SAMPLE)
     _wait(
         driver,
@@ -244,7 +309,9 @@ def test_desktop_upload_place_submit_download(
     _choose_painting(driver, "starry-night").click()
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
-    assert _by_id(driver, "box-readout").text == "Automatic placement"
+    assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
+    ghost = _by_id(driver, "box-ghost")  # the box shows the photo, not only an outline
+    assert ghost.is_displayed() and "photo" in str(ghost.get_attribute("class"))
     # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
     origin = driver.execute_script("return location.origin")
@@ -278,29 +345,59 @@ def test_desktop_upload_place_submit_download(
     assert (result_box["x"], result_box["y"], result_box["h"]) == placed
     assert [stage["state"] for stage in job["stages"].values()] == ["succeeded"] * 3
     assert not _by_id(driver, "progress").is_displayed()
+    # Result first: on screen when it arrives, beside the editor (1280 px is a wide screen).
+    _wait_in_view(driver, "result-img")
+    _journey(driver, shots, "desktop")
+    _view_shot(driver, shots / "desktop-result-view.png")
+    editor = _by_id(driver, "step-place").rect
+    assert _by_id(driver, "result-img").rect["x"] >= editor["x"] + editor["width"]
+    assert driver.execute_script("return location.hash") == f"#job={job['id']}"
+    about = _by_id(driver, "result-about").text
+    assert about.startswith("The Starry Night, in its own style; ") and "painting's height" in about
 
     _by_id(driver, "details").click()  # the intermediates, on request
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
     )
     _screenshot(driver, shots / "desktop-result.png")
+    assert _axe(driver) == []
 
+    # Download under a readable name, the same the API gives the file: painting and the job's (UTC) day.
+    name = f"sitter-starry-night-{job['created_at'][:10]}.png"
+    assert _by_id(driver, "download-link").get_attribute("download") == name
+    origin = driver.execute_script("return location.origin")
+    disposition = requests.get(f"{origin}/v1/jobs/{job['id']}/result?download=1", timeout=10).headers
+    assert disposition["Content-Disposition"] == f'attachment; filename="{name}"'
+    # No share sheet in desktop Chromium: no Share button, the download is the way.
+    assert driver.execute_script("return typeof navigator.share") == "undefined"
+    assert not _by_id(driver, "share-button").is_displayed()
     _by_id(driver, "download-link").click()
     downloads = tmp_path / "downloads"
-    saved = _wait(
-        driver,
-        lambda: sorted(downloads.glob("sitter-*.png")),
-        20,
-        "the download",
-    )
+    saved = _wait(driver, lambda: sorted(downloads.glob(name)), 20, "the download")
     _wait(driver, lambda: not list(downloads.glob("*.crdownload")), 20, "the download to finish")
     _check_picture(saved[0].read_bytes(), "starry-night", result_box)
 
     # Try another placement: same photo (sent as portrait_from, not uploaded again), automatic placement.
+    # Until it is made again, the result says it shows the earlier placement.
     _by_id(driver, "again-button").click()
+    assert not _by_id(driver, "stale-note").is_displayed()
     _by_id(driver, "auto-button").click()
-    assert _by_id(driver, "box-readout").text == "Automatic placement"
+    assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
+    assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier placement.")
+    assert _by_id(driver, "result-title").text == "Your last picture"
+    _screenshot(driver, shots / "desktop-stale.png")
     second = _submit_and_wait(driver)
+    # This result's box is wholly inside the painting: its real cut-out becomes the box's ghost.
+    _wait(
+        driver,
+        lambda: (
+            "cutout" in str(ghost.get_attribute("class"))
+            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
+        ),
+        what="the cut-out in the box",
+    )
+    assert not _by_id(driver, "stale-note").is_displayed()
+    assert _by_id(driver, "result-title").text == "Here you are"
     assert second["id"] != job["id"]
     assert second["result"]["box"]["y"] + second["result"]["box"]["h"] == height  # standing on the bottom
     assert second["result"]["placement"]["kind"] == "auto"
@@ -308,10 +405,57 @@ def test_desktop_upload_place_submit_download(
     # One tap on a suggested spot: the job asks for it by index, and the server fits this face to it.
     _by_id(driver, "again-button").click()
     driver.find_elements(By.CSS_SELECTOR, "#spots .spot")[1].click()
-    assert _by_id(driver, "box-readout").text == "Suggested spot 2"
+    _view_shot(driver, shots / "desktop-ghost-view.png")
+    assert _by_id(driver, "box-readout").text.startswith("Suggested spot 2: ")
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
     _screenshot(driver, shots / "desktop-spot.png")
+
+    # The history strip: this tab's three results, newest first, each in words; one click shows it again.
+    items = driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")
+    assert [item.get_attribute("data-job") for item in items] == [third["id"], second["id"], job["id"]]
+    assert "standing at the bottom" in items[1].text and "The Starry Night" in items[1].text
+    _wait(
+        driver,
+        lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#history-list img')].every((img) => img.naturalWidth > 0)"
+        ),
+        what="the thumbnails",
+    )
+    items[2].click()
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"])
+    assert items[2].get_attribute("aria-current") == "true"
+    assert driver.execute_script("return location.hash") == f"#job={job['id']}"
+    _wait_in_view(driver, "result-img")
+
+    # A reload (or the link, shared) shows the same result again, and the strip is still there.
+    driver.refresh()
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="restored")
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")) == 3)
+    _wait_in_view(driver, "result-img")
+    driver.execute_script("document.getElementById('history').scrollIntoView()")  # thumbnails when seen
+    _wait(
+        driver,
+        lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#history-list img')].every((img) => img.naturalWidth > 0)"
+        ),
+        what="the thumbnails after the reload",
+    )
+    assert not _by_id(driver, "restore-info").is_displayed()
+
+    # Gone from the server (deleted here; expired alike): said kindly, and out of the strip.
+    assert requests.delete(f"{origin}/v1/jobs/{second['id']}", timeout=10).status_code == 200
+    driver.execute_script("location.hash = arguments[0]", f"#job={second['id']}")
+    driver.refresh()
+    info = _by_id(driver, "restore-info")
+    _wait(driver, info.is_displayed, what="the expired link's note")
+    assert info.text.startswith("That picture is no longer on the server")
+    assert "info" in str(info.get_attribute("class"))
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#history-list .history-item")) == 2)
+    driver.execute_script("location.hash = arguments[0]", f"#job={'0' * 32}")  # never existed
+    _wait(driver, lambda: driver.execute_script("return location.hash") == "", what="the hash cleared")
+    assert info.text.startswith("That picture is no longer on the server")
+    _screenshot(driver, shots / "desktop-expired.png")
     assert _csp_violations(driver) == []  # the whole flow runs under the page's strict policy
 
 
@@ -342,10 +486,23 @@ def _heic(source: Path, target: Path) -> Path:
     return target
 
 
+# A phone's share sheet, as Chrome on Android offers it (headless Chromium on Linux has none): it takes
+# files, and records what the page hands it.
+STUB_SHARE_SHEET = """
+window.shared = [];
+navigator.canShare = (data) => Boolean(data && data.files && data.files.length);
+navigator.share = async (data) => {
+  window.shared.push(data.files.map((file) => ({name: file.name, type: file.type, size: file.size})));
+};
+"""
+
+
 def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Path, shots: Path) -> None:
     driver = phone
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": STUB_SHARE_SHEET})
     _open(driver, live_stack)
-    assert driver.execute_script("return window.innerWidth") == 375
+    assert _axe(driver) == []
+    assert driver.execute_script("return window.innerWidth") == PHONE[0]
     assert driver.execute_script("return matchMedia('(pointer: coarse)').matches")
     assert _by_id(driver, "portrait-camera").get_attribute("capture") == "user"
     assert driver.find_element(
@@ -379,17 +536,31 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     assert abs(x - (auto_x + 40 * scale)) <= 3
 
     # Nothing wider than the phone: no sideways scrolling of the page (the gallery strip scrolls itself).
-    assert driver.execute_script("return document.documentElement.scrollWidth") <= 375
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     _screenshot(driver, shots / "phone-placed.png")
 
     job = _submit_and_wait(driver)
     box_doc = job["result"]["box"]
     assert (box_doc["x"], box_doc["y"], box_doc["h"]) == (x2, y2, h2)
-    assert driver.execute_script("return document.documentElement.scrollWidth") <= 375
+    _wait_in_view(driver, "result-img")  # scrolled to, below the editor on a phone
+    _journey(driver, shots, "phone")
+    _view_shot(driver, shots / "phone-result-view.png")
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     _screenshot(driver, shots / "phone-result.png")
     link = _by_id(driver, "download-link").get_attribute("href")
     assert link
     _check_picture(_page_bytes(driver, link), "great-wave", box_doc)
+    assert _axe(driver) == []
+
+    # The share sheet gets the picture itself, under the download's readable name.
+    name = f"sitter-great-wave-{job['created_at'][:10]}.png"
+    assert _by_id(driver, "download-link").get_attribute("download") == name
+    share = _by_id(driver, "share-button")
+    assert share.is_displayed()
+    _tap(driver, share)
+    _wait(driver, lambda: driver.execute_script("return window.shared.length"), what="the share sheet")
+    [[shared]] = driver.execute_script("return window.shared")
+    assert shared["name"] == name and shared["type"] == "image/png" and shared["size"] > 10_000
 
 
 DROP_TEXT_FILE = """
@@ -416,17 +587,29 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert not _by_id(driver, "submit-button").is_enabled()
     _screenshot(driver, shots / "error-local.png")
 
-    # An image the browser shows but the server cannot decode (SVG): the API's 415, in plain words.
+    # An image the browser could show but the server cannot read (SVG): not among the formats, so it is
+    # refused at once too, naming the formats that are.
     svg = tmp_path / "drawing.svg"
     svg.write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="40"><rect width="30" height="40"/></svg>'
     )
     _choose_portrait(driver, svg)
+    _wait(driver, lambda: "drawing.svg" in error.text, what="the SVG refused")
+    formats = "Choose a JPEG, PNG, WebP, HEIC, GIF, BMP or TIFF photo"
+    assert "“drawing.svg” isn't a picture we can read" in error.text and formats in error.text
     button = _by_id(driver, "submit-button")
+    assert not button.is_enabled()
+    assert _by_id(driver, "portrait-formats").text == "Photos: JPEG, PNG, WebP, HEIC, GIF, BMP or TIFF."
+
+    # A file of an accepted kind that this browser cannot preview (TIFF) but is broken: it goes up, and
+    # the server's refusal is said in plain words at the photo.
+    broken = tmp_path / "scan.tif"
+    broken.write_bytes(b"II*\x00" + b"\x00" * 60)
+    _choose_portrait(driver, broken)
     _wait(driver, button.is_enabled)
     button.click()
     _wait(driver, error.is_displayed, what="the server's error")
-    assert "Choose a JPEG, PNG, WebP or HEIC photo" in error.text and "supported format" in error.text
+    assert formats in error.text and "supported format" in error.text, error.text
     assert not _by_id(driver, "progress").is_displayed()
     _screenshot(driver, shots / "error-server.png")
 
@@ -503,28 +686,71 @@ def test_cors_lets_configured_origins_call_the_api(
     assert desktop.execute_async_script(CROSS_ORIGIN_CALL, url, "wrong-key")["status"] == 401
 
 
-def test_progress_view_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
+def _tab_stops(driver: WebDriver, count: int) -> list[str]:
+    """The first `count` Tab stops from the top of the page: id, else class, of each focused element."""
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.click()
+    stops = []
+    for _ in range(count):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        stops.append(
+            driver.execute_script("const e = document.activeElement; return e.id || e.className || e.tagName")
+        )
+    return stops
+
+
+def test_keyboard_progress_and_cancel(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
     driver = desktop
     _open(driver, live_stack)
+    # Tab: the photo button, then the gallery as one stop (not 13), then on; never the camera input,
+    # which has no button on a desktop.
+    stops = _tab_stops(driver, 4)
+    assert stops == ["portrait-input", "painting", "painting-input", "style-select"], stops
+    # In the gallery, arrow keys move the choice (a radio group), and the chosen card is the Tab stop.
+    cards = driver.find_elements(By.CSS_SELECTOR, ".painting")
+    cards[0].send_keys(Keys.ARROW_RIGHT)
+    assert driver.switch_to.active_element == cards[1] and cards[1].get_attribute("aria-checked") == "true"
+    assert [card.get_attribute("tabindex") for card in cards[:3]] == ["-1", "0", "-1"]
+    cards[1].send_keys(Keys.END)
+    assert cards[-1].get_attribute("aria-checked") == "true"
+
+    # A first picture, then a second run that is cancelled: the first stays on show, the cancel is news
+    # (not a red error).
     _choose_portrait(driver, SAMPLE)
     _choose_painting(driver, "starry-night").click()
+    first = _submit_and_wait(driver)
+    marker = driver.execute_script(
+        "return getComputedStyle(document.querySelector('#details summary'), '::before').borderLeftWidth"
+    )
+    assert marker != "0px"  # "Show how it was made" shows a disclosure triangle
     Select(_by_id(driver, "style-select")).select_by_value(UNSERVED_STYLE)  # no worker: stays queued
+    assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier style.")
     _by_id(driver, "submit-button").click()
     progress = _by_id(driver, "progress")
     _wait(driver, progress.is_displayed, what="the progress view")
     _wait(driver, lambda: float(_by_id(driver, "elapsed").text) >= 0.5, what="the elapsed time to run")
-    # queued, or running once the segmenter has picked up its half
-    assert _by_id(driver, "progress-title").text in ("Waiting for a free worker…", "Working on it…")
+    # queued, or running once the segmenter has picked up its half; said once, in words for people
+    title = _by_id(driver, "progress-title")
+    _wait(driver, lambda: title.text in ("Waiting for a free painter…", "Working on it…"), what=title.text)
+    page = driver.find_element(By.TAG_NAME, "body").text
+    assert page.count("Working on it") <= 1 and "worker" not in page.lower()
     states = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#stages li .state")]
     assert states[1:] == ["waiting", "waiting"]
     assert not _by_id(driver, "submit-button").is_enabled()  # one job at a time
+    _wait_in_view(driver, "progress")
     _screenshot(driver, shots / "desktop-progress.png")
 
     _by_id(driver, "cancel-button").click()
-    message = _by_id(driver, "submit-error")
+    message = _by_id(driver, "submit-info")
     _wait(driver, message.is_displayed, what="the cancel message")
-    assert message.text.startswith("Canceled.") and not progress.is_displayed()
+    assert message.text.startswith("Cancelled.") and not progress.is_displayed()
+    assert not _by_id(driver, "submit-error").is_displayed()
+    assert _by_id(driver, "result").is_displayed()
+    assert _by_id(driver, "result").get_attribute("data-job") == first["id"]
+    assert driver.execute_script("return location.hash") == f"#job={first['id']}"
     _wait(driver, _by_id(driver, "submit-button").is_enabled, what="the form to be usable again")
+    _screenshot(driver, shots / "desktop-cancelled.png")
 
 
 IMAGE_THROUGH_API = """
@@ -547,7 +773,7 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     keyed = LiveStack(f"http://127.0.0.1:{port}", live_stack.redis_url, env)
     driver = desktop
     _open(driver, keyed)
-    assert _by_id(driver, "key-state").text == "not set"
+    assert "API key" not in driver.find_element(By.TAG_NAME, "body").text  # not before it is needed
     _choose_portrait(driver, SAMPLE)
     _choose_painting(driver, "starry-night").click()
     button = _by_id(driver, "submit-button")
@@ -556,12 +782,13 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     error = _by_id(driver, "submit-error")
     _wait(driver, error.is_displayed, JOB_TIMEOUT, "the missing key to be explained")
     assert "needs an API key" in error.text
-    assert _by_id(driver, "access").get_attribute("open") is not None  # opened for the user...
+    assert _by_id(driver, "key-form").is_displayed()  # shown for the user...
     assert driver.switch_to.active_element == _by_id(driver, "api-key")  # ...with the field focused
     _screenshot(driver, shots / "desktop-key-asked.png")
 
     _by_id(driver, "api-key").send_keys("browser-key", Keys.ENTER)
-    assert _by_id(driver, "key-state").text == "saved in this browser" and not error.is_displayed()
+    assert _by_id(driver, "key-saved").is_displayed() and not error.is_displayed()
+    assert not _by_id(driver, "key-form").is_displayed()
     job = _submit_and_wait(driver, headers={"X-API-Key": "browser-key"})
     assert requests.get(f"{keyed.base_url}/v1/jobs/{job['id']}", timeout=10).status_code == 401
     picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
@@ -575,6 +802,17 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     _wait(
         driver, lambda: driver.execute_script("return document.getElementById('mask-img').naturalWidth > 0")
     )
-    driver.refresh()  # remembered in this browser
-    _wait(driver, lambda: _by_id(driver, "key-state").text == "saved in this browser")
+    driver.refresh()  # remembered in this browser, and the result (#job=) restored with it
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="restored")
+    assert "saved in this browser" in _by_id(driver, "key-saved").text
     _screenshot(driver, shots / "desktop-key-saved.png")
+
+    # The link opened without the key (forgotten here; another browser alike): asked for, then shown.
+    _by_id(driver, "key-forget").click()
+    assert not _by_id(driver, "key-saved").is_displayed()
+    driver.refresh()
+    _wait(driver, _by_id(driver, "key-form").is_displayed, what="the key asked for the link")
+    assert "needs an API key to show that picture" in _by_id(driver, "submit-error").text
+    _by_id(driver, "api-key").send_keys("browser-key", Keys.ENTER)
+    _wait(driver, lambda: _by_id(driver, "result").get_attribute("data-job") == job["id"], what="shown")
+    _wait_in_view(driver, "result-img")

@@ -388,3 +388,22 @@ def test_the_web_client_is_served_at_the_root(client: FlaskClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.content_type
     assert b"<html" in page.data.lower() or b"<!doctype html" in page.data.lower()
+
+
+def test_downloads_have_readable_names() -> None:
+    """sitter-<painting id>-<the job's UTC day>, as the web page names its own download; an uploaded
+    painting has no id, and nothing from the params can break the header's quoting."""
+    from datetime import UTC, datetime
+
+    from gateway.jobs_api import download_stem
+    from shared.jobs import JobRecord
+
+    made = datetime(2026, 3, 9, 23, 59, tzinfo=UTC).timestamp()
+    assert download_stem(JobRecord("a" * 32, "succeeded", made, {"painting": "starry-night"})) == (
+        "sitter-starry-night-2026-03-09"
+    )
+    assert download_stem(JobRecord("a" * 32, "succeeded", made, {"painting": None})) == (
+        "sitter-own-painting-2026-03-09"
+    )
+    odd = JobRecord("a" * 32, "succeeded", made, {"painting": 'x"; filename=evil'})
+    assert download_stem(odd) == "sitter-x-filename-evil-2026-03-09"

@@ -1,11 +1,17 @@
 // The Sitter page: four steps (photo, painting, style, placement), then submit, follow, and show the
-// result. State lives in `state`; each handler updates it and calls refresh() to sync the controls.
+// result, with this tab's earlier results in a strip and the shown job's id in the URL (#job=<id>), so a
+// reload or a shared link shows it again while the server keeps it. State lives in `state`; handlers
+// update it and call refresh() to sync the controls.
 
 import { api, apiKey, follow } from "./api.js";
-import { FIELD_STEP, explainFailure, explainProblem } from "./messages.js";
-import { PlacementEditor } from "./placement.js";
+import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf } from "./messages.js";
+import { PlacementEditor, describePlacement } from "./placement.js";
 
 const $ = (id) => document.getElementById(id);
+
+const HISTORY_ITEM = "sitter.history"; // this tab's results (sessionStorage): ids and words, no pictures
+const HISTORY_SIZE = 12;
+const SLOW_QUEUE_S = 8; // queued longer than this: say the service is busy
 
 const state = {
   portrait: null, // the chosen File, kept so "try another placement" needs no new pick
@@ -15,14 +21,21 @@ const state = {
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
   styles: [],
-  job: null,
+  job: null, // the job being followed
   run: null, // { stopped } of the job being followed
+  shown: null, // the history entry whose result is shown
+  stale: new Set(), // what the user changed since the shown result was made ("placement", "painting"...)
+  history: [], // this tab's results, newest first
+  pictures: new Map(), // job id -> { blob, url } of its result, fetched once
+  share: null, // { file, title } for the share sheet, where the browser can share files
+  pendingRestore: null, // a job id from the URL, waiting for an API key
   urls: {}, // object URLs to revoke when replaced
 };
 
 const editor = new PlacementEditor(
   { stage: $("stage"), image: $("stage-img"), box: $("person-box"), handle: $("resize-handle") },
   showReadout,
+  () => markStale("placement"),
 );
 
 function objectUrl(slot, blob) {
@@ -33,21 +46,31 @@ function objectUrl(slot, blob) {
   return state.urls[slot];
 }
 
-function isHeic(file) {
-  return /\.(heic|heif)$/i.test(file.name) || /image\/hei[cf]/.test(file.type);
-}
-
-function showError(step, message) {
-  const element = $(`${step}-error`);
+function setMessage(id, message) {
+  const element = $(id);
   element.textContent = message || "";
   element.hidden = !message;
 }
 
-function clearErrors() {
+const showError = (step, message) => setMessage(`${step}-error`, message);
+const showInfo = (where, message) => setMessage(`${where}-info`, message);
+
+function clearMessages() {
   for (const step of ["portrait", "painting", "style", "place", "submit"]) {
     showError(step, "");
   }
+  for (const where of ["submit", "restore", "result"]) {
+    showInfo(where, "");
+  }
 }
+
+// Bring something into view without jumping over it when the user prefers less motion.
+function reveal(element, block = "nearest") {
+  const motion = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  element.scrollIntoView({ behavior: motion, block });
+}
+
+const stepSection = (step) => $(`step-${step}`);
 
 // ---- Step 1: portrait ---------------------------------------------------------------------------
 
@@ -55,14 +78,17 @@ function choosePortrait(file) {
   if (!file) {
     return;
   }
-  clearErrors();
+  clearMessages();
   state.portrait = file;
   state.portraitOk = false;
   state.portraitJob = null;
+  markStale("photo");
+  showGhost(null);
   const img = $("portrait-img");
   $("portrait-name").textContent = file.name;
-  if (!file.type.startsWith("image/") && !isHeic(file)) {
-    rejectPortrait(file);
+  const format = formatOf(file);
+  if (!format) {
+    rejectPortrait(file); // an SVG, a PDF, a text file: refused before any upload
     return;
   }
   img.onload = () => {
@@ -71,15 +97,16 @@ function choosePortrait(file) {
     $("portrait-placeholder").hidden = true;
     img.alt = `Your photo: ${file.name}`;
     editor.setAspect(img.naturalWidth / img.naturalHeight);
+    showGhost("photo", img.src);
     refresh();
   };
   img.onerror = () => {
-    if (isHeic(file)) {
-      // Browsers other than Safari cannot show HEIC; the server decodes it, so it is still usable.
+    if (format.noPreview) {
+      // Most browsers cannot show HEIC (iPhone) or TIFF; the server decodes them, so they are usable.
       state.portraitOk = true;
       img.hidden = true;
       $("portrait-placeholder").hidden = false;
-      $("portrait-placeholder").textContent = `${file.name}: an iPhone photo (HEIC). It can't be previewed here, but it will work.`;
+      $("portrait-placeholder").textContent = `${file.name}: a ${format.name} photo. It can't be previewed in this browser, but it will work.`;
       refresh();
     } else {
       rejectPortrait(file);
@@ -94,7 +121,7 @@ function rejectPortrait(file) {
   $("portrait-img").hidden = true;
   $("portrait-placeholder").hidden = false;
   $("portrait-placeholder").textContent = "Drop a photo here, or choose one.";
-  showError("portrait", `“${file.name}” isn't a picture we can read. Choose a JPEG, PNG, WebP or HEIC photo.`);
+  showError("portrait", `“${file.name}” isn't a picture we can read. Choose a ${FORMAT_WORDS} photo.`);
   refresh();
 }
 
@@ -115,17 +142,51 @@ function setUpDropzone() {
   }
 }
 
+// The person drawn in the placement box: the photo itself (faded at its edges) once chosen, then the
+// real cut-out of a result made from this photo, so the box shows who stands where, not an outline.
+function showGhost(kind, src) {
+  const ghost = $("box-ghost");
+  ghost.className = `box-ghost ${kind || ""}`;
+  ghost.hidden = !kind;
+  if (kind) {
+    ghost.src = src;
+  } else {
+    ghost.removeAttribute("src");
+  }
+  $("person-box").classList.toggle("has-ghost", Boolean(kind));
+}
+
+// The cut-out artifact covers the part of the box inside the painting; only a box wholly inside gives a
+// whole person to draw. It is the photo of this page's portrait only while that portrait is unchanged.
+async function ghostFromResult(job) {
+  const box = job.result?.box;
+  const inside = box && box.x >= 0 && box.y >= 0 && box.x + box.w <= job.result.width && box.y + box.h <= job.result.height;
+  if (!inside || !job.links?.artifacts?.cutout || state.portraitJob !== job.id) {
+    return;
+  }
+  try {
+    const url = objectUrl("cutout", await api.image(job.links.artifacts.cutout));
+    if (state.portraitJob === job.id) {
+      showGhost("cutout", url);
+    }
+  } catch {
+    // the outline or the photo stays: the ghost is a preview, nothing depends on it
+  }
+}
+
 // ---- Step 2: painting -----------------------------------------------------------------------------
 
+// One radio group: a single Tab stop (the chosen card, else the first), arrow keys move the choice.
 function renderGallery() {
   const gallery = $("gallery");
   gallery.replaceChildren();
-  for (const item of state.paintings) {
+  state.paintings.forEach((item, index) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "painting";
     button.setAttribute("role", "radio");
     button.setAttribute("aria-checked", "false");
+    button.tabIndex = index === 0 ? 0 : -1;
     button.dataset.id = item.id;
     const img = document.createElement("img");
     img.src = item.thumbnail;
@@ -140,26 +201,28 @@ function renderGallery() {
     button.append(img, caption);
     button.addEventListener("click", () => chooseGalleryPainting(item.id));
     gallery.append(button);
-  }
+  });
   gallery.addEventListener("keydown", galleryKeys);
 }
 
-// Radio-group keyboard behaviour: arrows move the choice, Tab leaves the group.
 function galleryKeys(event) {
   const buttons = [...$("gallery").querySelectorAll(".painting")];
   const index = buttons.indexOf(document.activeElement);
-  const delta = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-  if (index < 0 || !delta) {
+  const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: -1 };
+  if (index < 0 || !(event.key in moves)) {
     return;
   }
   event.preventDefault();
-  const next = buttons[(index + delta + buttons.length) % buttons.length];
+  const next = buttons[(moves[event.key] + buttons.length) % buttons.length];
   next.focus();
   next.click();
 }
 
 function chooseGalleryPainting(id) {
   const item = state.paintings.find((painting) => painting.id === id);
+  if (state.shown && state.shown.painting !== id) {
+    markStale("painting");
+  }
   state.paintingId = id;
   state.paintingFile = null;
   $("painting-name").textContent = "";
@@ -205,17 +268,23 @@ function choosePaintingFile(file) {
     return;
   }
   showError("painting", "");
-  renderSpots([]);
+  const format = formatOf(file);
+  const refuse = () =>
+    showError("painting", `“${file.name}” can't be shown in this browser to place yourself on. Choose a JPEG, PNG or WebP image.`);
+  if (!format || format.noPreview) {
+    refuse();
+    return;
+  }
   const probe = new Image();
   probe.onload = () => {
+    renderSpots([]);
+    markStale("painting");
     state.paintingId = null;
     state.paintingFile = file;
     $("painting-name").textContent = file.name;
     showPainting(probe.src, probe.naturalWidth, probe.naturalHeight, `Your painting: ${file.name}`);
   };
-  probe.onerror = () => {
-    showError("painting", `“${file.name}” isn't a picture this browser can show. Choose a JPEG, PNG or WebP image.`);
-  };
+  probe.onerror = refuse;
   probe.src = objectUrl("painting", file);
 }
 
@@ -231,10 +300,11 @@ function showPainting(src, width, height, label) {
   $("stage-placeholder").hidden = true;
   $("person-box").hidden = false;
   editor.setPainting(width, height);
-  for (const button of $("gallery").querySelectorAll(".painting")) {
+  const buttons = [...$("gallery").querySelectorAll(".painting")];
+  for (const button of buttons) {
     const selected = button.dataset.id === state.paintingId;
     button.setAttribute("aria-checked", String(selected));
-    button.tabIndex = selected || (!state.paintingId && button === button.parentNode.firstChild) ? 0 : -1;
+    button.tabIndex = selected || (!state.paintingId && button === buttons[0]) ? 0 : -1;
   }
   updateStyleThumb();
   refresh();
@@ -277,32 +347,30 @@ function updateStyleThumb() {
   thumb.alt = style ? `Style sample: ${style.title}` : "";
 }
 
-// ---- Step 4 readout -------------------------------------------------------------------------------
+// ---- Step 4 readout: the placement in words (the box carries the numbers as data-x, -y, -h) --------
 
 function showReadout(placement) {
-  const { x, y, h } = placement.rect;
+  const words = placement.describe();
   $("box-readout").textContent = placement.auto
-    ? "Automatic placement"
+    ? "Automatic placement: you will be fitted to the painting's best spot."
     : placement.spot !== null
-      ? placement.spot === 0
-        ? "The best suggested spot"
-        : `Suggested spot ${placement.spot + 1}`
-      : `x ${x}, y ${y}, height ${h} px (of ${placement.width} × ${placement.height})`;
+      ? `${placement.spot === 0 ? "The best suggested spot" : `Suggested spot ${placement.spot + 1}`}: ${words}.`
+      : `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
 }
 
-// ---- Submit, progress, result ---------------------------------------------------------------------
+// ---- Submit and progress --------------------------------------------------------------------------
 
 function refresh() {
   const ready = state.portraitOk && (state.paintingId || state.paintingFile);
   const busy = Boolean(state.run);
   $("submit-button").disabled = !ready || busy;
-  $("submit-hint").textContent = busy
-    ? "Working on it…"
-    : ready
-      ? "Ready when you are."
-      : !state.portraitOk
-        ? "Choose a photo of yourself first."
-        : "Now pick a painting.";
+  // while busy the progress view speaks; the hint would only repeat it
+  $("submit-hint").hidden = busy;
+  $("submit-hint").textContent = ready
+    ? "Ready when you are."
+    : !state.portraitOk
+      ? "Choose a photo of yourself first."
+      : "Now pick a painting.";
 }
 
 function buildForm() {
@@ -328,16 +396,29 @@ function buildForm() {
   return form;
 }
 
-function showStages(job) {
+const STATE_WORDS = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed", canceled: "cancelled" };
+
+function showStages(job, since) {
   for (const item of $("stages").children) {
     const stage = job.stages[item.dataset.stage] || {};
-    const words = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed", canceled: "canceled" };
     item.dataset.state = stage.state || "pending";
     const duration = stage.state === "succeeded" && stage.duration_ms != null ? ` in ${(stage.duration_ms / 1000).toFixed(1)} s` : "";
-    item.querySelector(".state").textContent = (words[stage.state] || stage.state || "waiting") + duration;
+    item.querySelector(".state").textContent = (STATE_WORDS[stage.state] || stage.state || "waiting") + duration;
   }
-  const titles = { queued: "Waiting for a free worker…", running: "Working on it…" };
-  $("progress-title").textContent = titles[job.status] || "Working on it…";
+  // The job document says nothing of the queue's length, so waiting is told in words, not numbers. A
+  // running job between stages (one done, the next not started) is waiting for a painter too.
+  const working = Object.values(job.stages).some((stage) => stage.state === "running");
+  const status = job.status === "running" && !working ? "queued" : job.status;
+  const waited = (performance.now() - since) / 1000;
+  const titles = {
+    sending: "Sending your photo…",
+    queued:
+      waited > SLOW_QUEUE_S
+        ? "Waiting for a free painter… it's busy right now; yours starts as soon as one is free."
+        : "Waiting for a free painter…",
+    running: "Working on it…",
+  };
+  $("progress-title").textContent = titles[status] || "Working on it…";
 }
 
 // Reuse the portrait already on the server; if it has expired or was deleted (a canceled job), upload
@@ -354,117 +435,449 @@ async function submitForm() {
   }
 }
 
-async function submit() {
-  clearErrors();
+function submit() {
+  return runJob(async () => {
+    const job = await submitForm();
+    state.portraitJob = job.id;
+    return job;
+  });
+}
+
+// Follow a job (a new one, or one restored from the URL) to its end, with the progress view shown above
+// any earlier result, which stays: a failed or cancelled run takes nothing away.
+async function runJob(start) {
+  clearMessages();
   const run = { stopped: false };
   state.run = run;
+  state.job = null;
   refresh();
-  $("result").hidden = true;
+  const since = performance.now();
   $("progress").hidden = false;
   $("cancel-button").disabled = false;
-  showStages({ status: "queued", stages: {} });
-  const started = performance.now();
+  showStages({ status: "sending", stages: {} }, since);
+  updateOutput();
+  reveal($("progress"));
   const timer = setInterval(() => {
-    $("elapsed").textContent = ((performance.now() - started) / 1000).toFixed(1);
+    $("elapsed").textContent = ((performance.now() - since) / 1000).toFixed(1);
   }, 100);
   try {
-    const job = await submitForm();
+    const job = await start();
     state.job = job;
-    state.portraitJob = job.id;
-    const final = await follow(job.id, showStages, run);
-    if (final.status === "succeeded") {
-      await showResult(final);
+    if (run.stopped) {
+      api.cancel(job.id).catch(() => {}); // cancelled while it was being sent
+      return;
+    }
+    const final = await follow(job.id, (doc) => showStages(doc, since), run);
+    if (run.stopped) {
       return;
     }
     $("progress").hidden = true;
-    if (final.status === "failed") {
+    state.job = final;
+    if (final.status === "succeeded") {
+      await showResult(remember(final));
+      ghostFromResult(final);
+    } else if (final.status === "failed") {
       throw { failure: final.error };
-    }
-    if (!run.stopped) {
-      throw { failure: { detail: "the job was canceled" } };
+    } else {
+      showInfo("submit", "This picture was cancelled before it was finished.");
     }
   } catch (error) {
-    $("progress").hidden = true;
-    if (error.failure) {
-      // a photo without a person is the photo's problem: say so at the photo step
-      const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : "submit";
-      showError(step, explainFailure(error.failure));
-      $(`step-${step === "submit" ? "make" : step}`).scrollIntoView({ block: "nearest" });
-    } else {
-      const step = FIELD_STEP[error.field] || "submit";
-      showError(step, explainProblem(error));
-      $(`step-${step === "submit" ? "make" : step}`).scrollIntoView({ block: "nearest" });
-      if (error.status === 401) {
-        askForKey();
-      }
-    }
+    explain(error);
   } finally {
     clearInterval(timer);
-    $("elapsed").textContent = ((performance.now() - started) / 1000).toFixed(1);
-    state.run = null;
+    $("elapsed").textContent = ((performance.now() - since) / 1000).toFixed(1);
+    $("progress").hidden = true;
+    if (state.run === run) {
+      state.run = null;
+    }
     refresh();
+    updateOutput();
   }
 }
 
-async function showResult(job) {
-  state.job = job;
-  const picture = objectUrl("result", await api.image(job.links.result));
-  $("progress").hidden = true;
-  const { width, height, box, format } = job.result;
-  $("result").dataset.job = job.id;
-  $("result-frame").style.aspectRatio = `${width} / ${height}`;
-  $("result-img").src = picture;
-  const link = $("download-link");
-  link.href = picture;
-  link.download = `sitter-${job.id}.${format === "jpeg" ? "jpg" : format}`;
-  $("details").open = false;
-  $("mask-img").removeAttribute("src");
-  $("stylized-img").removeAttribute("src");
-  $("result").hidden = false;
-  // The real cut-out's shape is now known: later placements draw the box exactly as it will land.
-  if (box && box.h > 0) {
-    editor.setAspect(box.w / box.h);
+function explain(error) {
+  if (error.failure) {
+    // a photo without a person is the photo's problem: say so at the photo step
+    const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : "submit";
+    showError(step, explainFailure(error.failure));
+    reveal(stepSection(step));
+    return;
   }
-  $("result-title").focus();
+  const step = FIELD_STEP[error.field] || "submit";
+  showError(step, explainProblem(error));
+  reveal(stepSection(step));
+  if (error.status === 401) {
+    askForKey();
+  }
 }
 
 async function cancel() {
-  if (!state.run || !state.job) {
+  if (!state.run) {
     return;
   }
   state.run.stopped = true;
   $("cancel-button").disabled = true;
   $("progress").hidden = true;
+  updateOutput();
   try {
-    await api.cancel(state.job.id);
-    showError("submit", "Canceled. Change anything you like and try again.");
+    if (state.job) {
+      await api.cancel(state.job.id);
+    }
+    // not an error: the user asked for it, and an earlier result (if any) is still shown
+    showInfo("submit", "Cancelled. Change anything you like and try again.");
   } catch (error) {
     showError("submit", explainProblem(error));
+  }
+}
+
+// ---- Results: shown, kept in this tab's history, named in the URL ---------------------------------
+
+function slug(text) {
+  return (
+    String(text || "")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "painting"
+  );
+}
+
+// sitter-<painting id>-<YYYY-MM-DD>.<ext>: the name the gateway gives the same file (the job's UTC day).
+function downloadName(entry, suffix = "") {
+  const extension = entry.format === "jpeg" ? "jpg" : entry.format;
+  return `sitter-${slug(entry.painting || "own-painting")}-${entry.created.slice(0, 10)}${suffix}.${extension}`;
+}
+
+// A finished job as the page keeps it: what people read in the history strip, and what naming needs.
+function remember(job) {
+  const painting = state.paintings.find((item) => item.id === job.params.painting);
+  const style = state.styles.find((item) => item.id === job.params.style);
+  const ownStyle = job.params.style === job.params.painting || job.params.style === "custom";
+  const { box, width, height, format } = job.result;
+  const entry = {
+    id: job.id,
+    painting: job.params.painting || null,
+    paintingTitle: painting ? painting.title : job.params.painting || "Your own painting",
+    styleWords: ownStyle ? "in its own style" : `in the style of ${style ? style.title : job.params.style}`,
+    placement: box ? describePlacement(box, box.w, width, height) : "",
+    format,
+    width,
+    height,
+    created: job.created_at || new Date().toISOString(),
+  };
+  state.history = [entry, ...state.history.filter((item) => item.id !== entry.id)];
+  for (const dropped of state.history.splice(HISTORY_SIZE)) {
+    forgetPicture(dropped.id);
+  }
+  saveHistory();
+  return entry;
+}
+
+function saveHistory() {
+  try {
+    sessionStorage.setItem(HISTORY_ITEM, JSON.stringify(state.history));
+  } catch {
+    // storage full or disabled: the strip still works until the tab closes
+  }
+}
+
+function loadHistory() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(HISTORY_ITEM) || "[]");
+    state.history = Array.isArray(saved) ? saved.filter((entry) => entry && entry.id && entry.created) : [];
+  } catch {
+    state.history = [];
+  }
+}
+
+function forgetPicture(id) {
+  const picture = state.pictures.get(id);
+  if (picture) {
+    URL.revokeObjectURL(picture.url);
+    state.pictures.delete(id);
+  }
+}
+
+async function pictureOf(entry) {
+  let picture = state.pictures.get(entry.id);
+  if (!picture) {
+    const blob = await api.image(`/v1/jobs/${entry.id}/result`);
+    picture = { blob, url: URL.createObjectURL(blob) };
+    state.pictures.set(entry.id, picture);
+  }
+  return picture;
+}
+
+// A result gone from the server (expired, deleted): out of the strip, and said kindly if it was asked for.
+function dropEntry(id) {
+  state.history = state.history.filter((entry) => entry.id !== id);
+  forgetPicture(id);
+  saveHistory();
+  renderHistory();
+}
+
+const GONE =
+  "That picture is no longer on the server: pictures are kept only for a while, then deleted. Make a new one below, it only takes a moment.";
+
+async function showResult(entry, { scroll = true } = {}) {
+  let picture;
+  try {
+    picture = await pictureOf(entry);
+  } catch (error) {
+    if (error.status === 404 || error.status === 410) {
+      dropEntry(entry.id);
+      showInfo("restore", GONE);
+      reveal($("restore-info"));
+      return;
+    }
+    throw error;
+  }
+  state.shown = entry;
+  state.stale.clear();
+  showStale();
+  const { width, height } = entry;
+  $("result").dataset.job = entry.id;
+  $("result-frame").style.aspectRatio = `${width} / ${height}`;
+  // a tall painting is narrowed to fit the screen's height, like the placement stage
+  $("result-frame").style.width = `min(100%, calc(70vh * ${width / height}))`;
+  $("result-img").src = picture.url;
+  $("result-img").alt = `You, placed into ${entry.paintingTitle}`;
+  $("result-about").textContent = `${entry.paintingTitle}, ${entry.styleWords}; ${entry.placement}.`;
+  const link = $("download-link");
+  link.href = picture.url;
+  link.download = downloadName(entry);
+  offerShare(entry, picture);
+  $("details").open = false;
+  $("mask-img").removeAttribute("src");
+  $("stylized-img").removeAttribute("src");
+  $("result").hidden = false;
+  setJobInUrl(entry.id);
+  renderHistory();
+  updateOutput();
+  // The real cut-out's shape is now known: later placements draw the box exactly as it will land.
+  const box = state.job && state.job.id === entry.id ? state.job.result?.box : null;
+  if (box && box.h > 0) {
+    editor.setAspect(box.w / box.h);
+  }
+  performance.mark("sitter:result-shown");
+  if (scroll) {
+    reveal($("result"), "start");
+  }
+  $("result-title").focus({ preventScroll: true });
+}
+
+// The phone's share sheet, with the picture itself, where the browser can share files; else only the
+// download (feature-detected: desktop Chromium on Linux, for one, has no navigator.share).
+function offerShare(entry, picture) {
+  const file = new File([picture.blob], downloadName(entry), { type: picture.blob.type || "image/png" });
+  let can = false;
+  try {
+    can = typeof navigator.share === "function" && typeof navigator.canShare === "function" && navigator.canShare({ files: [file] });
+  } catch {
+    can = false;
+  }
+  state.share = can ? { file, title: `Me in ${entry.paintingTitle}` } : null;
+  $("share-button").hidden = !can;
+  $("download-link").classList.toggle("primary", !can);
+}
+
+async function share() {
+  if (!state.share) {
+    return;
+  }
+  try {
+    await navigator.share({ files: [state.share.file], title: state.share.title });
+  } catch (error) {
+    if (error.name !== "AbortError") {
+      showInfo("result", "Sharing didn't work in this browser. Use Download, then share the file.");
+    }
+  }
+}
+
+function markStale(what) {
+  if (!state.shown || $("result").hidden) {
+    return;
+  }
+  state.stale.add(what);
+  showStale();
+}
+
+function showStale() {
+  const changes = [...state.stale];
+  const outdated = changes.length > 0;
+  setMessage(
+    "stale-note",
+    outdated
+      ? `This was made with ${changes.length === 1 ? `the earlier ${changes[0]}` : "your earlier choices"}. Press “Put me in the painting” to update it.`
+      : "",
+  );
+  $("result").classList.toggle("outdated", outdated);
+  $("result-title").textContent = outdated ? "Your last picture" : "Here you are";
+}
+
+// A thumbnail is the result itself (the API has no smaller one), so it is fetched only once on screen.
+const pendingThumbs = new Map();
+const thumbs = new IntersectionObserver((seen) => {
+  for (const { target, isIntersecting } of seen) {
+    const entry = pendingThumbs.get(target);
+    if (!isIntersecting || !entry) {
+      continue;
+    }
+    thumbs.unobserve(target);
+    pendingThumbs.delete(target);
+    pictureOf(entry)
+      .then((fetched) => {
+        target.src = fetched.url;
+      })
+      .catch((error) => {
+        if (error.status === 404 || error.status === 410) {
+          dropEntry(entry.id);
+        }
+      });
+  }
+});
+
+// Rebuilt only when the entries change; otherwise only which one is shown moves (keeping the focus).
+function renderHistory() {
+  const list = $("history-list");
+  const ids = state.history.map((entry) => entry.id).join(" ");
+  if (list.dataset.ids === ids) {
+    for (const button of list.querySelectorAll(".history-item")) {
+      button.toggleAttribute("aria-current", button.dataset.job === state.shown?.id);
+      if (button.hasAttribute("aria-current")) {
+        button.setAttribute("aria-current", "true");
+      }
+    }
+    return;
+  }
+  list.dataset.ids = ids;
+  for (const img of pendingThumbs.keys()) {
+    thumbs.unobserve(img);
+  }
+  pendingThumbs.clear();
+  list.replaceChildren();
+  for (const entry of state.history) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "history-item";
+    button.dataset.job = entry.id;
+    if (state.shown && state.shown.id === entry.id) {
+      button.setAttribute("aria-current", "true");
+    }
+    const img = document.createElement("img");
+    img.alt = "";
+    img.width = 96;
+    img.height = Math.max(1, Math.round((96 * entry.height) / entry.width)) || 64;
+    const picture = state.pictures.get(entry.id);
+    if (picture) {
+      img.src = picture.url;
+    } else {
+      pendingThumbs.set(img, entry);
+      thumbs.observe(img); // after a reload: fetched when seen, not all twelve at once
+    }
+    const words = document.createElement("span");
+    words.className = "history-words";
+    for (const [tag, text] of [
+      ["strong", entry.paintingTitle],
+      ["span", entry.styleWords],
+      ["span", entry.placement],
+    ]) {
+      const line = document.createElement(tag);
+      line.textContent = text;
+      words.append(line);
+    }
+    button.append(img, words);
+    button.addEventListener("click", () => {
+      clearMessages();
+      showResult(entry).catch(explain);
+    });
+    item.append(button);
+    list.append(item);
+  }
+  $("history").hidden = state.history.length < 2; // one picture is the result itself
+  updateOutput();
+}
+
+// Nothing to show yet: on a phone the output takes no room; on a wide screen it says what will come.
+function updateOutput() {
+  const empty = $("progress").hidden && $("result").hidden && $("history").hidden;
+  $("step-make").classList.toggle("empty", empty);
+  $("output-empty").hidden = !empty;
+}
+
+function jobFromUrl() {
+  const match = location.hash.match(/^#job=([0-9a-f]{32})$/);
+  return match ? match[1] : null;
+}
+
+function setJobInUrl(id) {
+  const url = id ? `#job=${id}` : location.pathname + location.search;
+  if ((id && location.hash !== url) || (!id && location.hash)) {
+    history.replaceState(null, "", url);
+  }
+}
+
+// A reload or a shared link: show the job again while the server keeps it, follow it if unfinished.
+async function restore(id) {
+  state.pendingRestore = null;
+  let job;
+  try {
+    job = await api.job(id);
+  } catch (error) {
+    if (error.status === 401) {
+      state.pendingRestore = id;
+      showError("submit", "This server needs an API key to show that picture. Enter yours below.");
+      askForKey();
+      return;
+    }
+    setJobInUrl(null);
+    showInfo("restore", error.status === 404 ? GONE : explainProblem(error));
+    dropEntry(id);
+    return;
+  }
+  if (job.status === "succeeded") {
+    state.job = job;
+    await showResult(remember(job)).catch(explain);
+  } else if (job.status === "failed") {
+    showInfo("restore", `That picture could not be made. ${explainFailure(job.error)}`);
+  } else if (job.status === "canceled") {
+    showInfo("restore", "That picture was cancelled before it was finished. Make a new one below.");
+  } else {
+    await runJob(async () => job);
   }
 }
 
 async function showArtifacts() {
-  const links = ($("details").open && state.job?.links?.artifacts) || {};
+  const id = $("details").open && state.shown?.id;
+  if (!id) {
+    return;
+  }
   try {
     for (const name of ["mask", "stylized"]) {
       const img = $(`${name}-img`);
-      if (links[name] && !img.getAttribute("src")) {
-        img.src = objectUrl(name, await api.image(links[name]));
+      if (!img.getAttribute("src")) {
+        img.src = objectUrl(name, await api.image(`/v1/jobs/${id}/artifacts/${name}`));
       }
     }
   } catch (error) {
-    showError("submit", explainProblem(error));
+    showInfo("result", explainProblem(error));
   }
 }
 
-// ---- API key --------------------------------------------------------------------------------------
+function tryAgain() {
+  reveal(stepSection("place"), "start");
+  $("person-box").focus({ preventScroll: true });
+}
+
+// ---- API key: asked for only when the server wants one (a 401) ----------------------------------
 
 function showKeyState() {
-  $("key-state").textContent = apiKey.get() ? "saved in this browser" : "not set";
+  $("key-saved").hidden = !apiKey.get();
 }
 
 function askForKey() {
-  $("access").open = true;
+  $("key-form").hidden = false;
+  $("api-key").value = apiKey.get();
   $("api-key").focus();
 }
 
@@ -472,8 +885,11 @@ function saveKey(event) {
   event.preventDefault();
   apiKey.set($("api-key").value.trim());
   showKeyState();
-  clearErrors();
-  $("access").open = false;
+  clearMessages();
+  $("key-form").hidden = true;
+  if (state.pendingRestore) {
+    restore(state.pendingRestore);
+  }
 }
 
 function forgetKey() {
@@ -482,30 +898,42 @@ function forgetKey() {
   showKeyState();
 }
 
-function tryAgain() {
-  $("step-place").scrollIntoView({ behavior: "smooth", block: "start" });
-  $("person-box").focus({ preventScroll: true });
-}
-
 // ---- Start ----------------------------------------------------------------------------------------
 
 async function start() {
+  for (const id of ["portrait-input", "painting-input"]) {
+    $(id).accept = ACCEPT;
+  }
+  for (const element of document.querySelectorAll(".formats")) {
+    element.textContent = FORMAT_WORDS;
+  }
   setUpDropzone();
   $("painting-input").addEventListener("change", (event) => choosePaintingFile(event.target.files[0]));
-  $("style-select").addEventListener("change", updateStyleThumb);
+  $("style-select").addEventListener("change", () => {
+    updateStyleThumb();
+    markStale("style");
+  });
   $("strength").addEventListener("input", () => {
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
+    markStale("style");
   });
-  $("auto-button").addEventListener("click", () => editor.reset());
+  for (const id of ["keep-colors", "harmonize"]) {
+    $(id).addEventListener("change", () => markStale("style"));
+  }
+  $("auto-button").addEventListener("click", () => {
+    editor.reset();
+    markStale("placement");
+  });
   $("submit-button").addEventListener("click", submit);
   $("cancel-button").addEventListener("click", cancel);
   $("again-button").addEventListener("click", tryAgain);
+  $("share-button").addEventListener("click", share);
   $("details").addEventListener("toggle", showArtifacts);
-  $("api-key").value = apiKey.get();
   $("key-form").addEventListener("submit", saveKey);
   $("key-forget").addEventListener("click", forgetKey);
   showKeyState();
   refresh();
+  loadHistory();
   try {
     [state.paintings, state.styles] = await Promise.all([api.paintings(), api.styles()]);
     renderGallery();
@@ -515,6 +943,17 @@ async function start() {
     $("gallery-loading").textContent = "";
     showError("painting", `The gallery could not be loaded. ${explainProblem(error)}`);
   }
+  renderHistory();
+  const id = jobFromUrl();
+  if (id) {
+    restore(id);
+  }
+  window.addEventListener("hashchange", () => {
+    const next = jobFromUrl();
+    if (next && next !== state.shown?.id && !state.run) {
+      restore(next);
+    }
+  });
 }
 
 start();

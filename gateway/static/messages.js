@@ -1,9 +1,39 @@
 // Plain-words messages for the API's problem codes and job failures: what went wrong and what to do.
 // The server's own detail is kept as a second sentence, since it names the exact limit or value.
 
+// The picture formats the server reads (shared/imageio.py), the one list the page checks files against
+// before any upload and names in its messages. HEIC and TIFF are read by the server even where the
+// browser cannot preview them.
+const FORMATS = [
+  { name: "JPEG", types: ["image/jpeg", "image/pjpeg"], extensions: ["jpg", "jpeg", "jfif"] },
+  { name: "PNG", types: ["image/png", "image/apng"], extensions: ["png", "apng"] },
+  { name: "WebP", types: ["image/webp"], extensions: ["webp"] },
+  { name: "HEIC", types: ["image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"], extensions: ["heic", "heif"], noPreview: true },
+  { name: "GIF", types: ["image/gif"], extensions: ["gif"] },
+  { name: "BMP", types: ["image/bmp", "image/x-ms-bmp"], extensions: ["bmp"] },
+  { name: "TIFF", types: ["image/tiff"], extensions: ["tif", "tiff"], noPreview: true },
+];
+
+export const FORMAT_WORDS = `${FORMATS.slice(0, -1).map((format) => format.name).join(", ")} or ${FORMATS.at(-1).name}`;
+
+// For <input accept>: the types and the extensions (some systems label HEIC files with no type).
+export const ACCEPT = FORMATS.flatMap((format) => [...format.types, ...format.extensions.map((ext) => `.${ext}`)]).join(",");
+
+// The format of a chosen file, by its type, else by its name's extension; null for anything else (an SVG,
+// a PDF, a text file), which is refused at once.
+export function formatOf(file) {
+  const type = (file.type || "").toLowerCase();
+  const extension = (file.name.match(/\.([a-z0-9]+)$/i)?.[1] || "").toLowerCase();
+  return (
+    FORMATS.find((format) => format.types.includes(type)) ||
+    (type === "" || type === "application/octet-stream" ? FORMATS.find((format) => format.extensions.includes(extension)) : null) ||
+    null
+  );
+}
+
 const BY_CODE = {
-  "invalid-image": "We couldn't read this file as a picture. Choose a JPEG, PNG, WebP or HEIC photo.",
-  "unsupported-media-type": "This file type isn't supported. Choose a JPEG, PNG, WebP or HEIC photo.",
+  "invalid-image": `We couldn't read this file as a picture. Choose a ${FORMAT_WORDS} photo.`,
+  "unsupported-media-type": `This file type isn't supported. Choose a ${FORMAT_WORDS} photo.`,
   "image-too-large": "This picture has too many pixels. Choose a smaller photo or resize it first.",
   "upload-too-large": "This file is too large to upload. Choose a smaller photo or resize it first.",
   "unknown-painting": "That painting isn't in the gallery any more. Pick another one.",
@@ -11,11 +41,12 @@ const BY_CODE = {
   "rate-limited": "You've made a lot of pictures in a short time. Wait a minute and try again.",
   "too-many-jobs": "The server is busy right now. Try again in a few seconds.",
   "broker-unavailable": "The picture service is temporarily unavailable. Try again in a minute.",
-  "unauthorized": "This server needs an API key. Enter yours under “API key” at the top of the page.",
+  "unauthorized": "This server needs an API key. Enter yours below.",
   "development-mode":
     "This server has no API keys set, so it only serves the machine it runs on. Open the page there, or ask its operator to set keys.",
   "unreachable": "Can't reach the server. Check your connection and try again.",
-  "job-not-found": "This picture has expired on the server. Start again.",
+  "job-not-found": "This picture is no longer on the server (pictures are kept only for a while). Make it again.",
+  "blob-gone": "This picture is no longer on the server (pictures are kept only for a while). Make it again.",
 };
 
 const BY_STATUS = {

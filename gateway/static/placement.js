@@ -5,12 +5,47 @@
 const AUTO_HEIGHT = 0.6; // the server's automatic placement: 60% of the painting's height, bottom centre
 const MIN_VISIBLE = 0.1; // keep a tenth of the box on the canvas, or the server refuses the placement
 
+// Where a person's box is, in words: "standing at the bottom left, about a third of the painting's
+// height". rect is in painting pixels ({x, y, h}), w the box's width; the painting is width x height.
+export function describePlacement({ x, y, h }, w, width, height) {
+  if (!width || !height) {
+    return "";
+  }
+  const centre = (x + w / 2) / width;
+  const side = centre < 1 / 3 ? "left" : centre > 2 / 3 ? "right" : "centre";
+  let where;
+  if (y + h >= 0.95 * height) {
+    where = side === "centre" ? "standing at the bottom in the middle" : `standing at the bottom ${side}`;
+  } else {
+    const middle = (y + h / 2) / height;
+    const level = middle < 1 / 3 ? "high up" : middle < 2 / 3 ? "halfway up" : "low down";
+    where = `${level}, ${side === "centre" ? "in the middle" : `on the ${side}`}`;
+  }
+  const share = h / height;
+  const size =
+    share > 1.05
+      ? "taller than the painting"
+      : [
+          [0.15, "a small figure, about a tenth"],
+          [0.29, "about a quarter"],
+          [0.41, "about a third"],
+          [0.58, "about half"],
+          [0.71, "about two thirds"],
+          [0.85, "about three quarters"],
+          [Infinity, "nearly all"],
+        ].find(([limit]) => share < limit)[1] + " of the painting's height";
+  const outside = x < 0 || x + w > width || y < 0 ? ", partly outside the picture" : "";
+  return `${where}, ${size}${outside}`;
+}
+
 export class PlacementEditor {
-  constructor({ stage, image, box, handle }, onChange) {
+  // onChange(editor) after every change; onUserChange(editor) only after the user's own (drag, keys, spot)
+  constructor({ stage, image, box, handle }, onChange, onUserChange = () => {}) {
     this.stage = stage;
     this.image = image;
     this.box = box;
     this.onChange = onChange;
+    this.onUserChange = onUserChange;
     this.width = 0;
     this.height = 0;
     this.aspect = 0.75; // the person's width / height; refined once the photo (or a result) is known
@@ -44,6 +79,7 @@ export class PlacementEditor {
     this.auto = false;
     this.spot = index;
     this.render();
+    this.onUserChange(this);
   }
 
   // Height from the spot, keeping the bottom edge and the centre where the spot has them.
@@ -107,6 +143,11 @@ export class PlacementEditor {
     this.auto = false;
     this.spot = null;
     this.render();
+    this.onUserChange(this);
+  }
+
+  describe() {
+    return describePlacement(this.rect, this.boxWidth(), this.width, this.height);
   }
 
   render() {
@@ -118,6 +159,8 @@ export class PlacementEditor {
     style.top = `${(100 * this.rect.y) / this.height}%`;
     style.width = `${(100 * this.boxWidth()) / this.width}%`;
     style.height = `${(100 * this.rect.h) / this.height}%`;
+    // the numbers the API is sent, for scripts and tests; people read the words of onChange
+    Object.assign(this.box.dataset, { x: this.rect.x, y: this.rect.y, h: this.rect.h });
     this.onChange(this);
   }
 
