@@ -13,16 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from services.compositor.blend import composite
+from services.compositor.blend import Composite, composite
 from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
+from services.painting.gallery_analysis import gallery_analysis
+from services.painting.group import MAX_PEOPLE, Person, group_sizes, plan_group, split_group
 from services.painting.options import Harmonize
-from services.painting.plan import Plan
+from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
+from services.painting.portrait import portrait_info
 from services.segmenter.matting import PersonMatter
 from services.stylizer.planned import stylize_for_plan
 from services.stylizer.resolve import resolve_style
 from services.stylizer.stylizer import Stylizer
+from shared.errors import InvalidParameterError, NoPersonError
 from shared.queues import PAINTING_STYLE
 
 
@@ -45,6 +49,18 @@ class BlendResult:
     cutout: np.ndarray
     box: Box
     plan: Plan
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class GroupResult:
+    """The painting with everyone in it; per person (in the people's order) their box, plan and face."""
+
+    image: np.ndarray
+    boxes: list[Box]
+    plans: list[Plan]
+    faces: list[tuple[int, int, int, int]]
+    order: list[int]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -100,3 +116,122 @@ class Pipeline:
                 painting, stylized, matte, placement or Placement(), plan=plan, harmonize=steps
             )
         return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)
+
+    def blend_group(
+        self,
+        portraits: list[np.ndarray],
+        painting: np.ndarray,
+        placements: list[Placement] | None = None,
+        options: BlendOptions | None = None,
+        *,
+        painting_id: str | None = None,
+        order: list[int] | None = None,
+        group_photo: bool = False,
+    ) -> GroupResult:
+        """Several people in one painting: separate portraits (1..MAX_PEOPLE), or every person of one group
+        photo (`group_photo`). Each person is matted (with the person check), planned together
+        (services/painting/group.py), stylized for their plan and composited back to front.
+
+        `placements`: one per person (Placement() for automatic). The tone step of each person samples the
+        original painting around their box, not the people already composited."""
+        options = options or BlendOptions()
+        steps = options.harmonize
+        timings: dict[str, float] = {}
+        with _timed(timings, "analyse"):
+            analysis = gallery_analysis(painting_id) if painting_id else self.analyser.analyse(painting)
+            if group_photo:
+                if len(portraits) != 1:
+                    raise InvalidParameterError("a group photo is one photo", field="portrait")
+                photos, infos, sizes = self._split(portraits[0])
+            else:
+                if not 1 <= len(portraits) <= MAX_PEOPLE:
+                    raise InvalidParameterError(
+                        f"1 to {MAX_PEOPLE} portraits per painting, got {len(portraits)}", field="portrait"
+                    )
+                photos = portraits
+                infos = [portrait_info(p, self.analyser.faces) for p in photos]
+                sizes = [1.0] * len(photos)
+        placements = placements or [Placement()] * len(photos)
+        if len(placements) != len(photos):
+            raise InvalidParameterError(
+                f"{len(placements)} boxes for {len(photos)} people: give one per person", field="box"
+            )
+        with _timed(timings, "segment"):
+            mattes = []
+            for k, photo in enumerate(photos):
+                try:
+                    mattes.append(self.matter.matte(photo))
+                except NoPersonError as exc:
+                    which = f"person {k + 1} of the group photo" if group_photo else f"photo {k + 1}"
+                    raise NoPersonError(f"{which}: {exc.message}", field="portrait") from exc
+        with _timed(timings, "plan"):
+            people = [Person(i, p, s) for i, p, s in zip(infos, placements, sizes, strict=True)]
+            if group_photo and order is None:  # the smaller (further) faces behind the larger ones
+                order = sorted(range(len(people)), key=lambda k: sizes[k])
+            group = plan_group(analysis, people, order=order)
+        style = resolve_style(options.style, self.stylizer, painting)
+        with _timed(timings, "stylize"):
+            stylized = [
+                stylize_for_plan(
+                    self.stylizer,
+                    photo,
+                    painting,
+                    style,
+                    plan,
+                    steps,
+                    own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
+                    strength=options.strength,
+                    keep_colors=options.keep_colors,
+                    max_size=options.max_size,
+                )
+                for photo, plan in zip(photos, group.plans, strict=True)
+            ]
+        boxes: list[Box | None] = [None] * len(photos)
+        with _timed(timings, "composite"):
+            image = painting
+            for i in group.order:
+                layer = composite(
+                    painting, stylized[i], mattes[i], placements[i], plan=group.plans[i], harmonize=steps
+                )
+                boxes[i] = layer.box
+                image = layer.image if image is painting else _over(image, layer)
+        return GroupResult(
+            image, [b for b in boxes if b is not None], group.plans, group.faces, group.order, timings
+        )
+
+    def _split(self, photo: np.ndarray) -> tuple[list[np.ndarray], list[PortraitInfo], list[float]]:
+        """Every person of a group photo: one crop per detected face (columns split halfway between the
+        faces), with the face boxes the planner needs and each face's size relative to the largest."""
+        height, width = photo.shape[:2]
+        found = self.analyser.faces.detect(photo)
+        faces = [
+            (
+                max(0, round(d.box[0])),
+                max(0, round(d.box[1])),
+                min(width, round(d.box[2])),
+                min(height, round(d.box[3])),
+            )
+            for d in found[:MAX_PEOPLE]
+        ]
+        if not faces:
+            raise NoPersonError(
+                "no person found in the group photo: send a photo where each face is clearly visible",
+                field="portrait",
+            )
+        split = split_group(width, height, faces)
+        photos = [np.ascontiguousarray(photo[c[1] : c[3], c[0] : c[2]]) for c, _ in split]
+        infos = [PortraitInfo(c[2] - c[0], c[3] - c[1], f) for c, f in split]
+        return photos, infos, group_sizes([f for _, f in split])
+
+
+def _over(image: np.ndarray, layer: Composite) -> np.ndarray:
+    """`layer` (composited onto the original painting) laid over `image`: its cut-out, by its alpha."""
+    visible = layer.box.clip(image.shape[1], image.shape[0])
+    rows = slice(visible.y, visible.y + visible.h)
+    cols = slice(visible.x, visible.x + visible.w)
+    rgba = layer.cutout.astype(np.float32)
+    alpha = rgba[..., 3:] / 255.0
+    under = image[rows, cols].astype(np.float32)
+    out = image.copy()
+    out[rows, cols] = np.clip(np.rint(under + alpha * (rgba[..., :3] - under)), 0, 255).astype(np.uint8)
+    return out
