@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
 from shared.queues import PAINTING_STYLE
 from sitter.client import add_submit_parser
+
+if TYPE_CHECKING:
+    from services.painting.options import Harmonize
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -33,18 +37,11 @@ def _load_painting(ref: str) -> tuple[str, np.ndarray]:
     return ref, gallery.load_painting(ref)
 
 
-def cmd_blend(args: argparse.Namespace) -> int:
+def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
     from services.painting.options import Harmonize
-    from sitter.pipeline import BlendOptions, Pipeline
 
-    started = time.perf_counter()
-    portrait = decode_image(Path(args.portrait), what="portrait")
-    name, painting = _load_painting(args.painting)
-    placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
-    if args.spot is not None and not placement.is_auto:
-        raise InvalidParameterError("--spot cannot be combined with --x, --y or --height", field="spot")
     steps = Harmonize.off() if args.no_harmonize else Harmonize()
-    steps = replace(
+    return replace(
         steps,
         local_style=steps.local_style and not args.no_local_style,
         placed_size=steps.placed_size and not args.no_placed_size,
@@ -52,33 +49,106 @@ def cmd_blend(args: argparse.Namespace) -> int:
         foreground=steps.foreground and not args.no_foreground,
         edges=steps.edges and not args.no_edge_fade,
     )
+
+
+def _box(text: str) -> Placement:
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise InvalidParameterError(f"--box is X,Y,HEIGHT in painting pixels, got {text!r}", field="box")
+    return Placement.parse(parts[0], parts[1], parts[2])
+
+
+def _order(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) - 1 for part in text.split(",")]
+    except ValueError:
+        raise InvalidParameterError(
+            f"--order lists the people back to front by number (1,2,...), got {text!r}", field="order"
+        ) from None
+
+
+def cmd_blend(args: argparse.Namespace) -> int:
+    from services.painting.group import MAX_PEOPLE
+    from sitter.pipeline import BlendOptions, Pipeline
+
+    started = time.perf_counter()
+    many = len(args.portrait) > 1 or args.people == "all"
+    if len(args.portrait) > MAX_PEOPLE:
+        raise InvalidParameterError(
+            f"at most {MAX_PEOPLE} portraits per painting, got {len(args.portrait)}", field="portrait"
+        )
+    if args.people == "all" and len(args.portrait) != 1:
+        raise InvalidParameterError("--people all takes one group photo", field="people")
+    if many:
+        for flag, value in (
+            ("--x", args.x),
+            ("--y", args.y),
+            ("--height", args.height),
+            ("--spot", args.spot),
+        ):
+            if value is not None:
+                raise InvalidParameterError(
+                    f"{flag} is for one person; with several give --box X,Y,HEIGHT once per person",
+                    field=flag.lstrip("-"),
+                )
+    elif args.box or args.order:
+        raise InvalidParameterError("--box and --order are for several people", field="box")
+    portraits = [decode_image(Path(p), what="portrait") for p in args.portrait]
+    name, painting = _load_painting(args.painting)
+    placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
+    if args.spot is not None and not placement.is_auto:
+        raise InvalidParameterError("--spot cannot be combined with --x, --y or --height", field="spot")
+    boxes = [_box(text) for text in args.box] if args.box else None
+    order = _order(args.order)
     options = BlendOptions(
         style=args.style,
         strength=args.strength,
         keep_colors=args.keep_colors,
-        harmonize=steps,
+        harmonize=_harmonize_steps(args),
         max_size=args.max_size,
     )
     decoded = time.perf_counter()
     pipeline = Pipeline(args.model_dir)
     loaded = time.perf_counter()
     gallery_id = args.painting if args.painting in gallery.paintings() else None
-    result = pipeline.blend(portrait, painting, placement, options, painting_id=gallery_id, spot=args.spot)
     out = Path(args.output)
+    if many:
+        group = pipeline.blend_group(
+            portraits,
+            painting,
+            boxes,
+            options,
+            painting_id=gallery_id,
+            order=order,
+            group_photo=args.people == "all",
+        )
+        image, timings = group.image, group.timings
+        placed = list(zip(group.boxes, group.plans, strict=True))
+    else:
+        result = pipeline.blend(
+            portraits[0], painting, placement, options, painting_id=gallery_id, spot=args.spot
+        )
+        image, timings = result.image, result.timings
+        placed = [(result.box, result.plan)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(encode_image(result.image, format_for_path(out)))
-    if args.cutout:
+    out.write_bytes(encode_image(image, format_for_path(out)))
+    if args.cutout and not many:
         Path(args.cutout).write_bytes(encode_image(result.cutout, "png"))
-    print(f"portrait  {args.portrait} {portrait.shape[1]}x{portrait.shape[0]}")
+    for path, portrait in zip(args.portrait, portraits, strict=True):
+        print(f"portrait  {path} {portrait.shape[1]}x{portrait.shape[0]}")
     print(f"painting  {name} {painting.shape[1]}x{painting.shape[0]}")
     print(f"{'decode':<10}{(decoded - started) * 1000:8.0f} ms")
     print(f"{'load':<10}{(loaded - decoded) * 1000:8.0f} ms")
-    for stage, seconds in result.timings.items():
+    for stage, seconds in timings.items():
         print(f"{stage:<10}{seconds * 1000:8.0f} ms")
-    box = result.box
-    print(f"placed    x={box.x} y={box.y} width={box.w} height={box.h}")
-    print(f"because   {result.plan.kind}: {result.plan.reason}")
-    print(f"wrote     {out}" + (f" and {args.cutout}" if args.cutout else ""))
+    for k, (box, plan) in enumerate(placed):
+        who = f" person {k + 1}" if many else ""
+        print(f"placed   {who} x={box.x} y={box.y} width={box.w} height={box.h}")
+        print(f"because  {who} {plan.kind}: {plan.reason}")
+    wrote = args.cutout if args.cutout and not many else None
+    print(f"wrote     {out}" + (f" and {wrote}" if wrote else ""))
     return 0
 
 
@@ -200,7 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     blend = sub.add_parser("blend", help="segment, stylize and blend a portrait into a painting, in-process")
-    blend.add_argument("portrait", help="portrait photo (JPEG, PNG, WebP, HEIC ...)")
+    blend.add_argument(
+        "portrait",
+        nargs="+",
+        help="portrait photo(s) (JPEG, PNG, WebP, HEIC ...); up to 6 in one painting",
+    )
+    blend.add_argument(
+        "--people", choices=("main", "all"), default="main", help="all: every person of one group photo"
+    )
+    blend.add_argument(
+        "--box", action="append", help="X,Y,HEIGHT of one person's box (several people: once per person)"
+    )
+    blend.add_argument("--order", help="several people: back to front by number, e.g. 2,1 (default 1,2,...)")
     blend.add_argument("--painting", required=True, help="gallery id (see `sitter paintings`) or image path")
     blend.add_argument(
         "--style", default=PAINTING_STYLE, help="painting (default), gallery id, builtin-N, blend, path"
