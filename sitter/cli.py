@@ -93,6 +93,8 @@ def cmd_blend(args: argparse.Namespace) -> int:
                     f"{flag} is for one person; with several give --box X,Y,HEIGHT once per person",
                     field=flag.lstrip("-"),
                 )
+        if args.cutout:
+            raise InvalidParameterError("--cutout is for one person", field="cutout")
     elif args.box or args.order:
         raise InvalidParameterError("--box and --order are for several people", field="box")
     portraits = [decode_image(Path(p), what="portrait") for p in args.portrait]

@@ -112,6 +112,23 @@ def test_cli_two_portraits_print_one_line_each(
     assert decode_image(out).shape == gallery.load_painting("great-wave").shape
 
 
+def test_cli_explicit_boxes_may_overlap_and_order_sets_the_front(
+    portraits: list[Path], tmp_path: Path
+) -> None:
+    paths = [str(p) for p in portraits]
+    boxes = ["--box", "100,150,300", "--box", "220,150,300"]
+    outs = []
+    for order in ("1,2", "2,1"):
+        out = tmp_path / f"boxes-{order}.png"
+        args = ["blend", *paths, "--painting", "great-wave", *boxes, "--order", order, "-o", str(out)]
+        assert main([*args, "--max-size", "256"]) == 0
+        outs.append(decode_image(out))
+    painting = gallery.load_painting("great-wave")
+    assert np.array_equal(outs[0][:, :100], painting[:, :100])  # nobody left of the first box
+    overlap = (slice(150, 450), slice(230, 300))
+    assert not np.array_equal(outs[0][overlap], outs[1][overlap])  # who is in front changes the overlap
+
+
 def test_seven_portraits_are_refused(
     portraits: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -128,6 +145,8 @@ def test_seven_portraits_are_refused(
         (["--spot", "0"], "--spot is for one person"),
         (["--box", "1,2"], "--box is X,Y,HEIGHT"),
         (["--box", "0,0,200"], "1 boxes for 2 people"),
+        (["--order", "1,1"], "order must list each person once"),
+        (["--cutout", "c.png"], "--cutout is for one person"),
     ],
 )
 def test_cli_several_people_bad_flags(
