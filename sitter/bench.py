@@ -138,9 +138,14 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
 
     add(
         "segmentation (matte, full res)",
-        lambda: pipeline.matter.matte(portrait),
+        lambda: pipeline.matter.matter.matte(portrait),
         60,
         faster_than(PAPER_SEGMENT_S),
+    )
+    add(
+        "person check (face + body detectors on the matte)",
+        lambda: pipeline.matter.finder.require_person(portrait, matte),
+        note="part of the segment stage",
     )
     ours = add(
         f"stylize {BUILTIN} (26-style net)",
