@@ -134,6 +134,21 @@ class BrokerChoice:
         return env.get("SITTER_BROKER_URL", env["SITTER_REDIS_URL"])
 
 
+# Fixtures that start processes (workers, gunicorn, nginx, RabbitMQ, the whole stack): a test that uses
+# one, directly or through another fixture, must be marked `slow` so `make test-fast` leaves it out.
+PROCESS_FIXTURES = frozenset({"spawn", "module_spawn", "rabbitmq", "live_stack"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that start processes must be marked slow:\n  " + "\n  ".join(unmarked))
+
+
 def _names(argnames: str | Sequence[str]) -> list[str]:
     return [name.strip() for name in (argnames.split(",") if isinstance(argnames, str) else argnames)]
 

@@ -82,6 +82,7 @@ def test_job_ids_carry_128_random_bits(client: FlaskClient, portrait_jpeg: bytes
         assert abs(ones - samples / 2) < 150, f"bit {position} set in {ones} of {samples} ids"
 
 
+@pytest.mark.slow
 def test_keyless_mode_listens_on_loopback_only_and_says_so(spawn: Spawn) -> None:
     port = free_port()
     keyless = spawn(
@@ -139,6 +140,7 @@ def _wait_served(port: int) -> None:
     wait_for(healthy, 30, "gunicorn to answer")
 
 
+@pytest.mark.slow
 def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
     spawn: Spawn, redis_url: str
 ) -> None:
@@ -159,6 +161,7 @@ def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
     assert "DEVELOPMENT MODE" in server.log()
 
 
+@pytest.mark.slow
 def test_keyless_gunicorn_with_the_gateway_settings_refuses_to_listen_beyond_loopback(
     spawn: Spawn, redis_url: str
 ) -> None:
@@ -177,6 +180,7 @@ def test_only_addresses_of_this_machine_count_as_loopback() -> None:
     assert not any(map(resolves_to_loopback, ["0.0.0.0", "::", "203.0.113.7", "name.invalid"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("host", "keys"), [("127.0.0.1", ""), ("localhost", ""), ("0.0.0.0", "gunicorn-key")]
 )

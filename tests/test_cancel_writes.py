@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
@@ -11,6 +12,8 @@ from shared.jobs import MATTE_BLOB, PLAN_BLOB, STYLIZED_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
 from tests.conftest import Spawn, enlarged, start_workers, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def _job_state(client: FlaskClient, job_id: str) -> dict[str, object]:

@@ -38,6 +38,8 @@ from tests.test_deploy_contract import (
 from tests.test_deploy_images import exec_form
 from tests.test_deploy_k8s import by_kind, container_env
 
+pytestmark = pytest.mark.slow
+
 K8S_OVERLAY = ROOT / "k8s" / "overlays" / "dev"
 COMPOSE = ROOT / "docker-compose.yml"
 ALWAYS_PRESENT = {"sitter", "pip", "setuptools"}  # a venv's own tools, and the project itself

@@ -197,6 +197,7 @@ def test_dockerignore_sends_the_sources_and_nothing_else() -> None:
     assert spec.match_file("tests/test_jobs.py") and spec.match_file(".venv/bin/python")
 
 
+@pytest.mark.slow
 def test_the_build_context_installs_every_module_and_data_file(tmp_path: Path) -> None:
     """Build the wheel the images install, from exactly what .dockerignore sends, and look inside."""
     spec = pathspec.GitIgnoreSpec.from_lines((ROOT / ".dockerignore").read_text().splitlines())

@@ -109,6 +109,7 @@ def selects(selector: dict[str, str], workload: Obj) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
 
+@pytest.mark.slow
 def test_renderer_matches_kubectl_kustomize(overlay: tuple[str, list[Obj]]) -> None:
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed; the pure-Python render stands alone")

@@ -134,6 +134,7 @@ def served(
     return {"port": port, "outward": outward}
 
 
+@pytest.mark.slow
 def test_slow_clients_neither_delay_healthz_nor_outlast_the_front_timeouts(served: dict[str, object]) -> None:
     port = int(str(served["port"]))
     trickle = 2.0  # then the body stalls: cut client_body_timeout after its last byte
@@ -154,6 +155,7 @@ def test_slow_clients_neither_delay_healthz_nor_outlast_the_front_timeouts(serve
             client.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="plain gunicorn: two slow clients hold both threads (the finding)")
 def test_plain_gunicorn_is_blocked_by_slow_clients(spawn: Spawn, redis_url: str) -> None:
     """The check above, against gunicorn published directly as compose did before the front."""
@@ -175,6 +177,7 @@ def _jobs_status(address: str, port: int, source: str, headers: dict[str, str]) 
         connection.close()
 
 
+@pytest.mark.slow
 def test_the_gateway_sees_the_caller_through_the_front_and_it_cannot_pose_as_local(
     served: dict[str, object],
 ) -> None:
@@ -188,6 +191,7 @@ def test_the_gateway_sees_the_caller_through_the_front_and_it_cannot_pose_as_loc
         assert _jobs_status(str(outward), port, str(outward), claim) == 403, claim
 
 
+@pytest.mark.slow
 def test_the_front_refuses_a_body_past_the_upload_limit_before_reading_it(served: dict[str, object]) -> None:
     (limit,) = front_directives()["client_max_body_size"]
     connection = http.client.HTTPConnection("127.0.0.1", int(str(served["port"])), timeout=5)

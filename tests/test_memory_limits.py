@@ -18,6 +18,8 @@ from PIL import Image
 
 from tests.conftest import Spawn, free_port, start_workers, wait_for
 
+pytestmark = pytest.mark.slow
+
 MB = 1024 * 1024
 GREY_16BIT_SIDE = 6300  # under the 40 MP limit; the file is ~80 KB, the pixels 79 MB as stored
 

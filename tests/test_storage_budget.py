@@ -279,6 +279,7 @@ def test_a_full_job_store_redis_answers_507_not_503(
         assert "Redis is full" in body["detail"]
 
 
+@pytest.mark.slow
 def test_a_stage_that_meets_a_full_store_fails_its_job_at_once(
     spawn: Spawn, jobs_url: str, blob_url: str, portrait_jpeg: bytes
 ) -> None:
@@ -301,6 +302,7 @@ def test_a_stage_that_meets_a_full_store_fails_its_job_at_once(
     assert record is not None and record.stages["segment"]["state"] == FAILED
 
 
+@pytest.mark.slow
 def test_a_job_with_its_blobs_in_their_own_redis_succeeds_and_all_its_bytes_count(
     spawn: Spawn, jobs_url: str, blob_url: str, portrait_jpeg: bytes
 ) -> None:
