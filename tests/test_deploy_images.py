@@ -23,14 +23,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from shared.models import catalogue
-from tests.test_deploy_contract import (
+from tests.helpers.deploy import (
     FRONT_COMMAND,
     FRONT_CONF,
     ROOT,
     WORKER_MODULES,
     command_problems,
     dockerfile_stages,
-    exec_form_of,
+    exec_form,
     front_port,
     gateway_paths,
     image_extras,
@@ -46,9 +46,6 @@ PACKAGES = {"shared", "services", "gateway", "sitter"}  # [tool.setuptools.packa
 
 def instructions(stage: str, keyword: str) -> list[str]:
     return [line[len(keyword) + 1 :] for line in dockerfile_stages()[stage] if line.startswith(f"{keyword} ")]
-
-
-exec_form = exec_form_of
 
 
 def test_base_image_is_pinned_to_the_project_python() -> None:

@@ -25,16 +25,11 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.settings import Settings
-from tests.conftest import Spawn, free_port, wait_for
-from tests.slow_client import SlowClient, slow_body, slow_headers
-from tests.test_deploy_compose import COMPOSE, interpolate
-from tests.test_deploy_contract import (
-    FRONT_COMMAND,
-    FRONT_CONF,
-    front_directives,
-    front_port,
-    front_upstream,
-)
+from tests.helpers.compose import COMPOSE, interpolate
+from tests.helpers.deploy import FRONT_COMMAND, FRONT_CONF, front_directives, front_port, front_upstream
+from tests.helpers.processes import Spawn, free_port
+from tests.helpers.slow_client import SlowClient, slow_body, slow_headers
+from tests.helpers.waiting import wait_for
 
 DATABASE = 7  # conftest's Redis: 0-4 belong to other modules, 6 to test_deploy_commands
 SLOW_HEADERS, SLOW_BODIES = 3, 2  # five slow clients against gunicorn's 2 threads

@@ -16,7 +16,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import Spawn, free_port, start_workers, wait_for
+from tests.helpers.processes import Spawn, free_port, start_workers
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ from kombu import Connection, Exchange, Queue
 from gateway.app import create_app
 from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode, free_port
-from tests.conftest import run_to_end, wait_for
+from tests.helpers.processes import run_to_end
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

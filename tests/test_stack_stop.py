@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.helpers.processes import ROOT, free_port
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

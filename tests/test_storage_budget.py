@@ -32,8 +32,9 @@ from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.storage import RedisBlobStore
 from shared.storage_ledger import StorageLedger
-from tests.conftest import Spawn, free_port, start_workers, wait_for, worker
-from tests.test_e2e import WORKER_LIMITS
+from tests.helpers.jobs import WORKER_LIMITS
+from tests.helpers.processes import Spawn, free_port, start_workers, worker
+from tests.helpers.waiting import wait_for
 
 BLOB_MAXMEMORY = 20 * 1024 * 1024
 KEYS = {"alpha": {"X-API-Key": "alpha"}, "beta": {"X-API-Key": "beta"}}
