@@ -2,10 +2,10 @@
 
 - `redis_url`: a private `redis-server` (no persistence) for the whole session. Modules that run workers
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
-  1 gateway-only tests, 2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8
-  fault tests, 6 schemathesis, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention,
-  12 the cancel-write races,
-  13 the storage budgets.
+  2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8 fault tests,
+  6 the deploy commands, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention,
+  12 the cancel-write races. `module_redis_url` hands a module a database of its own (16 and up,
+  emptied first) instead of a number: use it in new modules (tests/helpers/databases.py).
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
   test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above
@@ -29,6 +29,7 @@ import pytest
 
 from sitter.rabbitmq_node import RabbitMQNode, server_binary
 from tests.helpers.brokers import BROKERS, RABBITMQ_VHOSTS, BrokerChoice
+from tests.helpers.databases import DATABASES, RedisDatabases
 from tests.helpers.processes import Spawn, free_port, spawner
 from tests.helpers.s3 import S3_CREDENTIALS
 from tests.helpers.waiting import wait_for
@@ -55,6 +56,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "no",
             "--dir",
             str(workdir),
+            "--databases",
+            str(DATABASES),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,6 +75,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_databases(redis_url: str) -> RedisDatabases:
+    return RedisDatabases(redis_url)
+
+
+@pytest.fixture(scope="module")
+def module_redis_url(redis_databases: RedisDatabases) -> str:
+    """This module's own database of the session's Redis, empty when the module starts."""
+    return redis_databases.take()
 
 
 @pytest.fixture(scope="session")

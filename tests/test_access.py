@@ -22,7 +22,6 @@ from gateway.loopback import resolves_to_loopback
 from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
 from shared.settings import Settings
 from shared.storage import blob_store, redis_client
-from tests.helpers.databases import redis_db
 from tests.helpers.forms import assert_problem, job_form
 from tests.helpers.processes import Spawn, free_port
 from tests.helpers.waiting import wait_for
@@ -32,9 +31,9 @@ MALLORY = {"Authorization": "Bearer mallory-key"}
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
+def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
-        redis_url=redis_db(redis_url, 1), api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
+        redis_url=module_redis_url, api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
     )
 
 
@@ -145,12 +144,12 @@ def _wait_served(port: int) -> None:
 
 @pytest.mark.slow
 def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
-    spawn: Spawn, redis_url: str
+    spawn: Spawn, module_redis_url: str
 ) -> None:
     """Bound to every interface without the project's gunicorn settings: loopback callers are served,
     others get 403, so even a server started by hand cannot expose keyless jobs."""
     port = free_port()
-    env = {"SITTER_REDIS_URL": redis_db(redis_url, 1), "SITTER_API_KEYS": ""}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": ""}
     server = spawn(_gunicorn(f"0.0.0.0:{port}"), env, ready="Booting worker", name="gunicorn")
     _wait_served(port)
 
@@ -166,11 +165,11 @@ def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
 
 @pytest.mark.slow
 def test_keyless_gunicorn_with_the_gateway_settings_refuses_to_listen_beyond_loopback(
-    spawn: Spawn, redis_url: str
+    spawn: Spawn, module_redis_url: str
 ) -> None:
     """What the containers run (`-c python:gateway.gunicorn_conf`, all interfaces) stops without keys."""
     bind = f"0.0.0.0:{free_port()}"
-    env = {"SITTER_REDIS_URL": redis_db(redis_url, 1), "SITTER_API_KEYS": ""}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": ""}
     server = spawn(_gunicorn(bind, "-c", GUNICORN_CONF), env, name="exposed")
     assert server.process.wait(30) == 1, server.log()
     (line,) = [line for line in server.log().splitlines() if "REFUSING TO START" in line]
@@ -188,10 +187,10 @@ def test_only_addresses_of_this_machine_count_as_loopback() -> None:
     ("host", "keys"), [("127.0.0.1", ""), ("localhost", ""), ("0.0.0.0", "gunicorn-key")]
 )
 def test_gunicorn_with_the_gateway_settings_serves_keyless_on_loopback_and_with_keys_anywhere(
-    spawn: Spawn, redis_url: str, host: str, keys: str
+    spawn: Spawn, module_redis_url: str, host: str, keys: str
 ) -> None:
     port = free_port()
-    env = {"SITTER_REDIS_URL": redis_db(redis_url, 1), "SITTER_API_KEYS": keys}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": keys}
     spawn(_gunicorn(f"{host}:{port}", "-c", GUNICORN_CONF), env, ready="Booting worker", name="served")
     _wait_served(port)
     headers = {"X-API-Key": keys} if keys else {}
@@ -201,9 +200,9 @@ def test_gunicorn_with_the_gateway_settings_serves_keyless_on_loopback_and_with_
 
 @pytest.mark.parametrize("address", ["203.0.113.7", "10.1.2.3", "::ffff:192.0.2.1"])
 def test_keyless_mode_refuses_every_job_route_to_other_machines(
-    redis_url: str, portrait_jpeg: bytes, address: str
+    module_redis_url: str, portrait_jpeg: bytes, address: str
 ) -> None:
-    settings = Settings(redis_url=redis_db(redis_url, 1), max_active_jobs_per_key=10**6)
+    settings = Settings(redis_url=module_redis_url, max_active_jobs_per_key=10**6)
     with create_app(settings).test_client() as local:
         job_id = local.post("/v1/jobs", data=job_form(portrait_jpeg)).get_json()["id"]
     with create_app(settings).test_client() as remote:
@@ -226,9 +225,9 @@ def _submit_as(client: FlaskClient, key: str, portrait: bytes) -> Response:
     return client.post("/v1/jobs", data=job_form(portrait), headers={"X-API-Key": key})
 
 
-def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jpeg: bytes) -> None:
+def test_each_key_has_its_own_cap_on_unfinished_jobs(module_redis_url: str, portrait_jpeg: bytes) -> None:
     settings = Settings(
-        redis_url=redis_db(redis_url, 1), api_keys=("carol-key", "dave-key"), max_active_jobs_per_key=2
+        redis_url=module_redis_url, api_keys=("carol-key", "dave-key"), max_active_jobs_per_key=2
     )
     with create_app(settings).test_client() as client:
         held = [_submit_as(client, "carol-key", portrait_jpeg).get_json()["id"] for _ in range(2)]
@@ -248,8 +247,10 @@ def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jp
         assert_problem(_submit_as(client, "carol-key", portrait_jpeg), 429, "too-many-jobs")
 
 
-def test_a_job_that_succeeds_or_times_out_gives_its_place_back(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(redis_url=redis_db(redis_url, 1), api_keys=("frank-key",), max_active_jobs_per_key=1)
+def test_a_job_that_succeeds_or_times_out_gives_its_place_back(
+    module_redis_url: str, portrait_jpeg: bytes
+) -> None:
+    settings = Settings(redis_url=module_redis_url, api_keys=("frank-key",), max_active_jobs_per_key=1)
     client = redis_client(settings.redis_url)
     jobs = JobStore(client, retention_seconds=settings.retention_seconds)
     with create_app(settings).test_client() as api:
@@ -266,8 +267,8 @@ def test_a_job_that_succeeds_or_times_out_gives_its_place_back(redis_url: str, p
         assert timed_out["status"] == "failed" and timed_out["error"]["code"] == "job-timeout"
 
 
-def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(redis_url=redis_db(redis_url, 1), api_keys=("erin-key",), max_active_jobs_per_key=3)
+def test_concurrent_submissions_never_overshoot_the_cap(module_redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(redis_url=module_redis_url, api_keys=("erin-key",), max_active_jobs_per_key=3)
     app = create_app(settings)
     start = threading.Barrier(8)
 
@@ -281,9 +282,9 @@ def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait
     assert statuses == [202] * 3 + [429] * 5
 
 
-def test_without_keys_a_made_up_key_is_no_new_caller(redis_url: str, portrait_jpeg: bytes) -> None:
+def test_without_keys_a_made_up_key_is_no_new_caller(module_redis_url: str, portrait_jpeg: bytes) -> None:
     """Keyless, any X-API-Key value proves nothing: the per-address cap still counts every request."""
-    settings = Settings(redis_url=redis_db(redis_url, 1), api_keys=(), max_active_jobs_per_key=2)
+    settings = Settings(redis_url=module_redis_url, api_keys=(), max_active_jobs_per_key=2)
     with create_app(settings).test_client() as client:
         client.environ_base["REMOTE_ADDR"] = "127.0.0.9"
         for index in range(2):

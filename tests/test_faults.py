@@ -144,10 +144,10 @@ def test_readiness_follows_storage_down_and_back(redis_url: str, spawn: Spawn) -
     wait_for(lambda: _readiness(base_url) == 200, 90, "readiness to recover with storage back")
 
 
-def test_a_lost_job_is_reported_failed_after_the_job_timeout(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(
-        redis_url=redis_db(redis_url, 1), task_soft_time_limit=1, task_time_limit=2, job_timeout=3
-    )
+def test_a_lost_job_is_reported_failed_after_the_job_timeout(
+    module_redis_url: str, portrait_jpeg: bytes
+) -> None:
+    settings = Settings(redis_url=module_redis_url, task_soft_time_limit=1, task_time_limit=2, job_timeout=3)
     jobs = JobStore(redis_client(settings.redis_url), retention_seconds=settings.retention_seconds)
     with create_app(settings).test_client() as client:
         # no worker serves this style here: one job waits forever, the other's "worker" died mid-stage

@@ -31,7 +31,6 @@ from tests.helpers.processes import Spawn, free_port
 from tests.helpers.slow_client import SlowClient, slow_body, slow_headers
 from tests.helpers.waiting import wait_for
 
-DATABASE = 7  # conftest's Redis: 0-4 belong to other modules, 6 to test_deploy_commands
 SLOW_HEADERS, SLOW_BODIES = 3, 2  # five slow clients against gunicorn's 2 threads
 HEALTHZ_WITHIN = 1.0  # seconds
 
@@ -66,7 +65,7 @@ def gunicorn(spawn: Spawn, redis_url: str, port: int, front_listen: str) -> None
     for flag, value in (("--bind", f"127.0.0.1:{port}"), ("--workers", "1"), ("--threads", "2")):
         argv[argv.index(flag) + 1] = value
     env = {
-        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + f"/{DATABASE}",
+        "SITTER_REDIS_URL": redis_url,
         "SITTER_FRONT_LISTEN": front_listen,
     }
     spawn(argv, env, ready="Booting worker", timeout=30, name="gunicorn")
@@ -119,11 +118,11 @@ def healthz_with_slow_clients(
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, module_spawn: Spawn, redis_url: str
+    tmp_path_factory: pytest.TempPathFactory, module_spawn: Spawn, module_redis_url: str
 ) -> dict[str, object]:
     """nginx (on loopback and, where there is one, this machine's outward address) before gunicorn."""
     port, upstream, outward = free_port(), free_port(), outward_address()
-    gunicorn(module_spawn, redis_url, upstream, front_listen=f"127.0.0.1:{port}")
+    gunicorn(module_spawn, module_redis_url, upstream, front_listen=f"127.0.0.1:{port}")
     listen = [f"127.0.0.1:{port}"] + ([f"{outward}:{port}"] if outward else [])
     front(module_spawn, tmp_path_factory.mktemp("front"), listen, upstream)
     return {"port": port, "outward": outward}
@@ -152,10 +151,10 @@ def test_slow_clients_neither_delay_healthz_nor_outlast_the_front_timeouts(serve
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="plain gunicorn: two slow clients hold both threads (the finding)")
-def test_plain_gunicorn_is_blocked_by_slow_clients(spawn: Spawn, redis_url: str) -> None:
+def test_plain_gunicorn_is_blocked_by_slow_clients(spawn: Spawn, module_redis_url: str) -> None:
     """The check above, against gunicorn published directly as compose did before the front."""
     port = free_port()
-    gunicorn(spawn, redis_url, port, front_listen="")
+    gunicorn(spawn, module_redis_url, port, front_listen="")
     timings, clients = healthz_with_slow_clients(port)
     for client in clients:
         client.stop()
@@ -198,8 +197,8 @@ def test_the_front_refuses_a_body_past_the_upload_limit_before_reading_it(served
 
 
 @pytest.fixture
-def keyless(redis_url: str) -> FlaskClient:
-    return create_app(Settings(redis_url=redis_url.rsplit("/", 1)[0] + f"/{DATABASE}")).test_client()
+def keyless(module_redis_url: str) -> FlaskClient:
+    return create_app(Settings(redis_url=module_redis_url)).test_client()
 
 
 def test_forwarded_for_is_believed_only_from_a_peer_on_this_machine(keyless: FlaskClient) -> None:

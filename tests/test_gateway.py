@@ -19,14 +19,13 @@ from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
 from shared.trained import trained_styles
-from tests.helpers.databases import redis_db
 from tests.helpers.forms import assert_problem, job_form
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
+def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
-        redis_url=redis_db(redis_url, 1),
+        redis_url=module_redis_url,
         max_upload_bytes=400_000,
         max_pixels=2_000_000,
         max_active_jobs_per_key=10**6,

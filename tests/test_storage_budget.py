@@ -84,8 +84,8 @@ def blob_url(blob_server: str) -> str:
 
 
 @pytest.fixture
-def jobs_url(redis_url: str) -> str:
-    url = redis_url.rsplit("/", 1)[0] + "/13"
+def jobs_url(module_redis_url: str) -> str:
+    url = module_redis_url
     redis.Redis.from_url(url).flushdb()
     return url
 
