@@ -252,9 +252,9 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from sitter.stack import main as stack_main
+    from sitter.stack import serve
 
-    return stack_main(args.stack_args)
+    return serve(args)
 
 
 def _positive_int(text: str) -> int:
@@ -392,9 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_submit_parser(sub)
     up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")
-    up.add_argument(
-        "stack_args", nargs=argparse.REMAINDER, help="--styles a,b  --port N  --broker redis|rabbitmq"
-    )
+    from sitter.stack import add_arguments as add_stack_arguments
+
+    add_stack_arguments(up)  # the same options as `python -m sitter.stack`
     up.set_defaults(handler=cmd_up)
     return parser
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,8 +137,11 @@ class Stack:
     def _copy(process: subprocess.Popen[bytes], prefix: str) -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            sys.stdout.write(prefix + line.decode(errors="replace"))
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(prefix + line.decode(errors="replace"))
+                sys.stdout.flush()
+            except (OSError, ValueError):  # our terminal closed (SIGHUP): keep draining so no child blocks
+                pass
 
     def wait_any(self) -> str:
         """Block until one process exits; returns its name."""
@@ -161,6 +164,12 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def _say(message: str) -> None:
+    """A line on stderr, which may be gone (a closed terminal): stopping must go on regardless."""
+    with suppress(OSError, ValueError):
+        print(message, file=sys.stderr)
+
+
 def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
     env = {
         **os.environ,
@@ -170,54 +179,79 @@ def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     stack = Stack(env)
-    stack.start("gateway", ["-m", "gateway"])
-    stack.start("segmenter", ["-m", "services.segmenter.worker"])
-    stack.start("stylizer", ["-m", "services.stylizer.worker", "--styles", styles])
-    stack.start("compositor", ["-m", "services.compositor.worker"])
-    queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
-    print(
-        f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "
-        "Ctrl-C stops"
-    )
     interrupted = False
     try:
+        stack.start("gateway", ["-m", "gateway"])
+        stack.start("segmenter", ["-m", "services.segmenter.worker"])
+        stack.start("stylizer", ["-m", "services.stylizer.worker", "--styles", styles])
+        stack.start("compositor", ["-m", "services.compositor.worker"])
+        queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
+        print(
+            f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "
+            "Ctrl-C stops"
+        )
         exited = stack.wait_any()
         code = stack.processes[exited].returncode
-        print(f"sitter stack: {exited} exited with {code}; stopping the others", file=sys.stderr)
+        _say(f"sitter stack: {exited} exited with {code}; stopping the others")
     except KeyboardInterrupt:
         interrupted = True
-        print("\nsitter stack: stopping", file=sys.stderr)
-    stack.stop()
+        _say("\nsitter stack: stopping")
+    finally:
+        # A second signal while the children stop warm must not cut the stop short and leave them behind
+        # (each runs in its own session, so nothing else would stop them); stop() is bounded anyway.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        stack.stop()
     return 0 if interrupted else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sitter up", description=__doc__)
-    settings = Settings.from_env()
-    parser.add_argument(
-        "--styles", default=",".join(settings.styles), help="styles the stylizer serves (default all)"
-    )
-    parser.add_argument(
-        "--port", type=int, default=settings.port, help="gateway port (default SITTER_PORT or 8000)"
-    )
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The stack's options, shared by `python -m sitter.stack` and `sitter up`. Defaults come from the
+    environment when the stack starts (see `serve`), so building a parser never reads Settings."""
+    parser.add_argument("--styles", help="styles the stylizer serves (default all)")
+    parser.add_argument("--port", type=int, help="gateway port (default SITTER_PORT or 8000)")
     parser.add_argument(
         "--broker",
         choices=("redis", "rabbitmq"),
-        default="rabbitmq" if is_rabbitmq(settings.broker_url) else "redis",
         help="where the task queues live (default: rabbitmq when SITTER_BROKER_URL is amqp://, else redis)",
     )
-    args = parser.parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitter up", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_arguments(parser)
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the stack until Ctrl-C, SIGTERM or SIGHUP (or a child exits), then stop every child warm."""
+    settings = Settings.from_env()
+    styles = args.styles if args.styles is not None else ",".join(settings.styles)
+    port = args.port if args.port is not None else settings.port
+    kind = args.broker or ("rabbitmq" if is_rabbitmq(settings.broker_url) else "redis")
     # Ctrl-C, a closed terminal (SIGHUP) and a supervisor's SIGTERM all stop the stack warm. Installed
     # explicitly: a shell starts background commands with SIGINT ignored, and Python keeps that, so
     # `sitter up &` (or a test runner started that way) would otherwise never stop on Ctrl-C.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.default_int_handler)
     if redis_answers(settings.redis_url):
-        with broker(args.broker, settings, settings.redis_url) as broker_url:
-            return run(settings.redis_url, broker_url, args.styles, args.port)
+        with broker(kind, settings, settings.redis_url) as broker_url:
+            return run(settings.redis_url, broker_url, styles, port)
     print(f"sitter stack: no Redis at {settings.redis_url}; starting a private redis-server", file=sys.stderr)
-    with private_redis() as url, broker(args.broker, settings, url) as broker_url:
-        return run(url, broker_url, args.styles, args.port)
+    with private_redis() as url, broker(kind, settings, url) as broker_url:
+        return run(url, broker_url, styles, port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return serve(build_parser().parse_args(argv))
+    except KeyboardInterrupt:  # a signal before the children started (while Redis or RabbitMQ came up)
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import _spawner, free_port, start_workers
+from tests.helpers.processes import free_port, spawner, start_workers
 
 SERVED_STYLES = ("starry-night", "great-wave", "custom")
 UNSERVED_STYLE = "builtin-5"  # no worker consumes its queue in these tests
@@ -30,7 +30,7 @@ class LiveStack:
 
 @pytest.fixture(scope="session")
 def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    spawn, started = _spawner(tmp_path_factory.mktemp("live-stack"))
+    spawn, started = spawner(tmp_path_factory.mktemp("live-stack"))
     port = free_port()
     env = {
         "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",

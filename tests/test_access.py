@@ -22,17 +22,18 @@ from gateway.loopback import resolves_to_loopback
 from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
 from shared.settings import Settings
 from shared.storage import blob_store, redis_client
-from tests.conftest import Spawn, free_port, wait_for
-from tests.test_gateway import _db, _form, _problem
+from tests.helpers.forms import assert_problem, job_form
+from tests.helpers.processes import Spawn, free_port
+from tests.helpers.waiting import wait_for
 
 ALICE = {"X-API-Key": "alice-key"}
 MALLORY = {"Authorization": "Bearer mallory-key"}
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
+def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
-        redis_url=_db(redis_url, 1), api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
+        redis_url=module_redis_url, api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
     )
 
 
@@ -45,20 +46,20 @@ def client(settings: Settings) -> Iterator[FlaskClient]:
 def test_another_key_sees_a_404_and_cannot_touch_the_job(
     client: FlaskClient, settings: Settings, portrait_jpeg: bytes
 ) -> None:
-    job_id = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=ALICE).get_json()["id"]
+    job_id = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=ALICE).get_json()["id"]
     for path in ("", "/result", "/artifacts/mask", "/artifacts/nope"):
-        _problem(client.get(f"/v1/jobs/{job_id}{path}", headers=MALLORY), 404, "job-not-found")
-    _problem(client.delete(f"/v1/jobs/{job_id}", headers=MALLORY), 404, "job-not-found")
+        assert_problem(client.get(f"/v1/jobs/{job_id}{path}", headers=MALLORY), 404, "job-not-found")
+    assert_problem(client.delete(f"/v1/jobs/{job_id}", headers=MALLORY), 404, "job-not-found")
     stolen = client.post(
-        "/v1/jobs", data=_form(portrait_jpeg, portrait=None, portrait_from=job_id), headers=MALLORY
+        "/v1/jobs", data=job_form(portrait_jpeg, portrait=None, portrait_from=job_id), headers=MALLORY
     )
-    _problem(stolen, 410, "blob-gone", "portrait_from")
+    assert_problem(stolen, 410, "blob-gone", "portrait_from")
     # the owner still has everything, untouched by the other key's attempts
     assert client.get(f"/v1/jobs/{job_id}", headers=ALICE).get_json()["status"] == "queued"
     assert blob_store(settings).get(blob_key(job_id, PORTRAIT_BLOB)) == portrait_jpeg
-    _problem(client.get(f"/v1/jobs/{job_id}/result", headers=ALICE), 409, "job-not-finished")
+    assert_problem(client.get(f"/v1/jobs/{job_id}/result", headers=ALICE), 409, "job-not-finished")
     reused = client.post(
-        "/v1/jobs", data=_form(portrait_jpeg, portrait=None, portrait_from=job_id), headers=ALICE
+        "/v1/jobs", data=job_form(portrait_jpeg, portrait=None, portrait_from=job_id), headers=ALICE
     )
     assert reused.status_code == 202, reused.get_json()
     # an unknown id and another key's id answer alike (bar the id in the text), so probing leaks nothing
@@ -69,7 +70,8 @@ def test_another_key_sees_a_404_and_cannot_touch_the_job(
 
 def test_job_ids_carry_128_random_bits(client: FlaskClient, portrait_jpeg: bytes) -> None:
     submitted = [
-        client.post("/v1/jobs", data=_form(portrait_jpeg), headers=ALICE).get_json()["id"] for _ in range(3)
+        client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=ALICE).get_json()["id"]
+        for _ in range(3)
     ]
     samples = 2000
     ids = submitted + [new_job_id() for _ in range(samples)]
@@ -82,6 +84,7 @@ def test_job_ids_carry_128_random_bits(client: FlaskClient, portrait_jpeg: bytes
         assert abs(ones - samples / 2) < 150, f"bit {position} set in {ones} of {samples} ids"
 
 
+@pytest.mark.slow
 def test_keyless_mode_listens_on_loopback_only_and_says_so(spawn: Spawn) -> None:
     port = free_port()
     keyless = spawn(
@@ -139,13 +142,14 @@ def _wait_served(port: int) -> None:
     wait_for(healthy, 30, "gunicorn to answer")
 
 
+@pytest.mark.slow
 def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
-    spawn: Spawn, redis_url: str
+    spawn: Spawn, module_redis_url: str
 ) -> None:
     """Bound to every interface without the project's gunicorn settings: loopback callers are served,
     others get 403, so even a server started by hand cannot expose keyless jobs."""
     port = free_port()
-    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": ""}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": ""}
     server = spawn(_gunicorn(f"0.0.0.0:{port}"), env, ready="Booting worker", name="gunicorn")
     _wait_served(port)
 
@@ -159,12 +163,13 @@ def test_a_keyless_gateway_under_gunicorn_serves_jobs_to_its_own_machine_only(
     assert "DEVELOPMENT MODE" in server.log()
 
 
+@pytest.mark.slow
 def test_keyless_gunicorn_with_the_gateway_settings_refuses_to_listen_beyond_loopback(
-    spawn: Spawn, redis_url: str
+    spawn: Spawn, module_redis_url: str
 ) -> None:
     """What the containers run (`-c python:gateway.gunicorn_conf`, all interfaces) stops without keys."""
     bind = f"0.0.0.0:{free_port()}"
-    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": ""}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": ""}
     server = spawn(_gunicorn(bind, "-c", GUNICORN_CONF), env, name="exposed")
     assert server.process.wait(30) == 1, server.log()
     (line,) = [line for line in server.log().splitlines() if "REFUSING TO START" in line]
@@ -177,14 +182,15 @@ def test_only_addresses_of_this_machine_count_as_loopback() -> None:
     assert not any(map(resolves_to_loopback, ["0.0.0.0", "::", "203.0.113.7", "name.invalid"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("host", "keys"), [("127.0.0.1", ""), ("localhost", ""), ("0.0.0.0", "gunicorn-key")]
 )
 def test_gunicorn_with_the_gateway_settings_serves_keyless_on_loopback_and_with_keys_anywhere(
-    spawn: Spawn, redis_url: str, host: str, keys: str
+    spawn: Spawn, module_redis_url: str, host: str, keys: str
 ) -> None:
     port = free_port()
-    env = {"SITTER_REDIS_URL": _db(redis_url, 1), "SITTER_API_KEYS": keys}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_API_KEYS": keys}
     spawn(_gunicorn(f"{host}:{port}", "-c", GUNICORN_CONF), env, ready="Booting worker", name="served")
     _wait_served(port)
     headers = {"X-API-Key": keys} if keys else {}
@@ -194,17 +200,17 @@ def test_gunicorn_with_the_gateway_settings_serves_keyless_on_loopback_and_with_
 
 @pytest.mark.parametrize("address", ["203.0.113.7", "10.1.2.3", "::ffff:192.0.2.1"])
 def test_keyless_mode_refuses_every_job_route_to_other_machines(
-    redis_url: str, portrait_jpeg: bytes, address: str
+    module_redis_url: str, portrait_jpeg: bytes, address: str
 ) -> None:
-    settings = Settings(redis_url=_db(redis_url, 1), max_active_jobs_per_key=10**6)
+    settings = Settings(redis_url=module_redis_url, max_active_jobs_per_key=10**6)
     with create_app(settings).test_client() as local:
-        job_id = local.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+        job_id = local.post("/v1/jobs", data=job_form(portrait_jpeg)).get_json()["id"]
     with create_app(settings).test_client() as remote:
         remote.environ_base["REMOTE_ADDR"] = address
-        _problem(remote.post("/v1/jobs", data=_form(portrait_jpeg)), 403, "development-mode")
+        assert_problem(remote.post("/v1/jobs", data=job_form(portrait_jpeg)), 403, "development-mode")
         for path in ("", "/result", "/artifacts/mask"):
-            _problem(remote.get(f"/v1/jobs/{job_id}{path}"), 403, "development-mode")
-        _problem(remote.delete(f"/v1/jobs/{job_id}"), 403, "development-mode")
+            assert_problem(remote.get(f"/v1/jobs/{job_id}{path}"), 403, "development-mode")
+        assert_problem(remote.delete(f"/v1/jobs/{job_id}"), 403, "development-mode")
         assert remote.get("/v1/paintings").status_code == 200  # public, non-personal routes stay open
         assert remote.get("/healthz").status_code == 200
 
@@ -212,21 +218,21 @@ def test_keyless_mode_refuses_every_job_route_to_other_machines(
 def test_with_keys_other_machines_are_served(settings: Settings, portrait_jpeg: bytes) -> None:
     with create_app(settings).test_client() as remote:
         remote.environ_base["REMOTE_ADDR"] = "203.0.113.7"
-        assert remote.post("/v1/jobs", data=_form(portrait_jpeg), headers=ALICE).status_code == 202
+        assert remote.post("/v1/jobs", data=job_form(portrait_jpeg), headers=ALICE).status_code == 202
 
 
 def _submit_as(client: FlaskClient, key: str, portrait: bytes) -> Response:
-    return client.post("/v1/jobs", data=_form(portrait), headers={"X-API-Key": key})
+    return client.post("/v1/jobs", data=job_form(portrait), headers={"X-API-Key": key})
 
 
-def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jpeg: bytes) -> None:
+def test_each_key_has_its_own_cap_on_unfinished_jobs(module_redis_url: str, portrait_jpeg: bytes) -> None:
     settings = Settings(
-        redis_url=_db(redis_url, 1), api_keys=("carol-key", "dave-key"), max_active_jobs_per_key=2
+        redis_url=module_redis_url, api_keys=("carol-key", "dave-key"), max_active_jobs_per_key=2
     )
     with create_app(settings).test_client() as client:
         held = [_submit_as(client, "carol-key", portrait_jpeg).get_json()["id"] for _ in range(2)]
         refused = _submit_as(client, "carol-key", portrait_jpeg)
-        _problem(refused, 429, "too-many-jobs")
+        assert_problem(refused, 429, "too-many-jobs")
         assert (
             refused.headers["Retry-After"] == "5" and "2 jobs of this API key" in refused.get_json()["detail"]
         )
@@ -238,20 +244,22 @@ def test_each_key_has_its_own_cap_on_unfinished_jobs(redis_url: str, portrait_jp
         jobs = JobStore(redis_client(settings.redis_url), retention_seconds=settings.retention_seconds)
         jobs.fail(held[1], "segment", "test", "ended by the test")
         assert _submit_as(client, "carol-key", portrait_jpeg).status_code == 202
-        _problem(_submit_as(client, "carol-key", portrait_jpeg), 429, "too-many-jobs")
+        assert_problem(_submit_as(client, "carol-key", portrait_jpeg), 429, "too-many-jobs")
 
 
-def test_a_job_that_succeeds_or_times_out_gives_its_place_back(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(redis_url=_db(redis_url, 1), api_keys=("frank-key",), max_active_jobs_per_key=1)
+def test_a_job_that_succeeds_or_times_out_gives_its_place_back(
+    module_redis_url: str, portrait_jpeg: bytes
+) -> None:
+    settings = Settings(redis_url=module_redis_url, api_keys=("frank-key",), max_active_jobs_per_key=1)
     client = redis_client(settings.redis_url)
     jobs = JobStore(client, retention_seconds=settings.retention_seconds)
     with create_app(settings).test_client() as api:
         done = _submit_as(api, "frank-key", portrait_jpeg).get_json()["id"]
-        _problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
+        assert_problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
         jobs.start_stage(done, "segment", "test-worker")
         assert jobs.succeed(done, {"format": "png"})
         lost = _submit_as(api, "frank-key", portrait_jpeg).get_json()["id"]
-        _problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
+        assert_problem(_submit_as(api, "frank-key", portrait_jpeg), 429, "too-many-jobs")
         # as if submitted before SITTER_JOB_TIMEOUT: the next submission fails it and takes its place
         client.zadd(ACTIVE_KEY, {lost: time.time() - settings.job_timeout - 1})
         assert _submit_as(api, "frank-key", portrait_jpeg).status_code == 202
@@ -259,8 +267,8 @@ def test_a_job_that_succeeds_or_times_out_gives_its_place_back(redis_url: str, p
         assert timed_out["status"] == "failed" and timed_out["error"]["code"] == "job-timeout"
 
 
-def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(redis_url=_db(redis_url, 1), api_keys=("erin-key",), max_active_jobs_per_key=3)
+def test_concurrent_submissions_never_overshoot_the_cap(module_redis_url: str, portrait_jpeg: bytes) -> None:
+    settings = Settings(redis_url=module_redis_url, api_keys=("erin-key",), max_active_jobs_per_key=3)
     app = create_app(settings)
     start = threading.Barrier(8)
 
@@ -274,11 +282,11 @@ def test_concurrent_submissions_never_overshoot_the_cap(redis_url: str, portrait
     assert statuses == [202] * 3 + [429] * 5
 
 
-def test_without_keys_a_made_up_key_is_no_new_caller(redis_url: str, portrait_jpeg: bytes) -> None:
+def test_without_keys_a_made_up_key_is_no_new_caller(module_redis_url: str, portrait_jpeg: bytes) -> None:
     """Keyless, any X-API-Key value proves nothing: the per-address cap still counts every request."""
-    settings = Settings(redis_url=_db(redis_url, 1), api_keys=(), max_active_jobs_per_key=2)
+    settings = Settings(redis_url=module_redis_url, api_keys=(), max_active_jobs_per_key=2)
     with create_app(settings).test_client() as client:
         client.environ_base["REMOTE_ADDR"] = "127.0.0.9"
         for index in range(2):
             assert _submit_as(client, f"invented-{index}", portrait_jpeg).status_code == 202
-        _problem(_submit_as(client, "invented-2", portrait_jpeg), 429, "too-many-jobs")
+        assert_problem(_submit_as(client, "invented-2", portrait_jpeg), 429, "too-many-jobs")

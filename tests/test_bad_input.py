@@ -22,15 +22,14 @@ from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, blob_key
 from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.storage import blob_store
-from tests.test_gateway import _db
 
 MAX_UPLOAD = 400_000
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
+def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
-        redis_url=_db(redis_url, 1),
+        redis_url=module_redis_url,
         max_upload_bytes=MAX_UPLOAD,
         max_pixels=2_000_000,
         max_active_jobs_per_key=10**6,

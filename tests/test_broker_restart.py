@@ -32,17 +32,12 @@ from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.storage import redis_client
 from sitter.rabbitmq_node import RabbitMQNode
-from tests.conftest import (
-    BrokerChoice,
-    Spawn,
-    Spawned,
-    enlarged,
-    free_port,
-    stage_runs,
-    start_workers,
-    wait_for,
-)
-from tests.test_e2e import TERMINAL, WORKER_LIMITS, image_of, submit
+from tests.helpers.brokers import BrokerChoice
+from tests.helpers.images import enlarged, image_of
+from tests.helpers.jobs import TERMINAL, WORKER_LIMITS, submit
+from tests.helpers.metrics import stage_runs
+from tests.helpers.processes import Spawn, Spawned, free_port, start_workers
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ import requests
 from PIL import Image
 
 from shared import gallery
-from tests.conftest import Spawn, free_port
+from tests.helpers.processes import Spawn, free_port
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.jobs import MATTE_BLOB, PLAN_BLOB, STYLIZED_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
-from tests.conftest import Spawn, enlarged, start_workers, wait_for
+from tests.helpers.images import enlarged
+from tests.helpers.processes import Spawn, start_workers
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def _job_state(client: FlaskClient, job_id: str) -> dict[str, object]:

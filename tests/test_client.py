@@ -24,7 +24,7 @@ from sitter.client import (
     WaitTimeoutError,
     add_submit_parser,
 )
-from tests.conftest import Spawn
+from tests.helpers.processes import Spawn
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow
@@ -134,7 +134,7 @@ def test_problems_become_typed_errors(client: SitterClient, portrait_jpeg: bytes
 
 
 def test_api_key_is_sent(module_spawn: Spawn, live_stack: LiveStack) -> None:
-    from tests.conftest import free_port
+    from tests.helpers.processes import free_port
 
     port = free_port()
     env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_API_KEYS": "s3cret"}

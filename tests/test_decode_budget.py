@@ -71,8 +71,8 @@ def test_the_cost_comes_from_the_header_mode_and_bit_depth() -> None:
     assert open_for_probe(jpeg.getvalue()).cost == 100 * 80 * 4  # validated at 1/8 scale
 
 
-def test_the_gateway_refuses_an_upload_over_its_decode_budget(redis_url: str) -> None:
-    settings = Settings(redis_url=redis_url.rsplit("/", 1)[0] + "/13", decode_budget_bytes=1 * MB)
+def test_the_gateway_refuses_an_upload_over_its_decode_budget(module_redis_url: str) -> None:
+    settings = Settings(redis_url=module_redis_url, decode_budget_bytes=1 * MB)
     form = {"portrait": (io.BytesIO(_png(800, 600, "RGB")), "me.png"), "painting": "starry-night"}
     with create_app(settings).test_client() as client:
         response = client.post("/v1/jobs", data=form)

@@ -26,17 +26,21 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from k8s.render import render
-from tests.conftest import S3_CREDENTIALS, Spawn, free_port, run_to_end, wait_for
-from tests.test_deploy_contract import (
+from tests.helpers.deploy import (
     ROOT,
     consumed_queues,
     dockerfile_stages,
+    exec_form,
     image_extras,
     lock,
     service_of,
 )
-from tests.test_deploy_images import exec_form
-from tests.test_deploy_k8s import by_kind, container_env
+from tests.helpers.kubernetes import by_kind, container_env
+from tests.helpers.processes import Spawn, free_port, run_to_end
+from tests.helpers.s3 import S3_CREDENTIALS
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 K8S_OVERLAY = ROOT / "k8s" / "overlays" / "dev"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -108,7 +112,7 @@ def k8s_containers() -> list[tuple[str, list[str], dict[str, str]]]:
 
 
 def compose_containers() -> list[tuple[str, list[str], dict[str, str]]]:
-    from tests.test_deploy_compose import interpolate
+    from tests.helpers.compose import interpolate
 
     services = interpolate(yaml.safe_load(COMPOSE.read_text()))["services"]
     return [

@@ -19,9 +19,9 @@ from jsonschema import Draft202012Validator
 
 from gateway.app import MULTIPART_OVERHEAD
 from shared.settings import Settings
-from tests.test_deploy_contract import (
+from tests.helpers.compose import COMPOSE, interpolate
+from tests.helpers.deploy import (
     FRONT_COMMAND,
-    ROOT,
     bind_port,
     command_problems,
     consumed_queues,
@@ -38,28 +38,7 @@ from tests.test_deploy_contract import (
     yaml_lint,
 )
 
-COMPOSE = ROOT / "docker-compose.yml"
-VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
-USER_ENV = {"SITTER_API_KEYS": "compose-test-key"}  # what a user must put in .env: compose refuses without
-
 Obj = dict[str, Any]
-
-
-def _substitute(match: re.Match[str]) -> str:
-    if match.group("op") == "?":
-        return USER_ENV[match.group("name")]
-    return match.group("arg") or ""
-
-
-def interpolate(value: Any) -> Any:
-    """Compose's `${NAME:-default}` and `${NAME:?error}` with only USER_ENV set: every default applies."""
-    if isinstance(value, str):
-        return VARIABLE.sub(_substitute, value)
-    if isinstance(value, list):
-        return [interpolate(item) for item in value]
-    if isinstance(value, dict):
-        return {key: interpolate(item) for key, item in value.items()}
-    return value
 
 
 @pytest.fixture(scope="module")

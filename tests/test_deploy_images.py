@@ -23,14 +23,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from shared.models import catalogue
-from tests.test_deploy_contract import (
+from tests.helpers.deploy import (
     FRONT_COMMAND,
     FRONT_CONF,
     ROOT,
     WORKER_MODULES,
     command_problems,
     dockerfile_stages,
-    exec_form_of,
+    exec_form,
     front_port,
     gateway_paths,
     image_extras,
@@ -46,9 +46,6 @@ PACKAGES = {"shared", "services", "gateway", "sitter"}  # [tool.setuptools.packa
 
 def instructions(stage: str, keyword: str) -> list[str]:
     return [line[len(keyword) + 1 :] for line in dockerfile_stages()[stage] if line.startswith(f"{keyword} ")]
-
-
-exec_form = exec_form_of
 
 
 def test_base_image_is_pinned_to_the_project_python() -> None:
@@ -197,6 +194,7 @@ def test_dockerignore_sends_the_sources_and_nothing_else() -> None:
     assert spec.match_file("tests/test_jobs.py") and spec.match_file(".venv/bin/python")
 
 
+@pytest.mark.slow
 def test_the_build_context_installs_every_module_and_data_file(tmp_path: Path) -> None:
     """Build the wheel the images install, from exactly what .dockerignore sends, and look inside."""
     spec = pathspec.GitIgnoreSpec.from_lines((ROOT / ".dockerignore").read_text().splitlines())

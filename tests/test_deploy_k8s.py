@@ -23,9 +23,8 @@ from gateway.app import MULTIPART_OVERHEAD
 from k8s import generate_workers
 from k8s.render import KustomizeError, render, split_image
 from shared.settings import Settings
-from tests.test_deploy_contract import (
+from tests.helpers.deploy import (
     FRONT_COMMAND,
-    ROOT,
     bind_port,
     command_problems,
     consumed_queues,
@@ -40,15 +39,12 @@ from tests.test_deploy_contract import (
     service_of,
     yaml_lint,
 )
+from tests.helpers.kubernetes import K8S, OVERLAYS, SECRET, by_kind, container_env, pod_spec
 
-K8S = ROOT / "k8s"
-OVERLAYS = ("dev", "gpu", "rabbitmq")
 NAMESPACES = {"dev": "sitter-dev", "gpu": "sitter", "rabbitmq": "sitter-dev"}
 KUBERNETES_VERSION = "1.30.0"
 KEDA_SCHEMA = K8S / "schemas" / "keda-scaledobject.schema.json"
 WORKLOADS = ("Deployment", "StatefulSet")
-SECRET = "sitter-secrets"
-SECRET_VALUES = {"SITTER_API_KEYS": "k8s-test-key"}  # what an operator must put in the Secret (README)
 
 Obj = dict[str, Any]
 
@@ -56,15 +52,6 @@ Obj = dict[str, Any]
 @pytest.fixture(scope="module", params=OVERLAYS)
 def overlay(request: pytest.FixtureRequest) -> tuple[str, list[Obj]]:
     return request.param, render(K8S / "overlays" / request.param)
-
-
-def by_kind(objects: list[Obj], kind: str) -> dict[str, Obj]:
-    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
-
-
-def pod_spec(workload: Obj) -> Obj:
-    spec: Obj = workload["spec"]["template"]["spec"]
-    return spec
 
 
 def sitter_containers(objects: list[Obj]) -> list[tuple[Obj, Obj]]:
@@ -84,31 +71,12 @@ def front_container(objects: list[Obj]) -> Obj:
     return front
 
 
-def _env_value(item: Obj) -> str:
-    """An `env` entry's value; one from a Secret is what an operator must put there (SECRET_VALUES)."""
-    if "value" in item:
-        return str(item["value"])
-    ref = item["valueFrom"]["secretKeyRef"]
-    assert ref["name"] == SECRET, f"{item['name']} must come from the Secret {SECRET}"
-    return SECRET_VALUES[ref["key"]]
-
-
-def container_env(objects: list[Obj], container: Obj) -> dict[str, str]:
-    """What the container sees: its ConfigMaps, then its own `env` (the optional Secret is not needed)."""
-    configmaps = by_kind(objects, "ConfigMap")
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        if "configMapRef" in source:
-            env.update(configmaps[source["configMapRef"]["name"]]["data"])
-    env.update({item["name"]: _env_value(item) for item in container.get("env", [])})
-    return env
-
-
 def selects(selector: dict[str, str], workload: Obj) -> bool:
     labels = workload["spec"]["template"]["metadata"]["labels"]
     return all(labels.get(key) == value for key, value in selector.items())
 
 
+@pytest.mark.slow
 def test_renderer_matches_kubectl_kustomize(overlay: tuple[str, list[Obj]]) -> None:
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed; the pure-Python render stands alone")

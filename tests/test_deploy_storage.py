@@ -12,8 +12,8 @@ import yaml
 
 from k8s.render import render
 from shared.settings import Settings
-from tests.test_deploy_compose import COMPOSE, interpolate
-from tests.test_deploy_k8s import K8S, OVERLAYS, by_kind, pod_spec
+from tests.helpers.compose import COMPOSE, interpolate
+from tests.helpers.kubernetes import K8S, OVERLAYS, by_kind, pod_spec
 
 Obj = dict[str, Any]
 REDIS_UNITS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}

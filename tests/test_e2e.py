@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -27,21 +28,14 @@ from shared import gallery
 from shared.jobs import PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
-from tests.conftest import S3_CREDENTIALS, BrokerChoice, Spawn, Spawned, start_workers, wait_for, worker
+from tests.helpers.brokers import BrokerChoice
+from tests.helpers.images import image_of
+from tests.helpers.jobs import WORKER_LIMITS, poll, submit
+from tests.helpers.processes import Spawn, Spawned, start_workers, worker
+from tests.helpers.s3 import S3_CREDENTIALS
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-WORKER_LIMITS = {
-    "SITTER_TASK_SOFT_TIME_LIMIT": "8",
-    "SITTER_TASK_TIME_LIMIT": "10",
-    "SITTER_VISIBILITY_TIMEOUT": "12",
-    "SITTER_MAX_PIXELS": "200000",  # below the gateway's, to provoke a failure inside the header tasks
-    "SITTER_INFERENCE_THREADS": "1",
-    "SITTER_LOG_LEVEL": "INFO",
-    "SITTER_CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
-    "SITTER_CALLBACK_ALLOW_PRIVATE": "true",
-}
-TERMINAL = ("succeeded", "failed", "canceled")
 
 
 @pytest.fixture(scope="module")
@@ -73,33 +67,6 @@ def settings(env: dict[str, str]) -> Settings:
 def client(settings: Settings, workers: dict[str, Spawned]) -> Iterator[FlaskClient]:
     with create_app(settings).test_client() as test_client:
         yield test_client
-
-
-def submit(client: FlaskClient, portrait: bytes, headers: dict[str, str] | None = None, **fields: Any) -> str:
-    form: dict[str, Any] = {"portrait": (io.BytesIO(portrait), "portrait.jpg"), "painting": "starry-night"}
-    form.update(
-        {
-            name: (io.BytesIO(value), "upload.png") if isinstance(value, bytes) else value
-            for name, value in fields.items()
-        }
-    )
-    response = client.post("/v1/jobs", data=form, headers=headers or {})
-    assert response.status_code == 202, response.get_json()
-    return str(response.get_json()["id"])
-
-
-def poll(client: FlaskClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    def finished() -> dict[str, Any] | None:
-        document: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").get_json()
-        return document if document["status"] in TERMINAL else None
-
-    result = wait_for(finished, timeout, f"job {job_id} to finish")
-    assert isinstance(result, dict)
-    return result
-
-
-def image_of(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 @pytest.mark.both_brokers
@@ -294,3 +261,28 @@ def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, port
         assert not redis.Redis.from_url(env["SITTER_REDIS_URL"]).keys("sitter:blob:*")
         client.delete(f"/v1/jobs/{job['id']}")
         assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+GRACEFUL_STYLE = "builtin-4"  # served only by the worker the SIGTERM test stops
+
+
+def test_sigterm_lets_the_running_task_finish(
+    client: FlaskClient, portrait_jpeg: bytes, spawn: Spawn, env: dict[str, str]
+) -> None:
+    """SIGTERM (what Kubernetes and docker send) to a worker busy with a task: it finishes that task, the job
+    succeeds without any other worker for that queue, and the worker exits 0."""
+    stopping = worker(spawn, "stylizer", env, "--styles", GRACEFUL_STYLE)
+    large = io.BytesIO()  # a bigger photo keeps the stylize stage busy long enough to be caught mid-work
+    Image.open(io.BytesIO(portrait_jpeg)).resize((300, 400)).save(large, "JPEG")
+    job_id = submit(client, large.getvalue(), style=GRACEFUL_STYLE)
+    wait_for(
+        lambda: client.get(f"/v1/jobs/{job_id}").get_json()["stages"]["stylize"]["state"] == "running",
+        30,
+        "stylize to start",
+        interval=0.005,
+    )
+    stopping.process.send_signal(signal.SIGTERM)  # to the main process only, as an orchestrator does
+    job = poll(client, job_id, timeout=60)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["stages"]["stylize"]["worker"].startswith("stylizer@")
+    assert stopping.process.wait(60) == 0, stopping.log()[-3000:]

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from sitter.rabbitmq_node import server_binary
-from tests.conftest import Spawn, free_port, wait_for
+from tests.helpers.processes import Spawn, free_port
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,13 @@ from shared.jobs import JobStore
 from shared.models import default_model_dir, sha256_of
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, enlarged, free_port, run_to_end, wait_for
+from tests.helpers.databases import redis_db
+from tests.helpers.forms import job_form
+from tests.helpers.images import enlarged
+from tests.helpers.processes import Spawn, Spawned, free_port, run_to_end
+from tests.helpers.s3 import S3_CREDENTIALS
+from tests.helpers.waiting import wait_for
 from tests.live_stack import UNSERVED_STYLE
-from tests.test_gateway import _db, _form
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +59,7 @@ def _run_worker(service: str, args: list[str], env: dict[str, str]) -> subproces
 def test_a_worker_with_a_bad_model_refuses_to_start(
     redis_url: str, tmp_path: Path, damage: str, mode: list[str]
 ) -> None:
-    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, damage))}
+    env = {"SITTER_REDIS_URL": redis_db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, damage))}
     result = _run_worker("segmenter", [*mode], env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
@@ -67,7 +71,7 @@ def test_a_worker_with_a_bad_model_refuses_to_start(
 
 def test_the_same_worker_starts_with_sound_models(redis_url: str, tmp_path: Path) -> None:
     """The control for the test above: the copied model directory itself is fine."""
-    env = {"SITTER_REDIS_URL": _db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, "none"))}
+    env = {"SITTER_REDIS_URL": redis_db(redis_url, 5), "SITTER_MODEL_DIR": str(_model_dir(tmp_path, "none"))}
     result = _run_worker("segmenter", ["--check"], env)
     assert result.returncode == 0 and result.stdout.startswith("ok: segmenter"), result.stderr
 
@@ -85,7 +89,7 @@ def test_a_worker_whose_pool_process_cannot_load_a_model_exits(
     entry = {"name": model, "path": str(fake), "sha256": sha256_of(fake)}
     catalogue.write_text(json.dumps([entry]))
     env = {
-        "SITTER_REDIS_URL": _db(redis_url, 5),
+        "SITTER_REDIS_URL": redis_db(redis_url, 5),
         "SITTER_MODEL_DIR": str(models),
         "SITTER_MODEL_CATALOG": str(catalogue),
     }
@@ -124,7 +128,7 @@ def test_readiness_follows_storage_down_and_back(redis_url: str, spawn: Spawn) -
     storage = start_storage()
     env = {
         **S3_CREDENTIALS,
-        "SITTER_REDIS_URL": _db(redis_url, 5),
+        "SITTER_REDIS_URL": redis_db(redis_url, 5),
         "SITTER_STORAGE": "s3",
         "SITTER_S3_ENDPOINT_URL": endpoint,
         "SITTER_PORT": str(port),
@@ -140,8 +144,10 @@ def test_readiness_follows_storage_down_and_back(redis_url: str, spawn: Spawn) -
     wait_for(lambda: _readiness(base_url) == 200, 90, "readiness to recover with storage back")
 
 
-def test_a_lost_job_is_reported_failed_after_the_job_timeout(redis_url: str, portrait_jpeg: bytes) -> None:
-    settings = Settings(redis_url=_db(redis_url, 1), task_soft_time_limit=1, task_time_limit=2, job_timeout=3)
+def test_a_lost_job_is_reported_failed_after_the_job_timeout(
+    module_redis_url: str, portrait_jpeg: bytes
+) -> None:
+    settings = Settings(redis_url=module_redis_url, task_soft_time_limit=1, task_time_limit=2, job_timeout=3)
     jobs = JobStore(redis_client(settings.redis_url), retention_seconds=settings.retention_seconds)
     with create_app(settings).test_client() as client:
         # no worker serves this style here: one job waits forever, the other's "worker" died mid-stage
@@ -169,7 +175,7 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
 ) -> None:
     """Inference does not return to Python for the soft limit, so the hard limit kills the pool process;
     Celery then reports the failure from the worker's main process, which must record it on the job."""
-    url = _db(redis_url, 8)
+    url = redis_db(redis_url, 8)
     env = {"SITTER_REDIS_URL": url, "SITTER_INFERENCE_THREADS": "1"}
     # only the stylizer gets the tight limits: the segmenter must not fail first on this big photo
     tight = {
@@ -189,7 +195,7 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
     settings = Settings(redis_url=url, job_timeout=600, max_working_size=4096)  # stylize at full size
     with create_app(settings).test_client() as client:
         # without harmonisation the stylizer works at the photo's size, not the (small) placed size
-        form = _form(enlarged(portrait_jpeg, (2400, 3200)), harmonize="false")
+        form = job_form(enlarged(portrait_jpeg, (2400, 3200)), harmonize="false")
         response = client.post("/v1/jobs", data=form)
         assert response.status_code == 202, response.get_json()
         job_id = response.get_json()["id"]
@@ -206,6 +212,6 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
 
 
 def _submit(client: FlaskClient, portrait: bytes) -> str:
-    response = client.post("/v1/jobs", data=_form(portrait, style=UNSERVED_STYLE))
+    response = client.post("/v1/jobs", data=job_form(portrait, style=UNSERVED_STYLE))
     assert response.status_code == 202, response.get_json()
     return str(response.get_json()["id"])

@@ -25,18 +25,12 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.settings import Settings
-from tests.conftest import Spawn, free_port, wait_for
-from tests.slow_client import SlowClient, slow_body, slow_headers
-from tests.test_deploy_compose import COMPOSE, interpolate
-from tests.test_deploy_contract import (
-    FRONT_COMMAND,
-    FRONT_CONF,
-    front_directives,
-    front_port,
-    front_upstream,
-)
+from tests.helpers.compose import COMPOSE, interpolate
+from tests.helpers.deploy import FRONT_COMMAND, FRONT_CONF, front_directives, front_port, front_upstream
+from tests.helpers.processes import Spawn, free_port
+from tests.helpers.slow_client import SlowClient, slow_body, slow_headers
+from tests.helpers.waiting import wait_for
 
-DATABASE = 7  # conftest's Redis: 0-4 belong to other modules, 6 to test_deploy_commands
 SLOW_HEADERS, SLOW_BODIES = 3, 2  # five slow clients against gunicorn's 2 threads
 HEALTHZ_WITHIN = 1.0  # seconds
 
@@ -71,7 +65,7 @@ def gunicorn(spawn: Spawn, redis_url: str, port: int, front_listen: str) -> None
     for flag, value in (("--bind", f"127.0.0.1:{port}"), ("--workers", "1"), ("--threads", "2")):
         argv[argv.index(flag) + 1] = value
     env = {
-        "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + f"/{DATABASE}",
+        "SITTER_REDIS_URL": redis_url,
         "SITTER_FRONT_LISTEN": front_listen,
     }
     spawn(argv, env, ready="Booting worker", timeout=30, name="gunicorn")
@@ -124,16 +118,17 @@ def healthz_with_slow_clients(
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, module_spawn: Spawn, redis_url: str
+    tmp_path_factory: pytest.TempPathFactory, module_spawn: Spawn, module_redis_url: str
 ) -> dict[str, object]:
     """nginx (on loopback and, where there is one, this machine's outward address) before gunicorn."""
     port, upstream, outward = free_port(), free_port(), outward_address()
-    gunicorn(module_spawn, redis_url, upstream, front_listen=f"127.0.0.1:{port}")
+    gunicorn(module_spawn, module_redis_url, upstream, front_listen=f"127.0.0.1:{port}")
     listen = [f"127.0.0.1:{port}"] + ([f"{outward}:{port}"] if outward else [])
     front(module_spawn, tmp_path_factory.mktemp("front"), listen, upstream)
     return {"port": port, "outward": outward}
 
 
+@pytest.mark.slow
 def test_slow_clients_neither_delay_healthz_nor_outlast_the_front_timeouts(served: dict[str, object]) -> None:
     port = int(str(served["port"]))
     trickle = 2.0  # then the body stalls: cut client_body_timeout after its last byte
@@ -154,11 +149,12 @@ def test_slow_clients_neither_delay_healthz_nor_outlast_the_front_timeouts(serve
             client.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="plain gunicorn: two slow clients hold both threads (the finding)")
-def test_plain_gunicorn_is_blocked_by_slow_clients(spawn: Spawn, redis_url: str) -> None:
+def test_plain_gunicorn_is_blocked_by_slow_clients(spawn: Spawn, module_redis_url: str) -> None:
     """The check above, against gunicorn published directly as compose did before the front."""
     port = free_port()
-    gunicorn(spawn, redis_url, port, front_listen="")
+    gunicorn(spawn, module_redis_url, port, front_listen="")
     timings, clients = healthz_with_slow_clients(port)
     for client in clients:
         client.stop()
@@ -175,6 +171,7 @@ def _jobs_status(address: str, port: int, source: str, headers: dict[str, str]) 
         connection.close()
 
 
+@pytest.mark.slow
 def test_the_gateway_sees_the_caller_through_the_front_and_it_cannot_pose_as_local(
     served: dict[str, object],
 ) -> None:
@@ -188,6 +185,7 @@ def test_the_gateway_sees_the_caller_through_the_front_and_it_cannot_pose_as_loc
         assert _jobs_status(str(outward), port, str(outward), claim) == 403, claim
 
 
+@pytest.mark.slow
 def test_the_front_refuses_a_body_past_the_upload_limit_before_reading_it(served: dict[str, object]) -> None:
     (limit,) = front_directives()["client_max_body_size"]
     connection = http.client.HTTPConnection("127.0.0.1", int(str(served["port"])), timeout=5)
@@ -199,8 +197,8 @@ def test_the_front_refuses_a_body_past_the_upload_limit_before_reading_it(served
 
 
 @pytest.fixture
-def keyless(redis_url: str) -> FlaskClient:
-    return create_app(Settings(redis_url=redis_url.rsplit("/", 1)[0] + f"/{DATABASE}")).test_client()
+def keyless(module_redis_url: str) -> FlaskClient:
+    return create_app(Settings(redis_url=module_redis_url)).test_client()
 
 
 def test_forwarded_for_is_believed_only_from_a_peer_on_this_machine(keyless: FlaskClient) -> None:

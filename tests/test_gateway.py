@@ -19,17 +19,13 @@ from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.settings import Settings
 from shared.storage import blob_store
 from shared.trained import trained_styles
-
-
-def _db(redis_url: str, number: int) -> str:
-    """Gateway-only tests use their own Redis database, so the e2e workers never see their queued tasks."""
-    return redis_url.rsplit("/", 1)[0] + f"/{number}"
+from tests.helpers.forms import assert_problem, job_form
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
+def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
-        redis_url=_db(redis_url, 1),
+        redis_url=module_redis_url,
         max_upload_bytes=400_000,
         max_pixels=2_000_000,
         max_active_jobs_per_key=10**6,
@@ -53,33 +49,11 @@ def _png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def _form(image: bytes, **fields: Any) -> dict[str, Any]:
-    form: dict[str, Any] = {"portrait": (io.BytesIO(image), "me.jpg"), "painting": "starry-night"}
-    for name, value in fields.items():
-        if value is None:
-            form.pop(name, None)
-        elif isinstance(value, bytes):
-            form[name] = (io.BytesIO(value), f"{name}.png")
-        else:
-            form[name] = value
-    return form
-
-
-def _problem(response: Any, status: int, code: str, field: str | None = None) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code and body["status"] == status and body["detail"]
-    assert body["type"] == f"/v1/docs#problem-{code}"
-    if field is not None:
-        assert body["field"] == field
-
-
 def test_submit_stores_inputs_and_answers_202(
     client: FlaskClient, settings: Settings, portrait_jpeg: bytes
 ) -> None:
     response = client.post(
-        "/v1/jobs", data=_form(portrait_jpeg, strength="0.5", x="10", y="-5", height="100")
+        "/v1/jobs", data=job_form(portrait_jpeg, strength="0.5", x="10", y="-5", height="100")
     )
     assert response.status_code == 202, response.get_json()
     job = response.get_json()
@@ -90,14 +64,14 @@ def test_submit_stores_inputs_and_answers_202(
     assert job["stages"]["stylize"]["queue"] == "stylize.starry-night"
     assert blob_store(settings).get(blob_key(job["id"], PORTRAIT_BLOB)) == portrait_jpeg
     assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "queued"
-    _problem(client.get(f"/v1/jobs/{job['id']}/result"), 409, "job-not-finished")
-    _problem(client.get(f"/v1/jobs/{job['id']}/artifacts/mask"), 409, "artifact-not-ready")
-    _problem(client.get(f"/v1/jobs/{job['id']}/artifacts/thumbnail"), 404, "artifact-not-found")
+    assert_problem(client.get(f"/v1/jobs/{job['id']}/result"), 409, "job-not-finished")
+    assert_problem(client.get(f"/v1/jobs/{job['id']}/artifacts/mask"), 409, "artifact-not-ready")
+    assert_problem(client.get(f"/v1/jobs/{job['id']}/artifacts/thumbnail"), 404, "artifact-not-found")
 
 
 def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:
     def style_of(**fields: Any) -> str:
-        response = client.post("/v1/jobs", data=_form(portrait_jpeg, **fields))
+        response = client.post("/v1/jobs", data=job_form(portrait_jpeg, **fields))
         assert response.status_code == 202, response.get_json()
         return str(response.get_json()["params"]["style"])
 
@@ -146,37 +120,41 @@ def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:
 def test_each_invalid_parameter_is_a_422(
     client: FlaskClient, portrait_jpeg: bytes, fields: dict[str, Any], status: int, code: str, field: str
 ) -> None:
-    _problem(client.post("/v1/jobs", data=_form(portrait_jpeg, **fields)), status, code, field)
+    assert_problem(client.post("/v1/jobs", data=job_form(portrait_jpeg, **fields)), status, code, field)
 
 
 def test_bad_images_and_sizes(client: FlaskClient, settings: Settings, portrait_jpeg: bytes) -> None:
-    _problem(
-        client.post("/v1/jobs", data=_form(b"%PDF-1.4 not an image")),
+    assert_problem(
+        client.post("/v1/jobs", data=job_form(b"%PDF-1.4 not an image")),
         415,
         "unsupported-media-type",
         "portrait",
     )
-    _problem(client.post("/v1/jobs", data=_form(portrait_jpeg[:300])), 422, "invalid-image", "portrait")
-    _problem(client.post("/v1/jobs", data=_form(_png(8, 8))), 422, "invalid-image", "portrait")
-    _problem(client.post("/v1/jobs", data=_form(_png(2000, 1500))), 413, "image-too-large", "portrait")
+    assert_problem(
+        client.post("/v1/jobs", data=job_form(portrait_jpeg[:300])), 422, "invalid-image", "portrait"
+    )
+    assert_problem(client.post("/v1/jobs", data=job_form(_png(8, 8))), 422, "invalid-image", "portrait")
+    assert_problem(
+        client.post("/v1/jobs", data=job_form(_png(2000, 1500))), 413, "image-too-large", "portrait"
+    )
     big = b"\xff\xd8" + bytes(settings.max_upload_bytes)
-    _problem(client.post("/v1/jobs", data=_form(big)), 413, "upload-too-large", "portrait")
-    _problem(client.post("/v1/jobs", json={"portrait": "x"}), 415, "unsupported-media-type")
+    assert_problem(client.post("/v1/jobs", data=job_form(big)), 413, "upload-too-large", "portrait")
+    assert_problem(client.post("/v1/jobs", json={"portrait": "x"}), 415, "unsupported-media-type")
 
 
 def test_unknown_jobs_are_404(client: FlaskClient) -> None:
-    _problem(client.get("/v1/jobs/" + "0" * 32), 404, "job-not-found")
-    _problem(client.get("/v1/jobs/not-a-job-id"), 404, "job-not-found")
-    _problem(client.delete("/v1/jobs/" + "0" * 32), 404, "job-not-found")
-    _problem(client.get("/v1/nothing-here"), 404, "not-found")
-    _problem(client.put("/v1/jobs"), 405, "method-not-allowed")
+    assert_problem(client.get("/v1/jobs/" + "0" * 32), 404, "job-not-found")
+    assert_problem(client.get("/v1/jobs/not-a-job-id"), 404, "job-not-found")
+    assert_problem(client.delete("/v1/jobs/" + "0" * 32), 404, "job-not-found")
+    assert_problem(client.get("/v1/nothing-here"), 404, "not-found")
+    assert_problem(client.put("/v1/jobs"), 405, "method-not-allowed")
 
 
 def test_idempotency_key_returns_the_same_job(client: FlaskClient, portrait_jpeg: bytes) -> None:
     headers = {"Idempotency-Key": "retry-me-123"}
-    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
-    second = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
-    other = client.post("/v1/jobs", data=_form(portrait_jpeg), headers={"Idempotency-Key": "another"})
+    first = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers)
+    second = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers)
+    other = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers={"Idempotency-Key": "another"})
     assert first.status_code == second.status_code == other.status_code == 202
     assert first.get_json()["id"] == second.get_json()["id"] != other.get_json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
@@ -186,22 +164,22 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(
     client: FlaskClient, portrait_jpeg: bytes
 ) -> None:
     headers = {"Idempotency-Key": "reused-key"}
-    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    first = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers)
     assert first.status_code == 202
-    other_body = client.post("/v1/jobs", data=_form(portrait_jpeg, strength="0.5"), headers=headers)
-    _problem(other_body, 422, "idempotency-key-reused")
+    other_body = client.post("/v1/jobs", data=job_form(portrait_jpeg, strength="0.5"), headers=headers)
+    assert_problem(other_body, 422, "idempotency-key-reused")
     assert first.get_json()["id"] in other_body.get_json()["detail"]
-    other_photo = client.post("/v1/jobs", data=_form(_png(64, 80)), headers=headers)
-    _problem(other_photo, 422, "idempotency-key-reused")
+    other_photo = client.post("/v1/jobs", data=job_form(_png(64, 80)), headers=headers)
+    assert_problem(other_photo, 422, "idempotency-key-reused")
 
 
 def test_after_delete_the_same_idempotent_request_makes_a_new_job(
     client: FlaskClient, portrait_jpeg: bytes
 ) -> None:
     headers = {"Idempotency-Key": "delete-then-retry"}
-    first = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers).get_json()["id"]
+    first = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers).get_json()["id"]
     assert client.delete(f"/v1/jobs/{first}").status_code == 200
-    again = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
+    again = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers)
     assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
     assert again.get_json()["id"] != first and again.get_json()["status"] == "queued"
 
@@ -219,7 +197,7 @@ def test_uploads_stay_in_memory(app: Flask) -> None:
 def test_delete_cancels_a_queued_job_and_its_blobs(
     client: FlaskClient, settings: Settings, portrait_jpeg: bytes
 ) -> None:
-    job_id = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    job_id = client.post("/v1/jobs", data=job_form(portrait_jpeg)).get_json()["id"]
     response = client.delete(f"/v1/jobs/{job_id}")
     assert response.status_code == 200 and response.get_json()["status"] == "canceled"
     assert not blob_store(settings).exists(blob_key(job_id, PORTRAIT_BLOB))
@@ -238,15 +216,16 @@ def test_limits_answer_429(settings: Settings, portrait_jpeg: bytes) -> None:
     with limited.test_client() as client:
         headers = {"X-API-Key": "rate-test-key"}
         statuses = [
-            client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers).status_code for _ in range(3)
+            client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers).status_code
+            for _ in range(3)
         ]
         assert statuses[:2] == [202, 202]
-        third = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=headers)
-        _problem(third, 429, "rate-limited")
+        third = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=headers)
+        assert_problem(third, 429, "rate-limited")
         assert int(third.headers["Retry-After"]) > 0
     full = create_app(Settings(redis_url=settings.redis_url, max_active_jobs=0))
     with full.test_client() as client:
-        _problem(client.post("/v1/jobs", data=_form(portrait_jpeg)), 429, "too-many-jobs")
+        assert_problem(client.post("/v1/jobs", data=job_form(portrait_jpeg)), 429, "too-many-jobs")
 
 
 def test_api_keys_and_cors(settings: Settings, portrait_jpeg: bytes) -> None:
@@ -254,10 +233,12 @@ def test_api_keys_and_cors(settings: Settings, portrait_jpeg: bytes) -> None:
         Settings(redis_url=settings.redis_url, api_keys=("s3cret",), cors_origins=("https://ui.test",))
     )
     with app.test_client() as client:
-        _problem(client.get("/v1/jobs/" + "0" * 32), 401, "unauthorized")
-        _problem(client.get("/v1/jobs/" + "0" * 32, headers={"X-API-Key": "s3cret"}), 404, "job-not-found")
+        assert_problem(client.get("/v1/jobs/" + "0" * 32), 401, "unauthorized")
+        assert_problem(
+            client.get("/v1/jobs/" + "0" * 32, headers={"X-API-Key": "s3cret"}), 404, "job-not-found"
+        )
         bearer = {"Authorization": "Bearer s3cret", "Origin": "https://ui.test"}
-        response = client.post("/v1/jobs", data=_form(portrait_jpeg), headers=bearer)
+        response = client.post("/v1/jobs", data=job_form(portrait_jpeg), headers=bearer)
         assert response.status_code == 202
         assert response.headers["Access-Control-Allow-Origin"] == "https://ui.test"
         assert (
@@ -292,7 +273,7 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     etag = thumbnail.headers["ETag"]
     again = client.get(starry["thumbnail"].replace("http://localhost", ""), headers={"If-None-Match": etag})
     assert again.status_code == 304
-    _problem(client.get("/v1/paintings/nope/image"), 404, "unknown-painting")
+    assert_problem(client.get("/v1/paintings/nope/image"), 404, "unknown-painting")
     styles = {item["id"]: item for item in client.get("/v1/styles").get_json()["styles"]}
     assert styles["custom"]["queue"] == "stylize.custom" and styles["builtin-25"]["kind"] == "builtin"
     trained = trained_styles()
@@ -304,7 +285,7 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     assert styles["builtin-18"]["title"] == "Built-in: sepia engraving"
     builtin_thumb = client.get(styles["builtin-18"]["thumbnail"].replace("http://localhost", ""))
     assert builtin_thumb.status_code == 200 and Image.open(io.BytesIO(builtin_thumb.data)).format == "JPEG"
-    _problem(client.get("/v1/styles/builtin-26/thumbnail"), 404, "style-not-found")
+    assert_problem(client.get("/v1/styles/builtin-26/thumbnail"), 404, "style-not-found")
 
 
 def test_a_painting_offers_its_suggested_spots(client: FlaskClient, portrait_jpeg: bytes) -> None:
@@ -314,10 +295,10 @@ def test_a_painting_offers_its_suggested_spots(client: FlaskClient, portrait_jpe
         assert spot["index"] == index and spot["reason"]
         assert spot["x"] >= 0 and spot["x"] + spot["width"] <= mona["width"]
         assert spot["y"] >= 0 and spot["y"] + spot["height"] <= mona["height"]
-    _problem(client.get("/v1/paintings/nope"), 404, "unknown-painting")
-    job = client.post("/v1/jobs", data=_form(portrait_jpeg, painting="mona-lisa", spot="1")).get_json()
+    assert_problem(client.get("/v1/paintings/nope"), 404, "unknown-painting")
+    job = client.post("/v1/jobs", data=job_form(portrait_jpeg, painting="mona-lisa", spot="1")).get_json()
     assert job["params"]["spot"] == 1 and job["params"]["harmonize"] is True
-    plain = client.post("/v1/jobs", data=_form(portrait_jpeg, harmonize="false")).get_json()
+    plain = client.post("/v1/jobs", data=job_form(portrait_jpeg, harmonize="false")).get_json()
     assert plain["params"]["spot"] is None and plain["params"]["harmonize"] is False
 
 
@@ -341,7 +322,7 @@ def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jp
         "redis": "ok",
         "storage": "ok",
     }
-    client.post("/v1/jobs", data=_form(portrait_jpeg))
+    client.post("/v1/jobs", data=job_form(portrait_jpeg))
     text = client.get("/metrics").get_data(as_text=True)
     assert 'sitter_http_requests_total{method="POST",endpoint="/v1/jobs",status="202"}' in text
     for made_up in ("FOO", "BREW", "X" * 40):  # any method string must not become a new series
@@ -361,8 +342,8 @@ def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jp
 
 def test_unreachable_storage_is_a_503(portrait_jpeg: bytes) -> None:
     with create_app(Settings(redis_url="redis://127.0.0.1:1/0")).test_client() as client:
-        _problem(client.get("/v1/jobs/" + "0" * 32), 503, "storage-unavailable")
-        _problem(client.post("/v1/jobs", data=_form(portrait_jpeg)), 503, "storage-unavailable")
+        assert_problem(client.get("/v1/jobs/" + "0" * 32), 503, "storage-unavailable")
+        assert_problem(client.post("/v1/jobs", data=job_form(portrait_jpeg)), 503, "storage-unavailable")
 
 
 def test_portrait_from_reuses_an_earlier_upload(
@@ -370,18 +351,18 @@ def test_portrait_from_reuses_an_earlier_upload(
 ) -> None:
     def reuse(job_id: str, **fields: Any) -> Any:
         return client.post(
-            "/v1/jobs", data=_form(portrait_jpeg, portrait=None, portrait_from=job_id, **fields)
+            "/v1/jobs", data=job_form(portrait_jpeg, portrait=None, portrait_from=job_id, **fields)
         )
 
-    first = client.post("/v1/jobs", data=_form(portrait_jpeg)).get_json()["id"]
+    first = client.post("/v1/jobs", data=job_form(portrait_jpeg)).get_json()["id"]
     again = reuse(first, height="50")
     assert again.status_code == 202, again.get_json()
     assert blob_store(settings).get(blob_key(again.get_json()["id"], PORTRAIT_BLOB)) == portrait_jpeg
-    both = client.post("/v1/jobs", data=_form(portrait_jpeg, portrait_from=first))
-    _problem(both, 422, "invalid-parameter", "portrait")
-    _problem(reuse("not-a-job"), 422, "invalid-parameter", "portrait_from")
+    both = client.post("/v1/jobs", data=job_form(portrait_jpeg, portrait_from=first))
+    assert_problem(both, 422, "invalid-parameter", "portrait")
+    assert_problem(reuse("not-a-job"), 422, "invalid-parameter", "portrait_from")
     client.delete(f"/v1/jobs/{first}")
-    _problem(reuse(first), 410, "blob-gone", "portrait_from")
+    assert_problem(reuse(first), 410, "blob-gone", "portrait_from")
 
 
 def test_the_web_client_is_served_at_the_root(client: FlaskClient) -> None:

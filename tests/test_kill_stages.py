@@ -24,18 +24,12 @@ from shared.jobs import RUNNING, JobStore
 from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import (
-    BrokerChoice,
-    Spawn,
-    Spawned,
-    enlarged,
-    stage_runs,
-    start_workers,
-    wait_for,
-    wait_ready,
-    worker,
-)
-from tests.test_e2e import WORKER_LIMITS, image_of, poll, submit
+from tests.helpers.brokers import BrokerChoice
+from tests.helpers.images import enlarged, image_of
+from tests.helpers.jobs import WORKER_LIMITS, poll, submit
+from tests.helpers.metrics import stage_runs
+from tests.helpers.processes import Spawn, Spawned, start_workers, wait_ready, worker
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -32,7 +32,10 @@ from PIL import Image
 from shared.broker import Broker, broker_for
 from shared.settings import Settings
 from sitter.client import SitterClient
-from tests.conftest import BrokerChoice, Spawn, Spawned, free_port, stage_runs, start_workers, wait_for
+from tests.helpers.brokers import BrokerChoice
+from tests.helpers.metrics import stage_runs
+from tests.helpers.processes import Spawn, Spawned, free_port, start_workers
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

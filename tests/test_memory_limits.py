@@ -16,7 +16,10 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import Spawn, free_port, start_workers, wait_for
+from tests.helpers.processes import Spawn, free_port, start_workers
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 MB = 1024 * 1024
 GREY_16BIT_SIDE = 6300  # under the 40 MP limit; the file is ~80 KB, the pixels 79 MB as stored
@@ -42,17 +45,13 @@ def _grey_16bit_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def _db(redis_url: str, number: int) -> str:
-    return redis_url.rsplit("/", 1)[0] + f"/{number}"
-
-
 @pytest.fixture
-def gunicorn_worker(spawn: Spawn, redis_url: str) -> tuple[str, int]:
+def gunicorn_worker(spawn: Spawn, module_redis_url: str) -> tuple[str, int]:
     """The gateway under gunicorn as production runs it (1 process, 4 threads); its URL and worker pid."""
     port = free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
-    env = {"SITTER_REDIS_URL": _db(redis_url, 13), "SITTER_MAX_ACTIVE_JOBS_PER_KEY": "1000"}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_MAX_ACTIVE_JOBS_PER_KEY": "1000"}
     server = spawn([*command, "gateway.app:create_app()"], env, ready="Booting worker", name="gunicorn")
     url = f"http://127.0.0.1:{port}"
 
@@ -99,10 +98,10 @@ def test_a_small_file_of_many_16bit_pixels_costs_the_gateway_its_pixels_only(
 
 
 def test_a_giant_placement_box_costs_the_compositor_only_what_shows(
-    spawn: Spawn, redis_url: str, portrait_jpeg: bytes
+    spawn: Spawn, module_redis_url: str, portrait_jpeg: bytes
 ) -> None:
     """A 2000x2000 painting with the person 8000 px tall: only the visible window is resized."""
-    env = {"SITTER_REDIS_URL": _db(redis_url, 14), "SITTER_INFERENCE_THREADS": "1"}
+    env = {"SITTER_REDIS_URL": module_redis_url, "SITTER_INFERENCE_THREADS": "1"}
     workers = start_workers(spawn, env, styles="custom")
     (pool_pid,) = _children(workers["compositor"].process.pid)
     painting = np.random.default_rng(0).integers(0, 256, (2000, 2000, 3), dtype=np.uint8)
@@ -111,7 +110,7 @@ def test_a_giant_placement_box_costs_the_compositor_only_what_shows(
     from gateway.app import create_app
     from shared.settings import Settings
 
-    settings = Settings(redis_url=_db(redis_url, 14))
+    settings = Settings(redis_url=module_redis_url)
     before = _peak_bytes(pool_pid)
     form = {
         "portrait": (io.BytesIO(portrait_jpeg), "me.jpg"),

@@ -48,6 +48,7 @@ def test_the_refusal_says_whether_nobody_or_too_little_was_seen() -> None:
     assert unsure is not None and "no person found" in unsure.message
 
 
+@pytest.mark.slow
 def test_the_cli_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     photo = DATA / "no-person-coffee.jpg"

@@ -14,7 +14,10 @@ from kombu import Connection, Exchange, Queue
 from gateway.app import create_app
 from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode, free_port
-from tests.conftest import run_to_end, wait_for
+from tests.helpers.processes import run_to_end
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 VHOST = "sitter-14"  # this module's own vhost; nothing consumes from it
 
@@ -67,7 +70,6 @@ def _exists(connection: Connection, name: str) -> bool:
         return False
 
 
-@pytest.mark.slow
 def test_a_worker_refuses_to_start_without_its_rabbitmq(redis_url: str) -> None:
     env = {
         **os.environ,

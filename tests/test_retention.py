@@ -14,8 +14,9 @@ import pytest
 from gateway.app import create_app
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import Spawn, start_workers, wait_for
-from tests.test_e2e import WORKER_LIMITS, poll
+from tests.helpers.jobs import WORKER_LIMITS, poll
+from tests.helpers.processes import Spawn, start_workers
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -10,15 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from gateway.app import create_app
 from gateway.openapi import PATHS
 from shared.settings import Settings
-from tests.test_gateway import _db
 
 OPERATIONS = [(method.upper(), path) for path, item in PATHS.items() for method in item]
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
-def test_no_generated_request_gets_a_5xx(redis_url: str, method: str, path: str) -> None:
+def test_no_generated_request_gets_a_5xx(module_redis_url: str, method: str, path: str) -> None:
     app = create_app(
-        Settings(redis_url=_db(redis_url, 6), max_upload_bytes=200_000, max_active_jobs_per_key=10**6)
+        Settings(redis_url=module_redis_url, max_upload_bytes=200_000, max_active_jobs_per_key=10**6)
     )
     operation = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)[path][method]
 

@@ -32,8 +32,9 @@ from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.storage import RedisBlobStore
 from shared.storage_ledger import StorageLedger
-from tests.conftest import Spawn, free_port, start_workers, wait_for, worker
-from tests.test_e2e import WORKER_LIMITS
+from tests.helpers.jobs import WORKER_LIMITS
+from tests.helpers.processes import Spawn, free_port, start_workers, worker
+from tests.helpers.waiting import wait_for
 
 BLOB_MAXMEMORY = 20 * 1024 * 1024
 KEYS = {"alpha": {"X-API-Key": "alpha"}, "beta": {"X-API-Key": "beta"}}
@@ -83,8 +84,8 @@ def blob_url(blob_server: str) -> str:
 
 
 @pytest.fixture
-def jobs_url(redis_url: str) -> str:
-    url = redis_url.rsplit("/", 1)[0] + "/13"
+def jobs_url(module_redis_url: str) -> str:
+    url = module_redis_url
     redis.Redis.from_url(url).flushdb()
     return url
 
@@ -279,6 +280,7 @@ def test_a_full_job_store_redis_answers_507_not_503(
         assert "Redis is full" in body["detail"]
 
 
+@pytest.mark.slow
 def test_a_stage_that_meets_a_full_store_fails_its_job_at_once(
     spawn: Spawn, jobs_url: str, blob_url: str, portrait_jpeg: bytes
 ) -> None:
@@ -301,6 +303,7 @@ def test_a_stage_that_meets_a_full_store_fails_its_job_at_once(
     assert record is not None and record.stages["segment"]["state"] == FAILED
 
 
+@pytest.mark.slow
 def test_a_job_with_its_blobs_in_their_own_redis_succeeds_and_all_its_bytes_count(
     spawn: Spawn, jobs_url: str, blob_url: str, portrait_jpeg: bytes
 ) -> None:

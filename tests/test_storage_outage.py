@@ -20,9 +20,11 @@ from gateway.app import create_app
 from shared.jobs import SUCCEEDED, JobStore
 from shared.settings import Settings
 from shared.storage import redis_client
-from tests.conftest import S3_CREDENTIALS, Spawn, Spawned, start_workers, wait_for
-from tests.tcp_relay import TcpRelay
-from tests.test_e2e import WORKER_LIMITS, poll, submit
+from tests.helpers.jobs import WORKER_LIMITS, poll, submit
+from tests.helpers.processes import Spawn, Spawned, start_workers
+from tests.helpers.s3 import S3_CREDENTIALS
+from tests.helpers.tcp_relay import TcpRelay
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

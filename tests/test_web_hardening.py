@@ -26,8 +26,8 @@ from shared.storage import blob_store
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
-    return Settings(redis_url=redis_url.rsplit("/", 1)[0] + "/1", max_active_jobs_per_key=10**6)
+def settings(module_redis_url: str) -> Settings:
+    return Settings(redis_url=module_redis_url, max_active_jobs_per_key=10**6)
 
 
 @pytest.fixture
@@ -162,9 +162,9 @@ def test_readiness_names_the_backend_that_is_down_but_not_its_address() -> None:
 
 
 def test_a_job_the_broker_could_not_take_records_no_broker_address(
-    redis_url: str, portrait_jpeg: bytes
+    module_redis_url: str, portrait_jpeg: bytes
 ) -> None:
-    url = redis_url.rsplit("/", 1)[0] + "/15"
+    url = module_redis_url
     redis.Redis.from_url(url).flushdb()
     dead_broker = "redis://broker-user:s3cret-pass@127.0.0.1:1/0"
     with create_app(Settings(redis_url=url, broker_url=dead_broker)).test_client() as client:

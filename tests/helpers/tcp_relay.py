@@ -10,7 +10,7 @@ import contextlib
 import socket
 import threading
 
-from tests.conftest import free_port
+from tests.helpers.processes import free_port
 
 
 class TcpRelay:
