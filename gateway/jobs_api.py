@@ -22,6 +22,8 @@ from shared.jobs import (
     ARTIFACT_BLOBS,
     PAINTING_BLOB,
     PORTRAIT_BLOB,
+    QUEUED,
+    RUNNING,
     SUCCEEDED,
     IdempotentClaim,
     JobLimitError,
@@ -238,7 +240,11 @@ def _record(job_id: str) -> JobRecord:
 
 @jobs_api.get("/<job_id>")
 def show(job_id: str) -> Response:
-    return jsonify(job_document(_record(job_id), settings()))
+    record = _record(job_id)
+    document = job_document(record, settings())
+    if record.status in (QUEUED, RUNNING):  # for "n ahead of you" while it waits for a free worker
+        document["queue"] = {"ahead": backends().jobs.ahead_of(record)}
+    return jsonify(document)
 
 
 def download_stem(record: JobRecord) -> str:

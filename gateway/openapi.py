@@ -196,6 +196,12 @@ JOB_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "queue": {
+            "type": "object",
+            "description": "Only while the job is queued or running (GET /v1/jobs/{id}): `ahead`, how many "
+            "unfinished jobs were submitted before it, the most it can be waiting behind",
+            "properties": {"ahead": {"type": "integer", "minimum": 0}},
+        },
         "links": {
             "type": "object",
             "description": "Paths on this server, or absolute URLs under SITTER_PUBLIC_BASE_URL",

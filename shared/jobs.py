@@ -208,6 +208,10 @@ class JobStore:
         if scoped_key:
             self.release_idempotency_key(_text(scoped_key), job_id)
 
+    def ahead_of(self, record: JobRecord) -> int:
+        """How many unfinished jobs were submitted before this one: the most it can be waiting behind."""
+        return int(cast(int, self.client.zcount(ACTIVE_KEY, "-inf", f"({record.created_at!r}")))
+
     def get(self, job_id: str) -> JobRecord | None:
         raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(job_id)).items()}
         if "status" not in raw:

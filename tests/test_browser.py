@@ -732,7 +732,8 @@ def test_keyboard_progress_and_cancel(live_stack: LiveStack, desktop: WebDriver,
     _wait(driver, lambda: float(_by_id(driver, "elapsed").text) >= 0.5, what="the elapsed time to run")
     # queued, or running once the segmenter has picked up its half; said once, in words for people
     title = _by_id(driver, "progress-title")
-    _wait(driver, lambda: title.text in ("Waiting for a free painter…", "Working on it…"), what=title.text)
+    waiting = re.compile(r"Waiting for a free painter( \(\d+ pictures? ahead of yours\))?…|Working on it…")
+    _wait(driver, lambda: waiting.fullmatch(title.text) is not None, what=title.text)
     page = driver.find_element(By.TAG_NAME, "body").text
     assert page.count("Working on it") <= 1 and "worker" not in page.lower()
     states = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#stages li .state")]

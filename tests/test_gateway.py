@@ -388,3 +388,20 @@ def test_downloads_have_readable_names() -> None:
     )
     odd = JobRecord("a" * 32, "succeeded", made, {"painting": 'x"; filename=evil'})
     assert download_stem(odd) == "sitter-x-filename-evil-2026-03-09"
+
+
+def test_a_waiting_job_says_how_many_earlier_jobs_are_unfinished(
+    client: FlaskClient, portrait_jpeg: bytes
+) -> None:
+    """No worker runs here, so every job stays queued: each later one has one more ahead of it."""
+    ids = [client.post("/v1/jobs", data=job_form(portrait_jpeg)).get_json()["id"] for _ in range(3)]
+
+    def ahead(job_id: str) -> int:
+        count: int = client.get(f"/v1/jobs/{job_id}").get_json()["queue"]["ahead"]
+        return count
+
+    first, second, third = (ahead(job_id) for job_id in ids)
+    assert second == first + 1 and third == first + 2
+    assert client.delete(f"/v1/jobs/{ids[0]}").status_code == 200
+    assert ahead(ids[2]) == third - 1  # a canceled job no longer counts
+    assert "queue" not in client.get(f"/v1/jobs/{ids[0]}").get_json()  # only while waiting or running

@@ -405,17 +405,18 @@ function showStages(job, since) {
     const duration = stage.state === "succeeded" && stage.duration_ms != null ? ` in ${(stage.duration_ms / 1000).toFixed(1)} s` : "";
     item.querySelector(".state").textContent = (STATE_WORDS[stage.state] || stage.state || "waiting") + duration;
   }
-  // The job document says nothing of the queue's length, so waiting is told in words, not numbers. A
-  // running job between stages (one done, the next not started) is waiting for a painter too.
+  // While it waits, the job document says how many pictures were asked for before it and are not done
+  // (`queue.ahead`). A running job between stages (one done, the next not started) waits for a painter too.
   const working = Object.values(job.stages).some((stage) => stage.state === "running");
   const status = job.status === "running" && !working ? "queued" : job.status;
   const waited = (performance.now() - since) / 1000;
+  const ahead = job.queue?.ahead > 0 ? ` (${job.queue.ahead} ${job.queue.ahead === 1 ? "picture" : "pictures"} ahead of yours)` : "";
   const titles = {
     sending: "Sending your photo…",
     queued:
       waited > SLOW_QUEUE_S
-        ? "Waiting for a free painter… it's busy right now; yours starts as soon as one is free."
-        : "Waiting for a free painter…",
+        ? `Waiting for a free painter${ahead}… it's busy right now; yours starts as soon as one is free.`
+        : `Waiting for a free painter${ahead}…`,
     running: "Working on it…",
   };
   $("progress-title").textContent = titles[status] || "Working on it…";
