@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -31,50 +30,16 @@ from sitter.rabbitmq_node import RabbitMQNode, server_binary
 from tests.helpers.brokers import BROKERS, RABBITMQ_VHOSTS, BrokerChoice
 from tests.helpers.databases import DATABASES, RedisDatabases
 from tests.helpers.processes import Spawn, free_port, spawner
+from tests.helpers.redis_server import private_redis
 from tests.helpers.s3 import S3_CREDENTIALS
-from tests.helpers.waiting import wait_for
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    import redis
-
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--databases",
-            str(DATABASES),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def pong() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_for(pong, 10, "redis-server to answer")
-    yield url
-    process.terminate()
-    process.wait(10)
+    with private_redis(tmp_path_factory.mktemp("redis"), "--databases", str(DATABASES)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

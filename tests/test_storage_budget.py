@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +32,8 @@ from shared.settings import Settings
 from shared.storage import RedisBlobStore
 from shared.storage_ledger import StorageLedger
 from tests.helpers.jobs import WORKER_LIMITS
-from tests.helpers.processes import Spawn, free_port, start_workers, worker
+from tests.helpers.processes import Spawn, start_workers, worker
+from tests.helpers.redis_server import private_redis
 from tests.helpers.waiting import wait_for
 
 BLOB_MAXMEMORY = 20 * 1024 * 1024
@@ -46,28 +46,9 @@ def blob_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private redis-server for blobs only, as production runs it: small maxmemory, never evicting."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    workdir = str(tmp_path_factory.mktemp("blob-redis"))
-    server = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir]
     limits = ["--maxmemory", str(BLOB_MAXMEMORY), "--maxmemory-policy", "noeviction"]
-    process = subprocess.Popen(
-        [*server, "--save", "", "--appendonly", "no", *limits],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def pong() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_for(pong, 10, "the blob redis-server to answer")
-    yield url
-    process.terminate()
-    process.wait(10)
+    with private_redis(tmp_path_factory.mktemp("blob-redis"), *limits, what="the blob redis-server") as url:
+        yield url
 
 
 @pytest.fixture
