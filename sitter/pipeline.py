@@ -25,7 +25,9 @@ from services.painting.portrait import portrait_info
 from services.segmenter.matting import PersonMatter
 from services.stylizer.planned import stylize_for_plan
 from services.stylizer.resolve import resolve_style
+from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import Stylizer
+from services.stylizer.trained import TrainedStyle
 from shared.errors import InvalidParameterError, NoPersonError
 from shared.queues import PAINTING_STYLE
 
@@ -99,18 +101,8 @@ class Pipeline:
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
-            stylized = stylize_for_plan(
-                self.stylizer,
-                portrait,
-                painting,
-                resolve_style(options.style, self.stylizer, painting),
-                plan,
-                steps,
-                own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
-                strength=options.strength,
-                keep_colors=options.keep_colors,
-                max_size=options.max_size,
-            )
+            style = resolve_style(options.style, self.stylizer, painting)
+            stylized = self._stylize(portrait, painting, style, plan, options, painting_id)
         with _timed(timings, "composite"):
             result = composite(
                 painting, stylized, matte, placement or Placement(), plan=plan, harmonize=steps
@@ -172,18 +164,7 @@ class Pipeline:
         style = resolve_style(options.style, self.stylizer, painting)
         with _timed(timings, "stylize"):
             stylized = [
-                stylize_for_plan(
-                    self.stylizer,
-                    photo,
-                    painting,
-                    style,
-                    plan,
-                    steps,
-                    own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
-                    strength=options.strength,
-                    keep_colors=options.keep_colors,
-                    max_size=options.max_size,
-                )
+                self._stylize(photo, painting, style, plan, options, painting_id)
                 for photo, plan in zip(photos, group.plans, strict=True)
             ]
         boxes: list[Box | None] = [None] * len(photos)
@@ -197,6 +178,29 @@ class Pipeline:
                 image = layer.image if image is painting else _over(image, layer)
         return GroupResult(
             image, [b for b in boxes if b is not None], group.plans, group.faces, group.order, timings
+        )
+
+    def _stylize(
+        self,
+        photo: np.ndarray,
+        painting: np.ndarray,
+        style: BuiltinStyle | ImageStyle | TrainedStyle,
+        plan: Plan,
+        options: BlendOptions,
+        painting_id: str | None,
+    ) -> np.ndarray:
+        """One person stylized for their plan with the user's options (one person or a group alike)."""
+        return stylize_for_plan(
+            self.stylizer,
+            photo,
+            painting,
+            style,
+            plan,
+            options.harmonize,
+            own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
+            strength=options.strength,
+            keep_colors=options.keep_colors,
+            max_size=options.max_size,
         )
 
     def _split(self, photo: np.ndarray) -> tuple[list[np.ndarray], list[PortraitInfo], list[float]]:
