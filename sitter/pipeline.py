@@ -23,6 +23,7 @@ from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
 from services.painting.portrait import portrait_info
 from services.segmenter.matting import PersonMatter
+from services.segmenter.person_check import PersonFinder
 from services.stylizer.planned import stylize_for_plan
 from services.stylizer.resolve import resolve_style
 from services.stylizer.styles import BuiltinStyle, ImageStyle
@@ -77,9 +78,11 @@ class Pipeline:
     """Holds the warm models; build once and call `blend` many times."""
 
     def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.matter = PersonMatter(model_dir, threads=threads)
-        self.stylizer = Stylizer(model_dir, threads=threads)
         self.analyser = PaintingAnalyser(model_dir, threads=threads)
+        # the person check shares the analyser's full-range face and body detectors: loaded once
+        finder = PersonFinder(model_dir, threads, full_range=self.analyser.faces, bodies=self.analyser.poses)
+        self.matter = PersonMatter(model_dir, threads=threads, finder=finder)
+        self.stylizer = Stylizer(model_dir, threads=threads)
 
     def blend(
         self,

@@ -9,6 +9,7 @@ soft matte that follows the photo's real edges, within a band around the network
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,6 +18,9 @@ from ai_edge_litert.interpreter import Interpreter
 from services.segmenter.guided_filter import fast_guided_filter
 from services.segmenter.mask_cleanup import keep_main_person
 from shared.models import model_path
+
+if TYPE_CHECKING:
+    from services.segmenter.person_check import PersonFinder
 
 GUIDE_LONG_SIDE = 320  # working grid of the guided filter: fine enough for hair, cheap on 2 cores
 GUIDE_RADIUS = 6  # in working-grid pixels
@@ -108,11 +112,13 @@ def binary_mask(matte: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 class PersonMatter:
     """The matte and the check that it holds a person: what the segment stage and the CLI run together."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, threads: int | None = None, finder: PersonFinder | None = None
+    ) -> None:
         from services.segmenter.person_check import PersonFinder
 
         self.matter = PortraitMatter(model_dir, threads)
-        self.finder = PersonFinder(model_dir, threads)
+        self.finder = finder or PersonFinder(model_dir, threads)
 
     def matte(self, rgb: np.ndarray) -> np.ndarray:
         """The person's soft alpha; NoPersonError when the photo shows no person (or too little of one)."""

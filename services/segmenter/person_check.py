@@ -40,12 +40,21 @@ class PersonEvidence:
 class PersonFinder:
     """The detectors that say whether a matte holds a person; loaded once per process."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        threads: int | None = None,
+        *,
+        full_range: Detector | None = None,
+        bodies: Detector | None = None,
+    ) -> None:
+        """`full_range` and `bodies`: detectors the process already holds (the painting analyser's, in the
+        in-process pipeline), so they are not loaded twice."""
         self.faces = (
             Detector(SHORT_RANGE_FACE, model_dir, threads),
-            Detector(FULL_RANGE_FACE, model_dir, threads),
+            full_range or Detector(FULL_RANGE_FACE, model_dir, threads),
         )
-        self.bodies = Detector(POSE, model_dir, threads)
+        self.bodies = bodies or Detector(POSE, model_dir, threads)
 
     def evidence(self, rgb: np.ndarray, matte: np.ndarray) -> PersonEvidence:
         person = matte >= 0.5
