@@ -21,7 +21,7 @@ from services.painting.group import MAX_PEOPLE, Person, group_sizes, plan_group,
 from services.painting.options import Harmonize
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
-from services.painting.portrait import portrait_info
+from services.painting.portrait import face_rect, portrait_info
 from services.segmenter.matting import PersonMatter
 from services.segmenter.person_check import PersonFinder
 from services.stylizer.planned import stylize_for_plan
@@ -211,15 +211,7 @@ class Pipeline:
         faces), with the face boxes the planner needs and each face's size relative to the largest."""
         height, width = photo.shape[:2]
         found = self.analyser.faces.detect(photo)
-        faces = [
-            (
-                max(0, round(d.box[0])),
-                max(0, round(d.box[1])),
-                min(width, round(d.box[2])),
-                min(height, round(d.box[3])),
-            )
-            for d in found[:MAX_PEOPLE]
-        ]
+        faces = [face_rect(d, width, height) for d in found[:MAX_PEOPLE]]
         if not faces:
             raise NoPersonError(
                 "no person found in the group photo: send a photo where each face is clearly visible",

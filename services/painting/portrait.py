@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.painting.detectors import Detector
+from services.painting.detectors import Detection, Detector
 from services.painting.plan import PortraitInfo
+from services.painting.scene import Rect
 
 
 def portrait_info(rgb: np.ndarray, faces: Detector) -> PortraitInfo:
@@ -15,11 +16,15 @@ def portrait_info(rgb: np.ndarray, faces: Detector) -> PortraitInfo:
     found = faces.detect(rgb)
     if not found:
         return PortraitInfo(width, height, None)
-    x0, y0, x1, y1 = found[0].box
-    face = (
+    return PortraitInfo(width, height, face_rect(found[0], width, height))
+
+
+def face_rect(detection: Detection, width: int, height: int) -> Rect:
+    """A detected face as whole photo pixels, inside the photo and at least one pixel wide and high."""
+    x0, y0, x1, y1 = detection.box
+    return (
         int(np.clip(round(x0), 0, width - 1)),
         int(np.clip(round(y0), 0, height - 1)),
         int(np.clip(round(x1), 1, width)),
         int(np.clip(round(y1), 1, height)),
     )
-    return PortraitInfo(width, height, face)
