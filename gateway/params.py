@@ -64,8 +64,8 @@ def parse_submission(
             "a painting is required: `painting` (a gallery id, see GET /v1/paintings) or `painting_file`",
             field="painting",
         )
-    if not painting_file:
-        gallery.size(painting_id)  # unknown id -> UnknownPaintingError (422), before any decoding
+    # unknown id -> UnknownPaintingError (422), before any decoding
+    gallery_size = gallery.size(painting_id) if painting_file is None else None
     placement = _placement(form)
     params: dict[str, Any] = {
         "painting": painting_id or None,
@@ -89,7 +89,8 @@ def parse_submission(
     if painting_file is not None:
         width, height = _validate_image(painting_file, "painting_file", settings, budget)
     else:
-        width, height = gallery.size(painting_id)
+        assert gallery_size is not None
+        width, height = gallery_size
     check_box_bounds(placement["x"], placement["y"], placement["height"], width, height)
     return Submission(params=params, portrait=portrait, portrait_from=portrait_from, painting=painting_file)
 

@@ -135,6 +135,16 @@ def test_bad_uploads_are_refused_and_nothing_is_queued(
     assert _nothing_queued(settings) == before
 
 
+def test_an_empty_painting_file_is_named_as_such(client: FlaskClient, settings: Settings) -> None:
+    """An uploaded painting, even an empty one, is judged as the upload, not as a missing gallery id."""
+    form = {
+        "portrait": (io.BytesIO(_encode(_photo(), "JPEG")), "me.jpg", "image/jpeg"),
+        "painting_file": (io.BytesIO(b""), "wall.png", "image/png"),
+    }
+    body = _refused(client.post("/v1/jobs", data=form), 422, "invalid-image")
+    assert body["field"] == "painting_file" and "empty" in body["detail"]
+
+
 ACCEPTED = {
     "cmyk-jpeg": lambda: _encode(_photo().convert("CMYK"), "JPEG"),
     "16-bit-png": _sixteen_bit,
