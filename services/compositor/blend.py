@@ -57,8 +57,12 @@ def resize_premultiplied(
     shrinking = width * height < src_w * src_h
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     premultiplied = np.dstack([rgb * alpha[..., None], alpha]).astype(np.float32)
-    resized = cv2.resize(premultiplied, (width, height), interpolation=interpolation)
-    # unpremultiply by the filter's own alpha (bicubic may overshoot past 0 and 1) before clipping either
+    return _unpremultiply(cv2.resize(premultiplied, (width, height), interpolation=interpolation))
+
+
+def _unpremultiply(resized: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight colour and alpha from a resampled premultiplied RGBA: divided by the filter's own alpha
+    (bicubic may overshoot past 0 and 1) before clipping either."""
     raw_alpha = resized[..., 3:]
     covered = raw_alpha > 1e-6
     straight = np.where(covered, resized[..., :3] / np.where(covered, raw_alpha, 1.0), 0.0)
@@ -91,10 +95,7 @@ def resize_window(
         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    raw_alpha = warped[..., 3:]
-    covered = raw_alpha > 1e-6
-    straight = np.where(covered, warped[..., :3] / np.where(covered, raw_alpha, 1.0), 0.0)
-    return np.clip(straight, 0.0, 255.0).astype(np.float32), np.clip(raw_alpha[..., 0], 0.0, 1.0)
+    return _unpremultiply(warped)
 
 
 def _feather_margin(radius: float) -> int:
