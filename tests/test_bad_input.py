@@ -22,6 +22,7 @@ from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, blob_key
 from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.storage import blob_store
+from tests.helpers.forms import assert_problem
 
 MAX_UPLOAD = 400_000
 
@@ -104,14 +105,6 @@ def _nothing_queued(settings: Settings) -> tuple[int, int]:
     return int(client.zcard(ACTIVE_KEY)), int(client.llen(SEGMENT_QUEUE))
 
 
-def _refused(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.get_json()
-    assert body["code"] == code and body["detail"]
-    return body
-
-
 TRUNCATED_PNG = _encode(_photo(), "PNG")[:120]
 REFUSED = {
     "text-as-jpeg": (b"GIF89 is what I claim, but I am just text", 415, "unsupported-media-type"),
@@ -130,7 +123,7 @@ def test_bad_uploads_are_refused_and_nothing_is_queued(
 ) -> None:
     data, status, code = REFUSED[name]
     before = _nothing_queued(settings)
-    body = _refused(_post(client, data), status, code)
+    body = assert_problem(_post(client, data), status, code)
     assert body["field"] == "portrait"
     assert _nothing_queued(settings) == before
 
@@ -141,7 +134,7 @@ def test_an_empty_painting_file_is_named_as_such(client: FlaskClient, settings: 
         "portrait": (io.BytesIO(_encode(_photo(), "JPEG")), "me.jpg", "image/jpeg"),
         "painting_file": (io.BytesIO(b""), "wall.png", "image/png"),
     }
-    body = _refused(client.post("/v1/jobs", data=form), 422, "invalid-image")
+    body = assert_problem(client.post("/v1/jobs", data=form), 422, "invalid-image")
     assert body["field"] == "painting_file" and "empty" in body["detail"]
 
 
@@ -220,7 +213,7 @@ def test_an_oversize_request_is_refused_before_its_body_is_read(client: FlaskCli
         content_type="multipart/form-data; boundary=xyz",
         environ_overrides={"wsgi.input": stream, "CONTENT_LENGTH": str(declared)},
     )
-    _refused(response, 413, "upload-too-large")
+    assert_problem(response, 413, "upload-too-large")
     assert stream.read_bytes == 0, f"read {stream.read_bytes} bytes of a refused body"
 
 

@@ -31,6 +31,7 @@ from shared.queues import SEGMENT_QUEUE
 from shared.settings import Settings
 from shared.storage import RedisBlobStore
 from shared.storage_ledger import StorageLedger
+from tests.helpers.forms import assert_problem
 from tests.helpers.jobs import WORKER_LIMITS
 from tests.helpers.processes import Spawn, start_workers, worker
 from tests.helpers.redis_server import private_redis
@@ -99,14 +100,6 @@ def _submit(client: FlaskClient, image: bytes, key: str = "alpha") -> Any:
     return client.post("/v1/jobs", data=form, headers=KEYS[key])
 
 
-def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.get_json()
-    assert body["code"] == code and body["detail"]
-    return body
-
-
 def _fill_until_refused(client: FlaskClient, image: bytes, key: str = "alpha") -> tuple[list[str], Any]:
     """Submit until the gateway says no; returns the accepted job ids and the refusal."""
     accepted: list[str] = []
@@ -130,7 +123,7 @@ def test_a_full_blob_redis_refuses_new_jobs_while_the_job_store_and_broker_work(
     jobs_redis, blob_redis = redis.Redis.from_url(jobs_url), redis.Redis.from_url(blob_url)
     with _app(settings).test_client() as client:
         accepted, refusal = _fill_until_refused(client, noise_png)
-        body = _problem(refusal, 507, "storage-full")
+        body = assert_problem(refusal, 507, "storage-full")
         assert refusal.headers["Retry-After"]
         assert "full" in body["detail"]
         assert 4 <= len(accepted) <= 9
@@ -142,7 +135,7 @@ def test_a_full_blob_redis_refuses_new_jobs_while_the_job_store_and_broker_work(
         assert client.get(f"/v1/jobs/{accepted[0]}", headers=KEYS["alpha"]).status_code == 200
         assert client.get("/readyz").status_code == 200
         # another key meets the same clear refusal: the store is full for everyone
-        _problem(_submit(client, noise_png, "beta"), 507, "storage-full")
+        assert_problem(_submit(client, noise_png, "beta"), 507, "storage-full")
         # deleting a job gives its room back at once
         assert client.delete(f"/v1/jobs/{accepted[0]}", headers=KEYS["alpha"]).status_code == 200
         assert _submit(client, noise_png, "beta").status_code == 202
@@ -155,7 +148,7 @@ def test_new_jobs_stop_at_the_admission_threshold_so_accepted_ones_keep_room(
     blob_redis = redis.Redis.from_url(blob_url)
     with _app(settings).test_client() as client:
         accepted, refusal = _fill_until_refused(client, noise_png)
-        body = _problem(refusal, 507, "storage-full")
+        body = assert_problem(refusal, 507, "storage-full")
         assert "60 %" in body["detail"] and len(accepted) >= 3
     used = int(blob_redis.info("memory")["used_memory"])
     assert used <= BLOB_MAXMEMORY * 60 // 100 < used + len(noise_png)
@@ -170,13 +163,13 @@ def test_a_key_over_its_storage_quota_is_refused_while_another_key_is_served(
     settings = _settings(jobs_url, jobs_url, storage_quota_per_key=quota, storage_admit_percent=90)
     with _app(settings).test_client() as client:
         accepted, refusal = _fill_until_refused(client, noise_png, "alpha")
-        body = _problem(refusal, 429, "storage-quota")
+        body = assert_problem(refusal, 429, "storage-quota")
         assert "DELETE" in body["detail"]
         assert len(accepted) == 3
         assert _submit(client, noise_png, "beta").status_code == 202
         assert client.delete(f"/v1/jobs/{accepted[0]}", headers=KEYS["alpha"]).status_code == 200
         assert _submit(client, noise_png, "alpha").status_code == 202
-        _problem(_submit(client, noise_png, "alpha"), 429, "storage-quota")
+        assert_problem(_submit(client, noise_png, "alpha"), 429, "storage-quota")
 
 
 def test_concurrent_uploads_of_one_key_cannot_overshoot_its_quota(jobs_url: str, noise_png: bytes) -> None:
@@ -219,7 +212,7 @@ def test_concurrent_uploads_into_a_nearly_full_store_are_kept_whole_or_refused_c
     accepted = [response.get_json()["id"] for response in responses if response.status_code == 202]
     for response in responses:
         if response.status_code != 202:
-            _problem(response, 507, "storage-full")
+            assert_problem(response, 507, "storage-full")
     assert len(accepted) < len(responses)
     store = RedisBlobStore(redis.Redis.from_url(blob_url), ttl_seconds=60)
     assert all(store.get(f"{job}/portrait") == noise_png for job in accepted)
@@ -257,7 +250,7 @@ def test_a_full_job_store_redis_answers_507_not_503(
     _fill_to_the_brim(blob_url)
     settings = _settings(blob_url, jobs_url)  # the job records in the full Redis, the blobs elsewhere
     with _app(settings).test_client() as client:
-        body = _problem(_submit(client, portrait_jpeg), 507, "storage-full")
+        body = assert_problem(_submit(client, portrait_jpeg), 507, "storage-full")
         assert "Redis is full" in body["detail"]
 
 

@@ -18,11 +18,13 @@ def job_form(image: bytes, **fields: Any) -> dict[str, Any]:
     return form
 
 
-def assert_problem(response: Any, status: int, code: str, field: str | None = None) -> None:
+def assert_problem(response: Any, status: int, code: str, field: str | None = None) -> dict[str, Any]:
+    """Check a problem+json answer; returns its body for the test's own further checks."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.content_type == "application/problem+json"
-    body = response.get_json()
+    body: dict[str, Any] = response.get_json()
     assert body["code"] == code and body["status"] == status and body["detail"]
     assert body["type"] == f"/v1/docs#problem-{code}"
     if field is not None:
         assert body["field"] == field
+    return body
