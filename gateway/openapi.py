@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.limits import MAX_OUTPUT_SCALE, MIN_OUTPUT_SCALE
 from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
 
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -139,6 +140,15 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
             "description": "Automatic placement (the default when x, y, height are absent)",
         },
         "format": {"type": "string", "enum": ["png", "jpeg", "webp"], "default": "png"},
+        "output_scale": {
+            "type": "number",
+            "minimum": MIN_OUTPUT_SCALE,
+            "maximum": MAX_OUTPUT_SCALE,
+            "default": 1,
+            "description": "Size of the result, in times the painting's size: the painting is enlarged, "
+            "the person is painted at that size (not enlarged). x, y, height stay in the painting's own "
+            "pixels; the result's box is in the result's",
+        },
         "callback_url": {
             "type": "string",
             "format": "uri",
@@ -189,7 +199,10 @@ JOB_SCHEMA: dict[str, Any] = {
                 "content_type": {"type": "string"},
                 "width": {"type": "integer"},
                 "height": {"type": "integer"},
-                "box": {"type": "object", "description": "Where the person was placed: x, y, w, h"},
+                "box": {
+                    "type": "object",
+                    "description": "Where the person was placed: x, y, w, h, in the result's pixels",
+                },
                 "placement": {
                     "type": "object",
                     "description": "How the box was chosen: kind (auto, spot, explicit), spot, reason",

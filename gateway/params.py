@@ -25,7 +25,7 @@ from shared.errors import InvalidParameterError, UnknownStyleError
 from shared.flags import parse_flag
 from shared.imageio import OUTPUT_FORMATS, finish_probe, open_for_probe
 from shared.jobs import is_job_id
-from shared.limits import check_box_bounds
+from shared.limits import check_box_bounds, check_output_pixels, check_output_scale
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, PAINTING_STYLE, builtin_style_ids
 from shared.settings import Settings
 from shared.trained import trained_style_ids
@@ -77,6 +77,7 @@ def parse_submission(
         "spot": _spot(form, painting_id or None),
         "format": _format(form.get("format", "png")),
         "max_size": settings.max_working_size,
+        "output_scale": check_output_scale(form.get("output_scale", "1").strip() or "1"),
         "callback_url": None,
     }
     callback = form.get("callback_url", "").strip()
@@ -92,6 +93,7 @@ def parse_submission(
         assert gallery_size is not None
         width, height = gallery_size
     check_box_bounds(placement["x"], placement["y"], placement["height"], width, height)
+    check_output_pixels(width, height, params["output_scale"], settings.max_pixels)
     return Submission(params=params, portrait=portrait, portrait_from=portrait_from, painting=painting_file)
 
 

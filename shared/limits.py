@@ -1,10 +1,15 @@
-"""Bounds on the person's box, checked by the gateway before anything is queued and by the compositor."""
+"""Bounds on the person's box and the result's size, checked by the gateway before anything is queued and by
+the workers."""
 
 from __future__ import annotations
+
+import math
 
 from shared.errors import InvalidParameterError
 
 MAX_HEIGHT_FACTOR = 4  # a person taller than 4 paintings is a typo, and would cost memory for nothing
+MIN_OUTPUT_SCALE = 1.0
+MAX_OUTPUT_SCALE = 2.0  # the result up to twice the painting's size (services/compositor/output_scale.py)
 
 
 def check_box_bounds(
@@ -32,3 +37,35 @@ def _short(value: int) -> str:
     """The number, or its length when quoting it would flood the error message."""
     text = str(value)
     return text if len(text) <= 12 else f"<a {len(text)}-digit number>"
+
+
+def check_output_scale(value: object) -> float:
+    """The scale as a float in MIN..MAX_OUTPUT_SCALE, or InvalidParameterError naming `output_scale`."""
+    try:
+        scale = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        scale = math.nan
+    if isinstance(value, bool) or not MIN_OUTPUT_SCALE <= scale <= MAX_OUTPUT_SCALE:
+        raise InvalidParameterError(
+            f"output_scale must be a number from {MIN_OUTPUT_SCALE:g} to {MAX_OUTPUT_SCALE:g} "
+            f"(times the painting's size), got {value!r}",
+            field="output_scale",
+        )
+    return scale
+
+
+def output_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """The result's width and height for a painting of width x height."""
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def check_output_pixels(width: int, height: int, scale: float, max_pixels: int) -> None:
+    """Refuse a scale whose result would be larger than the pixel limit every image obeys."""
+    out_w, out_h = output_size(width, height, scale)
+    if out_w * out_h > max_pixels:
+        largest = math.floor(100 * math.sqrt(max_pixels / (width * height))) / 100
+        raise InvalidParameterError(
+            f"output_scale {scale:g} would make a {out_w}x{out_h} picture, more than the {max_pixels}-pixel "
+            f"limit; choose a smaller output_scale (up to {largest:g})",
+            field="output_scale",
+        )

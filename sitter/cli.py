@@ -20,6 +20,7 @@ from services.compositor.placement import Placement
 from shared import gallery, models
 from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
+from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from sitter.client import add_submit_parser
 
@@ -110,6 +111,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
         keep_colors=args.keep_colors,
         harmonize=_harmonize_steps(args),
         max_size=args.max_size,
+        output_scale=check_output_scale(args.output_scale),
     )
     decoded = time.perf_counter()
     pipeline = Pipeline(args.model_dir)
@@ -311,7 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-edge-fade", action="store_true", help="keep hard edges where the photo's frame cut the person"
     )
     blend.add_argument(
-        "--max-size", type=_positive_int, default=1600, help="cap on the stylized portrait's long side"
+        "--max-size",
+        type=_positive_int,
+        default=1600,
+        help="cap on the stylized portrait's long side (at 1x; grows with --output-scale)",
+    )
+    blend.add_argument(
+        "--output-scale",
+        default="1",
+        help="result size, 1 to 2 times the painting's (the person is painted at that size)",
     )
     blend.add_argument("--cutout", help="also write the RGBA cut-out (PNG) here")
     blend.add_argument("-o", "--output", required=True, help="output image (.png, .jpg or .webp)")

@@ -264,6 +264,7 @@ class SitterClient:
         auto: bool = False,
         spot: int | None = None,
         format: str | None = None,
+        output_scale: float | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> Job:
@@ -287,6 +288,7 @@ class SitterClient:
             "auto": True if auto else None,
             "spot": spot,
             "format": format,
+            "output_scale": output_scale,
             "callback_url": callback_url,
         }
         data = {name: _form_value(value) for name, value in fields.items() if value is not None}
@@ -370,6 +372,9 @@ def add_submit_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--x", type=int, help="left of the person's box, painting pixels")
     parser.add_argument("--y", type=int, help="top of the person's box, painting pixels")
     parser.add_argument("--height", type=int, help="person's height in painting pixels")
+    parser.add_argument(
+        "--output-scale", type=float, help="result size, 1 to 2 times the painting's (default 1)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job")
     parser.add_argument("-o", "--output", required=True, help="where to write the picture (.png/.jpg/.webp)")
     parser.set_defaults(handler=submit_command)
@@ -396,6 +401,7 @@ def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = pr
         y=args.y,
         height=args.height,
         format=fmt,
+        output_scale=args.output_scale,
     )
     echo(f"job       {job.id} {job.status}")
     seen: set[str] = set()

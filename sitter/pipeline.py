@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from services.compositor.blend import Composite, composite
+from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
 from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
 from services.painting.gallery_analysis import gallery_analysis
@@ -42,6 +43,7 @@ class BlendOptions:
     keep_colors: bool = False
     harmonize: Harmonize = field(default_factory=Harmonize)
     max_size: int = 1600  # cap on the stylized portrait's long side (the placed size, or the photo's)
+    output_scale: float = 1.0  # the result is this many times the painting's size (1..2)
 
 
 @dataclass
@@ -107,8 +109,14 @@ class Pipeline:
             style = resolve_style(options.style, self.stylizer, painting)
             stylized = self._stylize(portrait, painting, style, plan, options, painting_id)
         with _timed(timings, "composite"):
+            scale = options.output_scale
             result = composite(
-                painting, stylized, matte, placement or Placement(), plan=plan, harmonize=steps
+                enlarge_painting(painting, scale),
+                stylized,
+                matte,
+                scale_placement(placement or Placement(), scale),
+                plan=scale_plan(plan, scale),
+                harmonize=steps,
             )
         return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)
 
@@ -172,10 +180,17 @@ class Pipeline:
             ]
         boxes: list[Box | None] = [None] * len(photos)
         with _timed(timings, "composite"):
+            scale = options.output_scale
+            painting = enlarge_painting(painting, scale)
             image = painting
             for i in group.order:
                 layer = composite(
-                    painting, stylized[i], mattes[i], placements[i], plan=group.plans[i], harmonize=steps
+                    painting,
+                    stylized[i],
+                    mattes[i],
+                    scale_placement(placements[i], scale),
+                    plan=scale_plan(group.plans[i], scale),
+                    harmonize=steps,
                 )
                 boxes[i] = layer.box
                 image = layer.image if image is painting else _over(image, layer)
@@ -204,6 +219,7 @@ class Pipeline:
             strength=options.strength,
             keep_colors=options.keep_colors,
             max_size=options.max_size,
+            output_scale=options.output_scale,
         )
 
     def _split(self, photo: np.ndarray) -> tuple[list[np.ndarray], list[PortraitInfo], list[float]]:

@@ -77,11 +77,19 @@ def test_submit_wait_result_places_the_person_where_asked(client: SitterClient, 
 def test_portrait_from_reuses_the_upload_and_jpeg_output(client: SitterClient, portrait_jpeg: bytes) -> None:
     first = client.wait(client.submit(portrait_jpeg, painting="starry-night", auto=True).id, timeout=90)
     second = client.submit(
-        portrait_from=first.id, painting="starry-night", x=-20, y=200, height=400, format="jpeg"
+        portrait_from=first.id,
+        painting="starry-night",
+        x=-20,
+        y=200,
+        height=400,
+        format="jpeg",
+        output_scale=1.5,
     )
     done = client.wait(second.id, timeout=90)
     assert done.result is not None and done.result["content_type"] == "image/jpeg"
-    assert (done.result["box"]["x"], done.result["box"]["h"]) == (-20, 400)
+    # 1.5 times the painting: the box asked for in painting pixels comes back in the result's
+    assert (done.result["width"], done.result["height"]) == (1536, 960)
+    assert (done.result["box"]["x"], done.result["box"]["h"]) == (-30, 600)
     assert client.result(second.id)[:3] == b"\xff\xd8\xff"
     # the same portrait: the same matte
     assert np.array_equal(

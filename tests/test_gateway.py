@@ -53,7 +53,8 @@ def test_submit_stores_inputs_and_answers_202(
     client: FlaskClient, settings: Settings, portrait_jpeg: bytes
 ) -> None:
     response = client.post(
-        "/v1/jobs", data=job_form(portrait_jpeg, strength="0.5", x="10", y="-5", height="100")
+        "/v1/jobs",
+        data=job_form(portrait_jpeg, strength="0.5", x="10", y="-5", height="100", output_scale="1.5"),
     )
     assert response.status_code == 202, response.get_json()
     job = response.get_json()
@@ -61,6 +62,7 @@ def test_submit_stores_inputs_and_answers_202(
     assert job["status"] == "queued"
     assert job["params"]["style"] == "starry-night" and job["params"]["strength"] == 0.5
     assert job["params"]["placement"] == {"x": 10, "y": -5, "height": 100}
+    assert job["params"]["output_scale"] == 1.5
     assert job["stages"]["stylize"]["queue"] == "stylize.starry-night"
     assert blob_store(settings).get(blob_key(job["id"], PORTRAIT_BLOB)) == portrait_jpeg
     assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "queued"
@@ -114,6 +116,9 @@ def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:
         ({"spot": "0", "x": "10"}, 422, "invalid-parameter", "spot"),
         ({"spot": "0", "painting": None, "painting_file": _png(64, 48)}, 422, "invalid-parameter", "spot"),
         ({"harmonize": "perhaps"}, 422, "invalid-parameter", "harmonize"),
+        ({"output_scale": "3"}, 422, "invalid-parameter", "output_scale"),
+        ({"output_scale": "twice"}, 422, "invalid-parameter", "output_scale"),
+        ({"output_scale": "2"}, 422, "invalid-parameter", "output_scale"),  # 2048x1280 > 2 MP in this test
         ({"callback_url": "https://example.com/hook"}, 422, "invalid-parameter", "callback_url"),
     ],
 )

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from services.compositor import blend
+from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
 from services.compositor.placement import Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
@@ -41,12 +42,13 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
         )
         matte = decode_matte(rt.blobs.get(blob_key(job_id, MATTE_BLOB)))
         plan = Plan.from_json(json.loads(rt.blobs.get(blob_key(job_id, PLAN_BLOB))))
+        scale = params.get("output_scale", 1.0)  # absent from jobs queued before it existed
         placed = blend.composite(
-            painting,
+            enlarge_painting(painting, scale),
             stylized,
             matte,
-            Placement(**params["placement"]),
-            plan=plan,
+            scale_placement(Placement(**params["placement"]), scale),
+            plan=scale_plan(plan, scale),
             harmonize=Harmonize.from_flag(params["harmonize"]),
         )
         fmt = params["format"]

@@ -12,7 +12,7 @@ import numpy as np
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from services.stylizer.styles import BuiltinStyle, ImageStyle
-from services.stylizer.stylizer import Stylizer
+from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
 
 
@@ -28,8 +28,13 @@ def stylize_for_plan(
     strength: float,
     keep_colors: bool,
     max_size: int,
+    output_scale: float = 1.0,
 ) -> np.ndarray:
-    """`own_painting`: the style is the target painting itself (its id, `painting` or `custom`)."""
+    """`own_painting`: the style is the target painting itself (its id, `painting` or `custom`);
+    `output_scale`: the result is that many times the painting's size (services/compositor/output_scale.py),
+    so the person is painted that much larger, and the cap `max_size` (given for 1x) grows with it: a 2x
+    result is not a 1x person enlarged. `plan` is in the painting's own pixels."""
+    cap = min(MAX_MAX_SIZE, round(check_max_size(max_size) * output_scale))
     if steps.local_style and own_painting and isinstance(style, ImageStyle):
         style = stylizer.local_style(painting, plan.style_region, style.vector)
     return stylizer.stylize(
@@ -37,6 +42,6 @@ def stylize_for_plan(
         style,
         strength=strength,
         keep_colors=keep_colors,
-        max_size=max_size,
-        scale=plan.scale if steps.placed_size else None,
+        max_size=cap,
+        scale=plan.scale * output_scale if steps.placed_size else None,
     )

@@ -94,7 +94,7 @@ class Stylizer:
         if scale is None:
             photo = fit(photo, max_size)
         else:  # one resize, straight to the placed size or the cap
-            photo = rescale(photo, min(scale, _check_max_size(max_size) / max(photo.shape[:2])))
+            photo = rescale(photo, min(scale, check_max_size(max_size) / max(photo.shape[:2])))
         strength = check_strength(strength)
         if isinstance(style, BuiltinStyle):
             stylized = self._run_builtin(photo, style.weights) if strength > 0 else photo
@@ -159,7 +159,7 @@ class Stylizer:
 
 def fit(rgb: np.ndarray, max_size: int) -> np.ndarray:
     """The working image: `rgb` itself, or Lanczos-downscaled so its long side is `max_size` (never up)."""
-    _check_max_size(max_size)
+    check_max_size(max_size)
     height, width = rgb.shape[:2]
     if max(height, width) <= max_size:
         return rgb
@@ -168,7 +168,7 @@ def fit(rgb: np.ndarray, max_size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
 
 
-def _check_max_size(max_size: int) -> int:
+def check_max_size(max_size: int) -> int:
     if isinstance(max_size, bool) or not isinstance(max_size, int | np.integer):
         raise InvalidParameterError(f"max_size must be a whole number, got {max_size!r}", field="max_size")
     if not MIN_MAX_SIZE <= max_size <= MAX_MAX_SIZE:

@@ -71,6 +71,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
             strength=params["strength"],
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
+            output_scale=params.get("output_scale", 1.0),  # absent from jobs queued before it existed
         )
         rt.blobs.put(
             blob_key(job_id, PLAN_BLOB), json.dumps(plan.to_json()).encode(), content_type="application/json"
