@@ -23,6 +23,7 @@ from gateway.gallery_api import gallery_api
 from gateway.health_api import health_api
 from gateway.jobs_api import jobs_api
 from gateway.memory_request import InMemoryRequest
+from gateway.previews_api import previews_api
 from gateway.problems import ApiProblem, from_sitter_error, problem_response
 from shared.errors import SitterError
 from shared.settings import Settings
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sitter"] = Backends(settings)
     app.wsgi_app = ForwardedByLocalFront(app.wsgi_app)  # type: ignore[method-assign]
-    for blueprint in (jobs_api, gallery_api, health_api, docs_api):
+    for blueprint in (jobs_api, previews_api, gallery_api, health_api, docs_api):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -85,7 +85,7 @@ def require_api_key() -> None:
         )
 
 
-def _check_rate() -> None:
+def check_rate() -> None:
     conf, back = settings(), backends()
     if conf.rate_limit_per_minute:
         window = int(time.time() // 60)
@@ -99,7 +99,7 @@ def _check_rate() -> None:
             raise ApiProblem(
                 429,
                 "rate-limited",
-                f"more than {conf.rate_limit_per_minute} jobs a minute from this client",
+                f"more than {conf.rate_limit_per_minute} jobs and previews a minute from this client",
                 headers={"Retry-After": retry},
             )
 
@@ -166,7 +166,7 @@ def submit() -> Response:
         replay = _replay(back.jobs.idempotent_job(scope), fingerprint, idempotency)
         if replay is not None:
             return replay
-    _check_rate()
+    check_rate()
     back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
     submission = parse_submission(request.form, request.files, settings(), back.decode_budget)
     portrait = submission.portrait

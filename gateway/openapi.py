@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.limits import MAX_OUTPUT_SCALE, MIN_OUTPUT_SCALE
+from shared.previews import PREVIEW_SIDE
 from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
 
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -32,7 +33,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         403,
         "No API keys are configured, so jobs are served only to callers on the gateway's own machine.",
     ),
-    "rate-limited": (429, "This client sent more jobs this minute than SITTER_RATE_LIMIT_PER_MINUTE."),
+    "rate-limited": (
+        429,
+        "This client sent more jobs and previews this minute than SITTER_RATE_LIMIT_PER_MINUTE.",
+    ),
     "too-many-jobs": (
         429,
         "SITTER_MAX_ACTIVE_JOBS jobs, or SITTER_MAX_ACTIVE_JOBS_PER_KEY of this key's, are unfinished.",
@@ -53,7 +57,16 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "artifact-not-found": (404, "No artifact of that name; there are mask, stylized and cutout."),
     "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
-    "busy": (503, "The gateway is decoding other large uploads; retry after Retry-After seconds."),
+    "busy": (
+        503,
+        "The gateway is decoding other large uploads, or no segmenter was free for a preview; retry after "
+        "Retry-After seconds.",
+    ),
+    "no-person": (
+        422,
+        "The photo shows no person to place (POST /v1/previews; a job fails with this code at its segment "
+        "stage).",
+    ),
     "broker-unavailable": (503, "The job queue could not be reached; nothing was queued."),
     "storage-unavailable": (503, "Redis or the blob storage could not be reached."),
     "not-found": (404, "No such endpoint."),
@@ -263,6 +276,39 @@ PATHS: dict[str, Any] = {
                 "429": _problem("Rate, job-count or storage-quota limit; Retry-After except for the quota"),
                 "503": _problem("Queue unreachable"),
                 "507": _problem("Blob store full; see Retry-After"),
+            },
+        }
+    },
+    "/v1/previews": {
+        "post": {
+            "summary": "The person cut out of a photo (RGBA PNG, cropped to them, long side at most "
+            f"{PREVIEW_SIDE} px), in about a second: to draw in a placement box, and to refuse a photo "
+            "with no person before any job. Counts against the per-minute rate limit like a job",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["portrait"],
+                            "properties": {"portrait": SUBMISSION_SCHEMA["properties"]["portrait"]},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "The cut-out, as the segment stage sees the person",
+                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **ACCESS,
+                "413": _problem("Upload or image too large"),
+                "415": _problem("Not multipart, or not a supported image"),
+                "422": _problem("Not an image, or `no-person`: the photo shows no person to place"),
+                "429": _problem("Rate limit; see Retry-After"),
+                "503": _problem(
+                    "`busy`: no segmenter free within the wait (Retry-After), or queue unreachable"
+                ),
             },
         }
     },

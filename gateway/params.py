@@ -46,14 +46,14 @@ def parse_submission(
     form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings, budget: DecodeBudget
 ) -> Submission:
     portrait_from = form.get("portrait_from", "").strip() or None
-    portrait = _read_file(files, "portrait", settings, required=portrait_from is None)
+    portrait = read_file(files, "portrait", settings, required=portrait_from is None)
     if portrait is not None and portrait_from is not None:
         raise InvalidParameterError(
             "send either a `portrait` file or `portrait_from`, not both", field="portrait"
         )
     if portrait_from is not None and not is_job_id(portrait_from):
         raise InvalidParameterError("portrait_from must be the id of an earlier job", field="portrait_from")
-    painting_file = _read_file(files, "painting_file", settings, required=False)
+    painting_file = read_file(files, "painting_file", settings, required=False)
     painting_id = form.get("painting", "").strip()
     if painting_file is not None and painting_id:
         raise InvalidParameterError(
@@ -86,9 +86,9 @@ def parse_submission(
         params["callback_url"] = callback
     # every cheap check is done: only now decode, within the process's memory budget
     if portrait is not None:
-        _validate_image(portrait, "portrait", settings, budget)
+        validate_image(portrait, "portrait", settings, budget)
     if painting_file is not None:
-        width, height = _validate_image(painting_file, "painting_file", settings, budget)
+        width, height = validate_image(painting_file, "painting_file", settings, budget)
     else:
         assert gallery_size is not None
         width, height = gallery_size
@@ -97,14 +97,14 @@ def parse_submission(
     return Submission(params=params, portrait=portrait, portrait_from=portrait_from, painting=painting_file)
 
 
-def _validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> tuple[int, int]:
+def validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> tuple[int, int]:
     """Prove the upload is an image within the limits (the workers decode it again for real)."""
     probe = open_for_probe(data, max_pixels=settings.max_pixels, what=what)
     with budget.reserve(probe.cost, what):
         return finish_probe(probe, what=what)
 
 
-def _read_file(
+def read_file(
     files: MultiDict[str, FileStorage], name: str, settings: Settings, *, required: bool
 ) -> bytes | None:
     upload = files.get(name)

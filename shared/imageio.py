@@ -57,8 +57,11 @@ class Probe:
     cost: int
 
 
-def open_for_probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image") -> Probe:
-    """Open (headers only) an upload to validate: the pixel limit checked, a JPEG set to decode at 1/8.
+def open_for_probe(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image", long_side: int | None = None
+) -> Probe:
+    """Open (headers only) an upload to validate: the pixel limit checked, a JPEG set to decode at 1/8, or
+    just large enough for a `long_side` preview (`preview_of`).
 
     A JPEG decoded at 1/8 scale still runs every entropy-coded byte through the decoder, so damage is
     found, in 1/64 of the memory; other formats load at full size, as stored (no conversion). The cost
@@ -70,7 +73,8 @@ def open_for_probe(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: s
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
         size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
         if image.format == "JPEG":
-            image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
+            scale = 1 / 8 if long_side is None else min(1.0, long_side / max(width, height))
+            image.draft(image.mode, (max(round(width * scale), 1), max(round(height * scale), 1)))
         cost = image.size[0] * image.size[1] * _stored_bytes_per_pixel(image.mode)
         return Probe(image, size, cost)
 
@@ -81,6 +85,18 @@ def finish_probe(probe: Probe, *, what: str = "image") -> tuple[int, int]:
         probe.image.load()
         _check_min_side(probe.size, what)
         return probe.size
+
+
+def preview_of(probe: Probe, long_side: int, *, what: str = "image") -> np.ndarray:
+    """The opened upload decoded, upright, RGB, shrunk so its long side is at most `long_side`: what a
+    quick preview needs, without ever holding a full-size RGB copy of a large photo."""
+    finish_probe(probe, what=what)
+    with _decoding_errors(what):
+        image = probe.image
+        if image.mode in WIDE_MODES:  # Pillow shrinks few 16-bit modes: make it 8-bit first
+            image = Image.fromarray(_to_8bit(np.asarray(image)))
+        image.thumbnail((long_side, long_side), Image.Resampling.BOX)
+        return _to_rgb(ImageOps.exif_transpose(image))
 
 
 def _read(data: bytes | Path, what: str) -> bytes:

@@ -40,6 +40,7 @@ class Settings:
     decode_budget_bytes: int = 320 * 1024 * 1024  # pixels one gateway process validates at once
     decode_wait_seconds: int = 10  # a decode waits this long for budget, then gets 503 busy
     max_working_size: int = 1024
+    preview_wait_seconds: int = 8  # POST /v1/previews waits this long for a segmenter, then answers 503 busy
     task_soft_time_limit: int = 120
     task_time_limit: int = 180
     visibility_timeout: int = 0  # 0: task_time_limit + 60: a task is redelivered only once surely dead
@@ -90,6 +91,8 @@ class Settings:
             )
         if self.job_timeout <= self.task_time_limit:
             raise SitterError("SITTER_JOB_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT")
+        if not 1 <= self.preview_wait_seconds < 10:  # the Redis client's socket timeout is 10 s
+            raise SitterError("SITTER_PREVIEW_WAIT_SECONDS must be 1 to 9")
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
 

@@ -310,15 +310,28 @@ def test_desktop_upload_place_submit_download(
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
     assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
-    ghost = _by_id(driver, "box-ghost")  # the box shows the photo, not only an outline
-    assert ghost.is_displayed() and "photo" in str(ghost.get_attribute("class"))
+    # As soon as the photo is chosen the server cuts the person out: the box shows them, with their shape
+    ghost = _by_id(driver, "box-ghost")
+    _wait(
+        driver,
+        lambda: (
+            "cutout" in str(ghost.get_attribute("class"))
+            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
+        ),
+        what="the cut-out preview in the box",
+    )
+    assert ghost.is_displayed() and "found you" in _by_id(driver, "portrait-name").text
+    aspect = driver.execute_script(
+        "const g = document.getElementById('box-ghost'); return g.naturalWidth / g.naturalHeight"
+    )
+    assert aspect < 0.95 * SAMPLE_ASPECT  # the person, narrower than their photo
     # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
     origin = driver.execute_script("return location.origin")
     best = requests.get(f"{origin}/v1/paintings/starry-night", timeout=10).json()["spots"][0]
     width, height = _painting("starry-night").shape[1::-1]
     auto_h = best["height"]
-    auto_w = round(auto_h * SAMPLE_ASPECT)
+    auto_w = round(auto_h * aspect)
     auto_x = round(min(max(best["x"] + best["width"] / 2 - auto_w / 2, 0), width - auto_w))
 
     # Drag with the mouse: the box moves by the drag, converted to painting pixels.
@@ -407,8 +420,13 @@ def test_desktop_upload_place_submit_download(
     driver.find_elements(By.CSS_SELECTOR, "#spots .spot")[1].click()
     _view_shot(driver, shots / "desktop-ghost-view.png")
     assert _by_id(driver, "box-readout").text.startswith("Suggested spot 2: ")
+    # ... twice the painting's size: the person painted at that size, the box in the bigger picture's pixels
+    size = Select(_by_id(driver, "output-scale"))
+    assert [option.text for option in size.options][2] == f"Twice as large ({2 * width} × {2 * height})"
+    size.select_by_value("2")
     third = _submit_and_wait(driver)
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
+    assert (third["result"]["width"], third["result"]["height"]) == (2 * width, 2 * height)
     _screenshot(driver, shots / "desktop-spot.png")
 
     # The history strip: this tab's three results, newest first, each in words; one click shows it again.
@@ -515,6 +533,11 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     box = _by_id(driver, "person-box")
     _wait(driver, box.is_displayed)
     _wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#spots .spot"), what="the spots")
+    # this browser cannot show a HEIC, but the server can: the box shows the cut-out it sent back
+    _wait(driver, lambda: "found you" in _by_id(driver, "portrait-name").text, what="the HEIC's preview")
+    aspect = driver.execute_script(
+        "const g = document.getElementById('box-ghost'); return g.naturalWidth / g.naturalHeight"
+    )
     driver.execute_script(
         "window.touches = 0;"
         "document.getElementById('person-box').addEventListener('touchstart', () => window.touches++);"
@@ -531,7 +554,7 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     width = _painting("great-wave").shape[1]
     origin = driver.execute_script("return location.origin")
     best = requests.get(f"{origin}/v1/paintings/great-wave", timeout=10).json()["spots"][0]
-    auto_w = round(best["height"] * 0.75)  # a HEIC has no preview: the page assumes 3:4
+    auto_w = round(best["height"] * aspect)
     auto_x = round(min(max(best["x"] + best["width"] / 2 - auto_w / 2, 0), width - auto_w))
     assert abs(x - (auto_x + 40 * scale)) <= 3
 
@@ -601,23 +624,32 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert not button.is_enabled()
     assert _by_id(driver, "portrait-formats").text == "Photos: JPEG, PNG, WebP, HEIC, GIF, BMP or TIFF."
 
-    # A file of an accepted kind that this browser cannot preview (TIFF) but is broken: it goes up, and
-    # the server's refusal is said in plain words at the photo.
+    # A file of an accepted kind that this browser cannot preview (TIFF) but is broken: the server's
+    # cut-out preview refuses it at once, in plain words at the photo, before any job.
     broken = tmp_path / "scan.tif"
     broken.write_bytes(b"II*\x00" + b"\x00" * 60)
     _choose_portrait(driver, broken)
-    _wait(driver, button.is_enabled)
-    button.click()
     _wait(driver, error.is_displayed, what="the server's error")
     assert formats in error.text and "supported format" in error.text, error.text
-    assert not _by_id(driver, "progress").is_displayed()
+    assert not button.is_enabled() and not _by_id(driver, "progress").is_displayed()
     _screenshot(driver, shots / "error-server.png")
 
-    # Accepted by the gateway but too big for the workers: the job fails, and the page says where.
+    # A photo with no person in it (a coffee cup): refused at the photo step by the preview, no job made.
+    _choose_portrait(driver, Path(__file__).parent / "data/person_check/no-person-coffee.jpg")
+    _wait(driver, error.is_displayed, what="the no-person refusal")
+    assert "could not find a person in this photo" in error.text
+    assert not button.is_enabled() and not _by_id(driver, "box-ghost").is_displayed()
+    assert not _by_id(driver, "result").is_displayed()
+    _screenshot(driver, shots / "error-no-person.png")
+
+    # Accepted by the gateway (and its preview) but too big for the workers: the job fails, and the page
+    # says where.
     side = int(WORKER_MAX_PIXELS**0.5) + 100
-    big = tmp_path / "big.png"
-    Image.new("RGB", (side, side), (150, 120, 90)).save(big)
+    big = tmp_path / "big.jpg"
+    with Image.open(SAMPLE) as sample:
+        sample.convert("RGB").resize((side, side)).save(big)
     _choose_portrait(driver, big)
+    _wait(driver, lambda: "found you" in _by_id(driver, "portrait-name").text, what="the preview")
     _wait(driver, button.is_enabled)
     started = time.monotonic()
     button.click()
@@ -627,15 +659,6 @@ def test_bad_files_and_failed_jobs_are_explained(
     assert re.search(r"Something went wrong while (cutting you out|repainting you)", failure.text)
     assert not error.is_displayed()
     _screenshot(driver, shots / "error-job-failed.png")
-
-    # A photo with no person in it (a coffee cup): refused at the segment stage, explained at the photo.
-    _choose_portrait(driver, Path(__file__).parent / "data/person_check/no-person-coffee.jpg")
-    _wait(driver, button.is_enabled)
-    button.click()
-    _wait(driver, error.is_displayed, JOB_TIMEOUT, "the no-person refusal")
-    assert "could not find a person in this photo" in error.text
-    assert not _by_id(driver, "result").is_displayed()
-    _screenshot(driver, shots / "error-no-person.png")
 
 
 @pytest.fixture

@@ -63,6 +63,8 @@ export const api = {
   painting: (id) => call("GET", `/v1/paintings/${encodeURIComponent(id)}`),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),
   submit: (form) => call("POST", "/v1/jobs", form),
+  // the person cut out of a photo (RGBA PNG), or ApiError `no-person`; `busy` when no segmenter is free
+  preview: (form) => send("POST", "/v1/previews", form, "image/png").then((r) => r.blob()),
   job: (id) => call("GET", `/v1/jobs/${id}`),
   cancel: (id) => call("DELETE", `/v1/jobs/${id}`),
 };

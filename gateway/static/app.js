@@ -17,6 +17,7 @@ const state = {
   portrait: null, // the chosen File, kept so "try another placement" needs no new pick
   portraitOk: false,
   portraitJob: null, // an earlier job holding this portrait on the server: reused, not uploaded again
+  previewed: false, // the box shows the server's cut-out of this photo (not the photo itself)
   paintings: [],
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
@@ -96,8 +97,10 @@ function choosePortrait(file) {
     img.hidden = false;
     $("portrait-placeholder").hidden = true;
     img.alt = `Your photo: ${file.name}`;
-    editor.setAspect(img.naturalWidth / img.naturalHeight);
-    showGhost("photo", img.src);
+    if (!state.previewed) {  // the cut-out, when it came first, already set the box
+      editor.setAspect(img.naturalWidth / img.naturalHeight);
+      showGhost("photo", img.src);
+    }
     refresh();
   };
   img.onerror = () => {
@@ -114,14 +117,64 @@ function choosePortrait(file) {
   };
   img.src = objectUrl("portrait", file);
   refresh();
+  previewPerson(file);
 }
 
-function rejectPortrait(file) {
+// As soon as a photo is chosen the server cuts the person out of it (POST /v1/previews, about a second):
+// the box then shows the real person with their real outline and proportions, and a photo with nobody in
+// it is refused here, at the photo step, before any job. Busy, offline or a key still missing: the photo
+// itself stays in the box and the job will check the person anyway.
+async function previewPerson(file) {
+  state.previewed = false;
+  const form = new FormData();
+  form.append("portrait", file, file.name);
+  $("portrait-name").textContent = `${file.name}: finding you in the photo…`;
+  let blob;
+  try {
+    blob = await api.preview(form);
+  } catch (error) {
+    if (state.portrait !== file) {
+      return; // another photo was chosen meanwhile
+    }
+    $("portrait-name").textContent = file.name;
+    if (error.code === "no-person") {
+      state.portraitOk = false;
+      showGhost(null);
+      showError("portrait", explainFailure({ code: "no-person" }));
+      refresh();
+    } else if (error.field === "portrait" && [413, 415, 422].includes(error.status)) {
+      rejectPortrait(file, explainProblem(error)); // the browser could show it, the server cannot read it
+    }
+    return;
+  }
+  if (state.portrait !== file || !state.portraitOk) {
+    return;
+  }
+  const url = objectUrl("preview", blob);
+  const cutout = new Image();
+  cutout.src = url;
+  try {
+    await cutout.decode();
+  } catch {
+    return;
+  }
+  if (state.portrait !== file) {
+    return;
+  }
+  state.previewed = true;
+  $("portrait-name").textContent = `${file.name}: found you.`;
+  editor.setAspect(cutout.naturalWidth / cutout.naturalHeight);
+  showGhost("cutout", url);
+}
+
+function rejectPortrait(file, why = "") {
   state.portraitOk = false;
   $("portrait-img").hidden = true;
   $("portrait-placeholder").hidden = false;
   $("portrait-placeholder").textContent = "Drop a photo here, or choose one.";
-  showError("portrait", `“${file.name}” isn't a picture we can read. Choose a ${FORMAT_WORDS} photo.`);
+  showGhost(null);
+  const words = why || `“${file.name}” isn't a picture we can read. Choose a ${FORMAT_WORDS} photo.`;
+  showError("portrait", words);
   refresh();
 }
 
@@ -300,6 +353,7 @@ function showPainting(src, width, height, label) {
   $("stage-placeholder").hidden = true;
   $("person-box").hidden = false;
   editor.setPainting(width, height);
+  describeSizes(width, height);
   const buttons = [...$("gallery").querySelectorAll(".painting")];
   for (const button of buttons) {
     const selected = button.dataset.id === state.paintingId;
@@ -308,6 +362,17 @@ function showPainting(src, width, height, label) {
   }
   updateStyleThumb();
   refresh();
+}
+
+// The size choices in pixels for this painting (a size over the server's pixel limit is refused with
+// the largest that fits, shown at the style step).
+function describeSizes(width, height) {
+  for (const option of $("output-scale").options) {
+    const scale = Number(option.value);
+    const [w, h] = [Math.round(width * scale), Math.round(height * scale)];
+    const words = { 1: "The painting's size", 1.5: "1.5 times larger", 2: "Twice as large" }[option.value];
+    option.textContent = `${words} (${w} × ${h})`;
+  }
 }
 
 // ---- Step 3: style --------------------------------------------------------------------------------
@@ -390,6 +455,7 @@ function buildForm() {
   form.append("keep_colors", String($("keep-colors").checked));
   form.append("harmonize", String($("harmonize").checked));
   form.append("format", $("format").value);
+  form.append("output_scale", $("output-scale").value);
   for (const [name, value] of Object.entries(editor.values())) {
     form.append(name, value);
   }
@@ -918,7 +984,7 @@ async function start() {
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
     markStale("style");
   });
-  for (const id of ["keep-colors", "harmonize"]) {
+  for (const id of ["keep-colors", "harmonize", "output-scale"]) {
     $(id).addEventListener("change", () => markStale("style"));
   }
   $("auto-button").addEventListener("click", () => {

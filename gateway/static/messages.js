@@ -71,6 +71,7 @@ const FIELD_WORDS = {
   x: "your position",
   y: "your position",
   height: "your size",
+  output_scale: "the picture size",
 };
 
 // Which step of the page an error belongs to, so it is shown (and focused) where it can be fixed.
@@ -84,6 +85,7 @@ export const FIELD_STEP = {
   keep_colors: "style",
   harmonize: "style",
   format: "style",
+  output_scale: "style",
   x: "place",
   y: "place",
   height: "place",

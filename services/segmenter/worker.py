@@ -31,6 +31,7 @@ def load_models(settings: Settings) -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import services.segmenter.preview
     import services.segmenter.tasks  # noqa: F401  (registers the task)
 
     return serve("segmenter", [SEGMENT_QUEUE], check_models, load_models, argv)

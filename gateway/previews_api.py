@@ -1,0 +1,69 @@
+"""/v1/previews: the person cut out of a photo, in a second, for drawing in the placement box.
+
+The web client asks as soon as a photo is chosen, so the box shows who will stand there (with their real
+outline and proportions) and a photo without a person is refused at the photo step, before any job. The
+photo is shrunk here (a JPEG decoded at reduced scale), so only a small image travels to a segmenter;
+the segmenter runs the job's own matte and person check (shared/previews.py has the round trip).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+
+from flask import Blueprint, Response, request
+from PIL import Image
+
+from gateway.backends import backends, settings
+from gateway.jobs_api import check_rate, require_api_key
+from gateway.params import read_file
+from gateway.problems import ApiProblem
+from shared.imageio import open_for_probe, preview_of
+from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK, wait_for_answer
+
+previews_api = Blueprint("previews", __name__, url_prefix="/v1/previews")
+previews_api.before_request(require_api_key)
+
+STATUS_OF = {"no-person": 422, "invalid-image": 422, "image-too-large": 413}
+
+
+@previews_api.post("")
+def create_preview() -> Response:
+    back, conf = backends(), settings()
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise ApiProblem(415, "unsupported-media-type", "send the photo as multipart/form-data (`portrait`)")
+    check_rate()
+    portrait = read_file(request.files, "portrait", conf, required=True)
+    assert portrait is not None
+    probe = open_for_probe(portrait, max_pixels=conf.max_pixels, what="portrait", long_side=PREVIEW_SIDE)
+    with back.decode_budget.reserve(probe.cost, "portrait"):
+        small = preview_of(probe, PREVIEW_SIDE, what="portrait")
+    del probe, portrait
+    buffer = io.BytesIO()
+    Image.fromarray(small).save(buffer, "JPEG", quality=90)
+    preview_id = uuid.uuid4().hex
+    wait = conf.preview_wait_seconds
+    try:
+        back.celery.send_task(
+            PREVIEW_TASK,
+            args=(preview_id, base64.b64encode(buffer.getvalue()).decode()),
+            queue=PREVIEW_QUEUE,
+            expires=wait,
+        )
+    except Exception as exc:
+        raise ApiProblem(503, "broker-unavailable", "the job queue is unreachable; try again") from exc
+    answer = wait_for_answer(back.redis, preview_id, wait)
+    if answer is None:
+        raise ApiProblem(
+            503,
+            "busy",
+            f"no segmenter was free to preview the photo within {wait} s; a job with it will still work",
+            headers={"Retry-After": "5"},
+        )
+    if answer.png is None:
+        code = answer.code or "internal-error"
+        raise ApiProblem(STATUS_OF.get(code, 500), code, answer.detail or "", field="portrait")
+    response = Response(answer.png, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
