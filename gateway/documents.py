@@ -10,7 +10,7 @@ from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, stylize_queue
 from shared.settings import Settings
 
 # which stage must have succeeded for an artifact to exist
-ARTIFACT_STAGE = {"mask": "segment", "stylized": "stylize", "cutout": "composite"}
+ARTIFACT_STAGE = {"mask": "segment", "stylized": "stylize", "cutout": "composite", "thumbnail": "composite"}
 
 
 def iso(timestamp: float | None) -> str | None:

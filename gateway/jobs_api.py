@@ -293,7 +293,10 @@ def artifact(job_id: str, name: str) -> Response:
         raise ApiProblem(
             409, "artifact-not-ready", f"the {name} of job {job_id} is not ready ({record.status})"
         )
-    return _blob_response(job_id, ARTIFACT_BLOBS[name], "image/png", f"{download_stem(record)}-{name}.png")
+    blob = ARTIFACT_BLOBS[name]
+    extension = blob.rsplit(".", 1)[1]
+    kind = "image/jpeg" if extension == "jpg" else "image/png"
+    return _blob_response(job_id, blob, kind, f"{download_stem(record)}-{name}.{extension}")
 
 
 @jobs_api.delete("/<job_id>")

@@ -54,7 +54,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
     "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
     "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
-    "artifact-not-found": (404, "No artifact of that name; there are mask, stylized and cutout."),
+    "artifact-not-found": (404, "No artifact of that name; there are mask, stylized, cutout and thumbnail."),
     "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
     "busy": (
@@ -340,14 +340,15 @@ PATHS: dict[str, Any] = {
     },
     "/v1/jobs/{job_id}/artifacts/{name}": {
         "get": {
-            "summary": "Intermediates: `mask` (16-bit matte), `stylized`, `cutout` (RGBA, as placed)",
+            "summary": "Intermediates: `mask` (16-bit matte), `stylized`, `cutout` (RGBA, as placed); "
+            "`thumbnail`: the result as a JPEG, long side 256 px",
             "parameters": [
                 JOB_ID,
                 {
                     "name": "name",
                     "in": "path",
                     "required": True,
-                    "schema": {"enum": ["mask", "stylized", "cutout"]},
+                    "schema": {"enum": ["mask", "stylized", "cutout", "thumbnail"]},
                 },
             ],
             "responses": {

@@ -213,6 +213,18 @@ def encode_image(pixels: np.ndarray, fmt: str = "png", *, quality: int = 92) -> 
     return buffer.getvalue()
 
 
+THUMBNAIL_SIDE = 256
+
+
+def encode_thumbnail(pixels: np.ndarray, long_side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG of a picture, for lists of results: a few kB instead of the whole picture."""
+    image = Image.fromarray(pixels)
+    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def format_for_path(path: Path) -> str:
     """Pick the output format from a file name's suffix (png when there is none)."""
     suffix = path.suffix.lower().lstrip(".") or "png"

@@ -29,7 +29,13 @@ MATTE_BLOB = "matte.png"
 STYLIZED_BLOB = "stylized.png"
 PLAN_BLOB = "plan.json"  # the placement plan the stylizer followed; the compositor follows it too
 CUTOUT_BLOB = "cutout.png"
-ARTIFACT_BLOBS = {"mask": MATTE_BLOB, "stylized": STYLIZED_BLOB, "cutout": CUTOUT_BLOB}
+THUMBNAIL_BLOB = "thumbnail.jpg"  # the result, small: for lists of results (the web client's history)
+ARTIFACT_BLOBS = {
+    "mask": MATTE_BLOB,
+    "stylized": STYLIZED_BLOB,
+    "cutout": CUTOUT_BLOB,
+    "thumbnail": THUMBNAIL_BLOB,
+}
 
 JOB_PREFIX = "sitter:job:"
 IDEMPOTENCY_PREFIX = "sitter:idempotency:"

@@ -19,7 +19,7 @@ import requests
 from shared.errors import SitterError
 
 TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
-ARTIFACTS = ("mask", "cutout", "stylized")
+ARTIFACTS = ("mask", "cutout", "stylized", "thumbnail")
 OUTPUT_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 ImageInput = str | Path | bytes | IO[bytes]
@@ -341,7 +341,8 @@ class SitterClient:
         return self._request("GET", f"/v1/jobs/{job_id}/result").content
 
     def artifact(self, job_id: str, name: str) -> bytes:
-        """An intermediate PNG: `mask` (the matte), `cutout` (RGBA as placed) or `stylized`."""
+        """An intermediate PNG: `mask` (the matte), `cutout` (RGBA as placed) or `stylized`; or
+        `thumbnail`, the result as a small JPEG (long side 256 px)."""
         if name not in ARTIFACTS:
             raise ValueError(f"artifact must be one of {', '.join(ARTIFACTS)}, not {name!r}")
         return self._request("GET", f"/v1/jobs/{job_id}/artifacts/{name}").content

@@ -459,6 +459,10 @@ def test_desktop_upload_place_submit_download(
         ),
         what="the thumbnails after the reload",
     )
+    fetched = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    for other in (second, third):  # not shown: only their small thumbnails were fetched
+        assert any(url.endswith(f"/v1/jobs/{other['id']}/artifacts/thumbnail") for url in fetched)
+        assert not any(url.endswith(f"/v1/jobs/{other['id']}/result") for url in fetched)
     assert not _by_id(driver, "restore-info").is_displayed()
 
     # Gone from the server (deleted here; expired alike): said kindly, and out of the strip.

@@ -69,6 +69,10 @@ def test_submit_wait_result_places_the_person_where_asked(client: SitterClient, 
     inside = ~outside
     assert np.abs(picture[inside].astype(int) - painting[inside]).mean() > 10  # someone is in the box
 
+    thumbnail = Image.open(io.BytesIO(client.artifact(job.id, "thumbnail")))
+    assert thumbnail.format == "JPEG" and max(thumbnail.size) == 256  # the result, small, for lists
+    assert abs(thumbnail.size[0] / thumbnail.size[1] - painting.shape[1] / painting.shape[0]) < 0.01
+
     mask = _decode(client.artifact(job.id, "mask"))
     assert mask.shape == _decode(portrait_jpeg).shape  # the matte has the portrait's size
     assert mask.max() > 200 and mask.min() < 50  # a person and a background

@@ -68,7 +68,7 @@ def test_submit_stores_inputs_and_answers_202(
     assert client.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "queued"
     assert_problem(client.get(f"/v1/jobs/{job['id']}/result"), 409, "job-not-finished")
     assert_problem(client.get(f"/v1/jobs/{job['id']}/artifacts/mask"), 409, "artifact-not-ready")
-    assert_problem(client.get(f"/v1/jobs/{job['id']}/artifacts/thumbnail"), 404, "artifact-not-found")
+    assert_problem(client.get(f"/v1/jobs/{job['id']}/artifacts/poster"), 404, "artifact-not-found")
 
 
 def test_style_resolution(client: FlaskClient, portrait_jpeg: bytes) -> None:

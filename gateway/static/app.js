@@ -28,6 +28,7 @@ const state = {
   stale: new Set(), // what the user changed since the shown result was made ("placement", "painting"...)
   history: [], // this tab's results, newest first
   pictures: new Map(), // job id -> { blob, url } of its result, fetched once
+  thumbs: new Map(), // job id -> object URL of its thumbnail artifact (the strip after a reload)
   share: null, // { file, title } for the share sheet, where the browser can share files
   pendingRestore: null, // a job id from the URL, waiting for an API key
   urls: {}, // object URLs to revoke when replaced
@@ -662,6 +663,27 @@ function forgetPicture(id) {
     URL.revokeObjectURL(picture.url);
     state.pictures.delete(id);
   }
+  if (state.thumbs.has(id)) {
+    URL.revokeObjectURL(state.thumbs.get(id));
+    state.thumbs.delete(id);
+  }
+}
+
+// The strip after a reload: the result's small JPEG (a few kB), not the whole picture; a job from before
+// thumbnails existed shows its picture instead.
+async function thumbnailOf(entry) {
+  const known = state.thumbs.get(entry.id) || state.pictures.get(entry.id)?.url;
+  if (known) {
+    return known;
+  }
+  let url;
+  try {
+    url = URL.createObjectURL(await api.image(`/v1/jobs/${entry.id}/artifacts/thumbnail`));
+  } catch {
+    return (await pictureOf(entry)).url;
+  }
+  state.thumbs.set(entry.id, url);
+  return url;
 }
 
 async function pictureOf(entry) {
@@ -791,9 +813,9 @@ const thumbs = new IntersectionObserver((seen) => {
     }
     thumbs.unobserve(target);
     pendingThumbs.delete(target);
-    pictureOf(entry)
-      .then((fetched) => {
-        target.src = fetched.url;
+    thumbnailOf(entry)
+      .then((url) => {
+        target.src = url;
       })
       .catch((error) => {
         if (error.status === 404 || error.status === 410) {
@@ -835,9 +857,9 @@ function renderHistory() {
     img.alt = "";
     img.width = 96;
     img.height = Math.max(1, Math.round((96 * entry.height) / entry.width)) || 64;
-    const picture = state.pictures.get(entry.id);
-    if (picture) {
-      img.src = picture.url;
+    const shown = state.pictures.get(entry.id)?.url || state.thumbs.get(entry.id);
+    if (shown) {
+      img.src = shown;
     } else {
       pendingThumbs.set(img, entry);
       thumbs.observe(img); // after a reload: fetched when seen, not all twelve at once

@@ -13,13 +13,14 @@ from services.compositor.placement import Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from shared.blob_codec import decode_matte, encode_png_fast
-from shared.imageio import CONTENT_TYPES, decode_image, encode_image
+from shared.imageio import CONTENT_TYPES, decode_image, encode_image, encode_thumbnail
 from shared.jobs import (
     CUTOUT_BLOB,
     MATTE_BLOB,
     PAINTING_BLOB,
     PLAN_BLOB,
     STYLIZED_BLOB,
+    THUMBNAIL_BLOB,
     blob_key,
     result_blob,
 )
@@ -58,6 +59,8 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             content_type=CONTENT_TYPES[fmt],
         )
         rt.blobs.put(blob_key(job_id, CUTOUT_BLOB), encode_png_fast(placed.cutout), content_type="image/png")
+        thumbnail = encode_thumbnail(placed.image)
+        rt.blobs.put(blob_key(job_id, THUMBNAIL_BLOB), thumbnail, content_type="image/jpeg")
         box = {"x": placed.box.x, "y": placed.box.y, "w": placed.box.w, "h": placed.box.h}
         height, width = placed.image.shape[:2]
         return {
