@@ -14,6 +14,7 @@ from pathlib import Path
 from shared.errors import SitterError
 from shared.flags import parse_flag
 from shared.models import default_model_dir
+from shared.webhook import signing_key
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -61,7 +62,7 @@ class Settings:
     callback_allowed_hosts: tuple[str, ...] = ()  # empty: webhooks off
     callback_allow_private: bool = False  # allow webhooks to loopback/private addresses (development only)
     callback_timeout: int = 5
-    callback_secret: str = ""  # HMAC-SHA256 key that signs webhooks (X-Sitter-Signature); empty: unsigned
+    callback_secret: str = ""  # signs webhooks (Standard Webhooks): whsec_<base64 key> or any text; "": none
     api_keys: tuple[str, ...] = ()
     metrics_public: bool = False  # /metrics without a key even when API keys are set (a private scrape)
     cors_origins: tuple[str, ...] = ()
@@ -92,6 +93,10 @@ class Settings:
             raise SitterError("SITTER_JOB_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT")
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
+        try:
+            signing_key(self.callback_secret)
+        except ValueError as exc:
+            raise SitterError(f"SITTER_CALLBACK_SECRET: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
