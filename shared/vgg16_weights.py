@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.models import model_path
+from shared.models import ModelStore, model_path
 
 MODEL_NAME = "vgg16-hed"
 # Caffe convention: BGR channel order, 0..255, minus these per-channel means (B, G, R)
@@ -37,11 +37,11 @@ def layer_names() -> list[str]:
     return [f"conv{block}_{index + 1}" for block, count in _LAYOUT for index in range(count)]
 
 
-def load_vgg16(path: Path | None = None, model_dir: Path | None = None) -> list[ConvLayer]:
+def load_vgg16(path: Path | None = None, models: ModelStore | None = None) -> list[ConvLayer]:
     """The 13 conv layers in order, from the verified cached file (or `path`, for tests)."""
     import h5py  # only the eval and the trainer need it; workers never import this module
 
-    source = path or model_path(MODEL_NAME, model_dir)
+    source = path or model_path(MODEL_NAME, models)
     layers = []
     with h5py.File(source, "r") as weights:
         for block, count in _LAYOUT:

@@ -8,6 +8,8 @@ changes between the check and the connection (DNS rebinding) cannot aim the work
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import http.client
@@ -17,6 +19,7 @@ import logging
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,15 +90,47 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return all(inner.is_global for inner in embedded if inner is not None)
 
 
-SIGNATURE_HEADER = "X-Sitter-Signature"
-TIMESTAMP_HEADER = "X-Sitter-Timestamp"
+# Standard Webhooks (https://www.standardwebhooks.com): receivers verify with any of its libraries
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+# Sitter's first scheme, still sent beside the standard one until receivers have moved (docs/security.md)
+LEGACY_SIGNATURE_HEADER = "X-Sitter-Signature"
+LEGACY_TIMESTAMP_HEADER = "X-Sitter-Timestamp"
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`: a receiver that knows the secret recomputes it to
-    know the callback came from us, and rejects old timestamps to refuse replays."""
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a Standard Webhooks secret `whsec_<base64>` is the base64 of the key; any other secret
+    is used as its UTF-8 bytes. Raises ValueError for a `whsec_` secret that is not base64."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode()
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("a whsec_ secret must be followed by base64") from exc
+    if not key:
+        raise ValueError("a whsec_ secret must be followed by base64")
+    return key
+
+
+def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` (Standard Webhooks): a receiver that knows the
+    secret recomputes it to know the callback came from us, and rejects old timestamps to refuse replays."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
+
+
+def legacy_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` under the secret's UTF-8 bytes: deprecated."""
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def message_id(payload: dict[str, Any]) -> str:
+    """The same on every attempt and every resend of one message, so a receiver can drop duplicates:
+    `<job id>.<status>` for a job document."""
+    return ".".join(str(payload[key]) for key in ("id", "status") if key in payload) or uuid.uuid4().hex
 
 
 def _connect_pinned(
@@ -174,21 +209,32 @@ def send_callback(
     backoff: float = 1.0,
     ssl_context: ssl.SSLContext | None = None,
 ) -> bool:
-    """POST the job document as JSON, signed when a secret is set; retried (backoff 1 s, 2 s, ...) on network
-    errors, 429 and 5xx. Best effort: logged, never raised, since the job itself is done.
+    """POST the job document as JSON with Standard Webhooks headers, signed when a secret is set; retried
+    (backoff 1 s, 2 s, ...) on network errors, 429 and 5xx. Best effort: logged, never raised, since the job
+    itself is done.
 
     Each attempt resolves and checks the host, then connects only to the addresses it checked. Proxy
     variables (HTTP_PROXY...) are not used: a proxy would resolve the name again, unchecked.
     `ssl_context` replaces the default (system CAs, hostname checked) for https, e.g. in tests."""
     body = json.dumps(payload).encode()
+    message = message_id(payload)
     problem: Exception | None = None
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
-        headers = {"Content-Type": "application/json", "User-Agent": "sitter-webhook/1"}
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "sitter-webhook/1",
+            ID_HEADER: message,
+            TIMESTAMP_HEADER: timestamp,
+        }
         if secret:
-            timestamp = str(int(time.time()))
-            headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+            headers |= {
+                SIGNATURE_HEADER: signature(secret, message, timestamp, body),
+                LEGACY_TIMESTAMP_HEADER: timestamp,
+                LEGACY_SIGNATURE_HEADER: legacy_signature(secret, timestamp, body),
+            }
         try:
             addresses = check_callback_url(url, allowed_hosts, allow_private)  # each time: DNS may change
             status = _post(url, body, headers, addresses, timeout, ssl_context)

@@ -22,6 +22,7 @@ from PIL import Image
 
 from shared import gallery
 from shared.imageio import decode_image
+from shared.models import ModelStore
 from shared.queues import PAINTING_STYLE
 
 BIG_SIZE = (4000, 4500)
@@ -96,7 +97,7 @@ def big_painting_rows(painting_path: str, repeats: int) -> list[Row]:
     ]
 
 
-def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = False) -> list[Row]:
+def run_bench(models: ModelStore | None, *, repeats: int = 10, as_json: bool = False) -> list[Row]:
     """Time every stage warm on the same 600x800 portrait and print the table (markdown) or JSON."""
     from services.compositor.blend import composite
     from services.compositor.placement import Placement
@@ -110,7 +111,7 @@ def run_bench(model_dir: Path | None, *, repeats: int = 10, as_json: bool = Fals
 
     portrait = bench_portrait()
     painting = gallery.load_painting(BENCH_PAINTING)
-    pipeline = Pipeline(model_dir)
+    pipeline = Pipeline(models)
     stylizer = pipeline.stylizer
     size = max(portrait.shape[:2])
     builtin = parse_builtin(BUILTIN)

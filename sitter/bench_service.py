@@ -29,6 +29,7 @@ from PIL import Image
 
 from shared.gallery import load_painting
 from shared.imageio import decode_image, encode_image
+from shared.settings import model_store
 from sitter.bench import bench_portrait
 from sitter.stack import ROOT, free_port, private_redis
 
@@ -152,7 +153,7 @@ def in_process(portrait: bytes, painting: str, style: str, jobs: int, threads: i
     """The same work without services: decode, blend with warm models, encode the PNG."""
     from sitter.pipeline import BlendOptions, Pipeline
 
-    pipeline = Pipeline(threads=threads)
+    pipeline = Pipeline(model_store(), threads=threads)
     painting_rgb = load_painting(painting)
 
     def once() -> float:

@@ -22,6 +22,7 @@ from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, encode_image, format_for_path
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
+from shared.settings import model_store
 from sitter.client import add_submit_parser
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
         output_scale=check_output_scale(args.output_scale),
     )
     decoded = time.perf_counter()
-    pipeline = Pipeline(args.model_dir)
+    pipeline = Pipeline(model_store(args.model_dir))
     loaded = time.perf_counter()
     gallery_id = args.painting if args.painting in gallery.paintings() else None
     out = Path(args.output)
@@ -182,14 +183,15 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
-    fetched = models.fetch(args.model_dir)
-    print(f"{len(fetched)} model(s) fetched; all verified in {args.model_dir or models.default_model_dir()}")
+    store = model_store(args.model_dir)
+    fetched = models.fetch(store)
+    print(f"{len(fetched)} model(s) fetched; all verified in {store.directory}")
     return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     missing = 0
-    for item in models.status(args.model_dir):
+    for item in models.status(model_store(args.model_dir)):
         missing += item.state != "verified"
         print(f"{item.spec.name:<28} {item.size / 1024:8.0f} KiB  {item.state:<9} {item.path}")
     if missing:
@@ -201,7 +203,7 @@ def cmd_eval_segmentation(args: argparse.Namespace) -> int:
     from services.segmenter.evaluate import evaluate
     from services.segmenter.matting import PortraitMatter
 
-    report = evaluate(PortraitMatter(args.model_dir), Path(args.images), Path(args.masks))
+    report = evaluate(PortraitMatter(model_store(args.model_dir)), Path(args.images), Path(args.masks))
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.format_table())
     return 0
 
@@ -221,8 +223,8 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
     if paintings_dir != gallery.PAINTINGS_DIR.resolve():
         gallery_ids = {}  # other paintings are analysed as uploads are
     reports = evaluate(
-        Pipeline(args.model_dir),
-        Features(args.model_dir),
+        Pipeline(model_store(args.model_dir)),
+        Features(model_store(args.model_dir)),
         Path(args.photos),
         paintings_dir,
         load_annotations(notes),
@@ -238,7 +240,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from sitter.bench import run_bench
 
-    run_bench(args.model_dir, repeats=args.repeats, as_json=args.json)
+    run_bench(model_store(args.model_dir), repeats=args.repeats, as_json=args.json)
     return 0
 
 

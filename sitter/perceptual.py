@@ -7,25 +7,24 @@ Height and width are symbolic, so any crop runs at its own size.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from shared.models import ModelStore
 from shared.vgg16_weights import load_vgg16, preprocess
 
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")
 
 
-def build_graph(model_dir: Path | None = None) -> bytes:
+def build_graph(models: ModelStore | None = None) -> bytes:
     """The ONNX model of VGG16 up to the last style layer."""
     nodes, inits, outputs = [], [], []
     current = "image"
     last = STYLE_LAYERS[-1]
-    for layer in load_vgg16(model_dir=model_dir):
+    for layer in load_vgg16(models=models):
         if layer.pool_before:
             nodes.append(
                 helper.make_node(
@@ -67,12 +66,12 @@ def build_graph(model_dir: Path | None = None) -> bytes:
 class Features:
     """VGG16 style-layer activations of any RGB image; the session is built once."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        model = build_graph(model_dir)
+        model = build_graph(models)
         onnx.checker.check_model(onnx.load_from_string(model))
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 

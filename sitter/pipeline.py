@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import Stylizer
 from services.stylizer.trained import TrainedStyle
 from shared.errors import InvalidParameterError, NoPersonError
+from shared.models import ModelStore
 from shared.queues import PAINTING_STYLE
 
 
@@ -79,12 +79,12 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 class Pipeline:
     """Holds the warm models; build once and call `blend` many times."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.analyser = PaintingAnalyser(model_dir, threads=threads)
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
+        self.analyser = PaintingAnalyser(models, threads=threads)
         # the person check shares the analyser's full-range face and body detectors: loaded once
-        finder = PersonFinder(model_dir, threads, full_range=self.analyser.faces, bodies=self.analyser.poses)
-        self.matter = PersonMatter(model_dir, threads=threads, finder=finder)
-        self.stylizer = Stylizer(model_dir, threads=threads)
+        finder = PersonFinder(models, threads, full_range=self.analyser.faces, bodies=self.analyser.poses)
+        self.matter = PersonMatter(models, threads=threads, finder=finder)
+        self.stylizer = Stylizer(models, threads=threads)
 
     def blend(
         self,

@@ -329,7 +329,7 @@ def test_probes_and_metrics(client: FlaskClient, settings: Settings, portrait_jp
     }
     client.post("/v1/jobs", data=job_form(portrait_jpeg))
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'sitter_http_requests_total{method="POST",endpoint="/v1/jobs",status="202"}' in text
+    assert 'sitter_http_requests_total{endpoint="/v1/jobs",method="POST",status="202"}' in text
     for made_up in ("FOO", "BREW", "X" * 40):  # any method string must not become a new series
         client.open("/healthz", method=made_up)
     text = client.get("/metrics").get_data(as_text=True)

@@ -95,15 +95,19 @@ def test_metrics_render_as_prometheus_text(redis_url: str) -> None:
     metrics.inc("sitter_jobs_total", {"status": "succeeded"}, 2)
     text = metrics.render([("sitter_queue_depth", {"queue": "segment"}, 3)])
     assert "# TYPE sitter_stage_duration_seconds histogram" in text
-    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="0.25"} 0' not in text
-    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="0.5"} 1' in text
-    assert 'sitter_stage_duration_seconds_bucket{stage="segment",le="+Inf"} 2' in text
-    assert 'sitter_stage_duration_seconds_count{stage="segment"} 2' in text
-    assert 'sitter_jobs_total{status="succeeded"} 2' in text
-    assert 'sitter_queue_depth{queue="segment"} 3' in text
+    assert 'sitter_stage_duration_seconds_bucket{le="0.25",stage="segment"} 0' not in text
+    assert 'sitter_stage_duration_seconds_bucket{le="0.5",stage="segment"} 1.0' in text  # labels by name
+    assert 'sitter_stage_duration_seconds_bucket{le="+Inf",stage="segment"} 2.0' in text
+    assert 'sitter_stage_duration_seconds_count{stage="segment"} 2.0' in text
+    assert 'sitter_jobs_total{status="succeeded"} 2.0' in text
+    assert 'sitter_queue_depth{queue="segment"} 3.0' in text
     lines = [line for line in text.splitlines() if "_bucket" in line]
     bounds = [line.split('le="')[1].split('"')[0] for line in lines]
     assert bounds.index("0.5") < bounds.index("10.0") < bounds.index("+Inf")
+    metrics.inc("sitter_http_requests_total", {"endpoint": 'a "quoted"\\path', "status": "200"})
+    assert 'endpoint="a \\"quoted\\"\\\\path"' in metrics.render()  # escaped by prometheus_client
+    body, content_type = metrics.exposition(accept="application/openmetrics-text; version=1.0.0")
+    assert content_type.startswith("application/openmetrics-text") and body.endswith(b"# EOF\n")
 
 
 def test_matte_codec_is_lossless_to_16_bits() -> None:

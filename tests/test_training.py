@@ -17,7 +17,7 @@ from services.stylizer.resolve import resolve_style  # noqa: E402
 from services.stylizer.stylizer import Stylizer  # noqa: E402
 from services.stylizer.trained import TrainedStyle  # noqa: E402
 from shared import gallery  # noqa: E402
-from shared.models import model_path  # noqa: E402
+from shared.models import ModelStore, model_path  # noqa: E402
 from shared.queues import all_style_ids  # noqa: E402
 from shared.trained import trained_styles  # noqa: E402
 from sitter.cli import main  # noqa: E402
@@ -98,13 +98,13 @@ def test_train_style_command_registers_a_style_that_the_stylizer_serves(
     assert "ONNX vs torch max diff" in printed and "registered trained-tiny-wave" in printed
     style = trained_styles()["trained-tiny-wave"]
     assert style.painting == "great-wave" and style.training["steps"] == 4
-    assert model_path("trained-tiny-wave", models).is_file()  # verified copy in the model cache
+    assert model_path("trained-tiny-wave", ModelStore(models)).is_file()  # verified copy in the model cache
 
     assert "trained-tiny-wave" in all_style_ids(list(gallery.paintings()))
     assert _style("trained-tiny-wave", "starry-night") == "trained-tiny-wave"
     assert main(["styles"]) == 0 and "trained-tiny-wave" in capsys.readouterr().out
 
-    stylizer = Stylizer(models, threads=1)
+    stylizer = Stylizer(ModelStore(models), threads=1)
     spec = resolve_style("trained-tiny-wave", stylizer)
     assert isinstance(spec, TrainedStyle)
     photo = np.asarray(Image.open(gallery.SAMPLES_DIR / "grace-hopper.jpg").convert("RGB").resize((75, 101)))

@@ -1,8 +1,10 @@
-"""Webhook delivery against a real HTTP receiver on loopback: signed so the receiver can verify it,
-retried on 5xx, not retried on 4xx, and redirects never followed (they could aim at hidden addresses)."""
+"""Webhook delivery against a real HTTP receiver on loopback: signed so the receiver can verify it with a
+Standard Webhooks library, retried on 5xx, not retried on 4xx, and redirects never followed (they could
+aim at hidden addresses)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hmac
 import json
@@ -16,9 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared.errors import InvalidParameterError
-from shared.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, send_callback, signature
+from shared.errors import InvalidParameterError, SitterError
+from shared.settings import Settings
+from shared.webhook import (
+    ID_HEADER,
+    LEGACY_SIGNATURE_HEADER,
+    LEGACY_TIMESTAMP_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    check_callback_url,
+    send_callback,
+    signature,
+)
 
 SECRET = "webhook-secret"
 
@@ -73,14 +86,14 @@ def _start(
     return server
 
 
-def _send(url: str, payload: dict[str, object]) -> bool:
+def _send(url: str, payload: dict[str, object], secret: str = SECRET) -> bool:
     return send_callback(
         url,
         payload,
         allowed_hosts=("127.0.0.1",),
         allow_private=True,
         timeout=5,
-        secret=SECRET,
+        secret=secret,
         attempts=3,
         backoff=0.01,
     )
@@ -91,13 +104,41 @@ def test_a_webhook_is_signed_and_retried_after_a_5xx(receivers: list[Receiver]) 
     payload = {"id": "a" * 32, "status": "succeeded"}
     assert _send(receiver.url, payload)
     assert len(receiver.received) == 2
-    headers, body = receiver.received[-1]
+    (first, _), (headers, body) = receiver.received
     assert json.loads(body) == payload
+    # a receiver verifies with the Standard Webhooks library, given the secret's bytes as the key
+    assert Webhook(SECRET.encode()).verify(body, headers) == payload
+    with pytest.raises(WebhookVerificationError):  # a forger without the key fails
+        Webhook(b"another-secret").verify(body, headers)
+    assert headers[ID_HEADER] == first[ID_HEADER] == f"{'a' * 32}.succeeded"  # one message, retried
     timestamp = headers[TIMESTAMP_HEADER]
     assert abs(int(timestamp) - time.time()) < 60
-    expected = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, "sha256").hexdigest()
-    assert hmac.compare_digest(headers[SIGNATURE_HEADER], expected)
-    assert signature("another-secret", timestamp, body) != expected  # a forger without the key fails
+    assert headers[SIGNATURE_HEADER] == signature(SECRET, headers[ID_HEADER], timestamp, body)
+    # the deprecated scheme, still sent while receivers move: X-Sitter-Signature over "<timestamp>.<body>"
+    legacy = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, "sha256").hexdigest()
+    assert headers[LEGACY_TIMESTAMP_HEADER] == timestamp
+    assert hmac.compare_digest(headers[LEGACY_SIGNATURE_HEADER], legacy)
+
+
+def test_a_whsec_secret_is_the_base64_of_the_key(receivers: list[Receiver]) -> None:
+    """A secret in the Standard Webhooks form goes to a receiver's library as it is."""
+    secret = "whsec_" + base64.b64encode(b"\x00\x01 sixteen key bytes").decode()
+    receiver = _start(receivers, [200])
+    assert _send(receiver.url, {"id": "b" * 32, "status": "failed"}, secret=secret)
+    [(headers, body)] = receiver.received
+    assert Webhook(secret).verify(body, headers) == {"id": "b" * 32, "status": "failed"}
+    with pytest.raises(
+        SitterError, match="SITTER_CALLBACK_SECRET: a whsec_ secret must be followed by base64"
+    ):
+        Settings(callback_secret="whsec_not base64!")
+
+
+def test_an_unsigned_webhook_still_names_its_message(receivers: list[Receiver]) -> None:
+    receiver = _start(receivers, [200])
+    assert _send(receiver.url, {"id": "c" * 32, "status": "succeeded"}, secret="")
+    [(headers, _)] = receiver.received
+    assert headers[ID_HEADER] == f"{'c' * 32}.succeeded" and TIMESTAMP_HEADER in headers
+    assert SIGNATURE_HEADER not in headers and LEGACY_SIGNATURE_HEADER not in headers
 
 
 def test_attempts_are_bounded_and_4xx_is_not_retried(receivers: list[Receiver]) -> None:

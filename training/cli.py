@@ -17,6 +17,7 @@ from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image
 from shared.models import sha256_of
 from shared.queues import is_style_id
+from shared.settings import model_store
 from training.export import check_export, export_onnx
 from training.train import PRESETS, checkpoint_path, load_network, train, with_overrides
 
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
     files = content_files(content_dirs)
     out_dir = Path(args.out) if args.out else trained.TRAINED_DIR
-    work_dir = Path(args.work_dir) if args.work_dir else models.default_model_dir().parent / "train"
+    work_dir = (
+        Path(args.work_dir) if args.work_dir else model_store(args.model_dir).directory.parent / "train"
+    )
     style_id = f"{trained.STYLE_PREFIX}{args.id}"
     ckpt = checkpoint_path(work_dir, style_id)
     if args.restart and ckpt.is_file():
@@ -96,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     catalogue = trained.register(out_dir, entry)
     print(f"registered {style_id} in {catalogue}")
     if out_dir.resolve() in {d.resolve() for d in trained.trained_dirs()}:
-        models.fetch(args.model_dir, names={style_id}, log=print)  # verified copy into the model cache
+        models.fetch(
+            model_store(args.model_dir), names={style_id}, log=print
+        )  # verified copy into the model cache
     else:
         print(f"set SITTER_TRAINED_DIR={out_dir} (then `sitter models fetch`) to serve it")
     print(

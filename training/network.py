@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from shared.settings import model_store
 from shared.vgg16_weights import BGR_MEAN, ConvLayer, load_vgg16
 
 
@@ -111,7 +112,7 @@ class Vgg16Features(nn.Module):
 
     def __init__(self, wanted: Sequence[str], layers: list[ConvLayer] | None = None) -> None:
         super().__init__()
-        layers = layers if layers is not None else load_vgg16()
+        layers = layers if layers is not None else load_vgg16(models=model_store())
         names = [layer.name for layer in layers]
         missing = [name for name in wanted if name not in names]
         if missing:

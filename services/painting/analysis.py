@@ -9,7 +9,6 @@ from the pose detector's body circle; saliency covers what every detector missed
 
 from __future__ import annotations
 
-from pathlib import Path
 from statistics import median
 
 import cv2
@@ -18,6 +17,7 @@ import numpy as np
 from services.painting.detectors import FULL_RANGE_FACE, POSE, Detection, Detector
 from services.painting.saliency import saliency_map
 from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
+from shared.models import ModelStore
 
 SCALE_FACE_SCORE = 0.6  # a face this sure may set the person's scale; weaker ones are only avoided
 # a tiny face in a big painting shrinks the person most and is the likeliest false alarm (abstract shapes
@@ -33,9 +33,9 @@ FACE_PER_BODY_RADIUS = 0.22  # BlazeFace box height / BlazePose body-circle radi
 class PaintingAnalyser:
     """Holds the two detectors (open once per process); `analyse` is pure given them."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.faces = Detector(FULL_RANGE_FACE, model_dir, threads)
-        self.poses = Detector(POSE, model_dir, threads)
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
+        self.faces = Detector(FULL_RANGE_FACE, models, threads)
+        self.poses = Detector(POSE, models, threads)
 
     def analyse(self, rgb: np.ndarray) -> PaintingAnalysis:
         height, width = rgb.shape[:2]

@@ -12,13 +12,12 @@ painting is also searched in overlapping tiles, and the boxes merged by non-maxi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from shared.models import model_path
+from shared.models import ModelStore, model_path
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,12 @@ def anchors(layout: AnchorLayout) -> np.ndarray:
 class Detector:
     """One BlazeFace/BlazePose network; `detect` returns detections in the given image's pixels."""
 
-    def __init__(self, spec: DetectorSpec, model_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, spec: DetectorSpec, models: ModelStore | None = None, threads: int | None = None
+    ) -> None:
         self.spec = spec
         self.interpreter = Interpreter(
-            model_path=str(model_path(spec.model, model_dir)), num_threads=threads or 1
+            model_path=str(model_path(spec.model, models)), num_threads=threads or 1
         )
         self.interpreter.allocate_tensors()
         self.input_index = self.interpreter.get_input_details()[0]["index"]

@@ -19,6 +19,7 @@ from services.painting.analysis import PaintingAnalyser
 from services.painting.plan import Spot, suggest_spots
 from services.painting.scene import PaintingAnalysis
 from shared import gallery
+from shared.settings import model_store
 
 
 def compute(analyser: PaintingAnalyser) -> dict[str, dict[str, object]]:
@@ -42,7 +43,7 @@ def gallery_spots(painting_id: str) -> list[Spot]:
 
 
 def main(path: Path = gallery.ANALYSIS_PATH) -> int:
-    data = compute(PaintingAnalyser())
+    data = compute(PaintingAnalyser(model_store()))
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     print(f"wrote {path} ({len(data)} paintings)")
     return 0

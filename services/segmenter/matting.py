@@ -17,7 +17,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from services.segmenter.guided_filter import fast_guided_filter
 from services.segmenter.mask_cleanup import keep_main_person
-from shared.models import model_path
+from shared.models import ModelStore, model_path
 
 if TYPE_CHECKING:
     from services.segmenter.person_check import PersonFinder
@@ -70,9 +70,9 @@ class SelfieSegmenter:
 class PortraitMatter:
     """Loads the segmentation networks once; `matte` turns a portrait photo into a full-resolution alpha."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.general = SelfieSegmenter(model_path("selfie-segmenter", model_dir), threads)
-        self.landscape = SelfieSegmenter(model_path("selfie-segmenter-landscape", model_dir), threads)
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
+        self.general = SelfieSegmenter(model_path("selfie-segmenter", models), threads)
+        self.landscape = SelfieSegmenter(model_path("selfie-segmenter-landscape", models), threads)
 
     def coarse(self, rgb: np.ndarray) -> np.ndarray:
         """The main person's probability on the landscape network's grid (the caller resizes it).
@@ -113,12 +113,12 @@ class PersonMatter:
     """The matte and the check that it holds a person: what the segment stage and the CLI run together."""
 
     def __init__(
-        self, model_dir: Path | None = None, threads: int | None = None, finder: PersonFinder | None = None
+        self, models: ModelStore | None = None, threads: int | None = None, finder: PersonFinder | None = None
     ) -> None:
         from services.segmenter.person_check import PersonFinder
 
-        self.matter = PortraitMatter(model_dir, threads)
-        self.finder = finder or PersonFinder(model_dir, threads)
+        self.matter = PortraitMatter(models, threads)
+        self.finder = finder or PersonFinder(models, threads)
 
     def matte(self, rgb: np.ndarray) -> np.ndarray:
         """The person's soft alpha; NoPersonError when the photo shows no person (or too little of one)."""

@@ -11,12 +11,12 @@ self-portrait at 0.62 full range, 0.92 short range); non-person photos reach 0.6
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from services.painting.detectors import FULL_RANGE_FACE, POSE, SHORT_RANGE_FACE, Detection, Detector
 from shared.errors import NoPersonError
+from shared.models import ModelStore
 
 FACE_SCORE = 0.7  # a face at least this sure counts
 BODY_SCORE = 0.7  # a body without a visible face (seen from behind) counts at this score
@@ -42,7 +42,7 @@ class PersonFinder:
 
     def __init__(
         self,
-        model_dir: Path | None = None,
+        models: ModelStore | None = None,
         threads: int | None = None,
         *,
         full_range: Detector | None = None,
@@ -51,10 +51,10 @@ class PersonFinder:
         """`full_range` and `bodies`: detectors the process already holds (the painting analyser's, in the
         in-process pipeline), so they are not loaded twice."""
         self.faces = (
-            Detector(SHORT_RANGE_FACE, model_dir, threads),
-            full_range or Detector(FULL_RANGE_FACE, model_dir, threads),
+            Detector(SHORT_RANGE_FACE, models, threads),
+            full_range or Detector(FULL_RANGE_FACE, models, threads),
         )
-        self.bodies = bodies or Detector(POSE, model_dir, threads)
+        self.bodies = bodies or Detector(POSE, models, threads)
 
     def evidence(self, rgb: np.ndarray, matte: np.ndarray) -> PersonEvidence:
         person = matte >= 0.5

@@ -21,13 +21,13 @@ MODELS = (
 
 def check_models(settings: Settings) -> None:
     for name in MODELS:
-        model_path(name, settings.model_dir)
+        model_path(name, settings.models)
 
 
 def load_models(settings: Settings) -> object:
     from services.segmenter.matting import PersonMatter
 
-    return PersonMatter(settings.model_dir, threads=settings.inference_threads or None)
+    return PersonMatter(settings.models, threads=settings.inference_threads or None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from services.stylizer.stylizer import Stylizer
 from shared.builtin_styles import THUMBNAIL_DIR, builtin_styles
 from shared.gallery import SAMPLES_DIR
 from shared.imageio import decode_image
+from shared.settings import model_store
 
 SOURCE = SAMPLES_DIR / "obama-portrait.jpg"
 WORK_SIDE = 320
@@ -31,7 +32,7 @@ def portrait_crop() -> np.ndarray:
 
 
 def main() -> None:
-    stylizer = Stylizer()
+    stylizer = Stylizer(model_store())
     crop = portrait_crop()
     THUMBNAIL_DIR.mkdir(parents=True, exist_ok=True)
     for info in builtin_styles():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import threading
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -21,7 +20,7 @@ from services.stylizer.onnx_models import dynamic_size_transformer, open_session
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.trained import TrainedNetworks, TrainedStyle
 from shared.errors import InvalidImageError, InvalidParameterError
-from shared.models import model_path
+from shared.models import ModelStore, model_path
 
 STRIDE = 4  # both networks downsample twice by 2, then upsample back: sides must be multiples of 4
 STYLE_SIDE = 256  # the predictor's fixed input
@@ -35,17 +34,17 @@ LOCAL_STYLE_WEIGHT = 0.75  # share of the painting around the person in a local 
 class Stylizer:
     """Holds the three ONNX sessions, each opened on first use and kept (a worker stylizes many photos)."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.model_dir = model_dir
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
+        self.models = models
         self.threads = threads
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._lock = threading.Lock()
-        self.trained = TrainedNetworks(model_dir, threads)  # per-painting networks, opened on first use
+        self.trained = TrainedNetworks(models, threads)  # per-painting networks, opened on first use
 
     def _session(self, name: str) -> ort.InferenceSession:
         with self._lock:
             if name not in self._sessions:
-                path = model_path(name, self.model_dir)
+                path = model_path(name, self.models)
                 model = dynamic_size_transformer(path) if name == "arbitrary-transform" else path
                 self._sessions[name] = open_session(model, self.threads, name)
             return self._sessions[name]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from services.stylizer.onnx_models import open_session
 from shared.errors import UnknownStyleError
-from shared.models import model_path
+from shared.models import ModelStore, model_path
 from shared.trained import STYLE_PREFIX, trained_styles
 
 STRIDE = 4
@@ -41,8 +40,8 @@ def parse_trained(spec: str) -> TrainedStyle:
 class TrainedNetworks:
     """The ONNX session of each trained style, opened on first use (sha256-verified) and kept."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        self.model_dir = model_dir
+    def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
+        self.models = models
         self.threads = threads
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._lock = threading.Lock()
@@ -52,7 +51,7 @@ class TrainedNetworks:
             if style_id not in self._sessions:
                 if not style_id.startswith(STYLE_PREFIX):
                     raise UnknownStyleError(f"{style_id!r} is not a trained style", field="style")
-                path = model_path(style_id, self.model_dir)
+                path = model_path(style_id, self.models)
                 self._sessions[style_id] = open_session(path, self.threads, style_id)
             return self._sessions[style_id]
 

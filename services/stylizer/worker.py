@@ -57,7 +57,7 @@ def expand_styles(specs: Sequence[str]) -> list[str]:
 
 def check_models(settings: Settings) -> None:
     for name in MODELS:
-        model_path(name, settings.model_dir)
+        model_path(name, settings.models)
 
 
 def checker(styles: Sequence[str]) -> Any:
@@ -67,7 +67,7 @@ def checker(styles: Sequence[str]) -> Any:
         check_models(settings)
         for style in styles:
             if style.startswith(STYLE_PREFIX):
-                model_path(style, settings.model_dir)
+                model_path(style, settings.models)
 
     return check
 
@@ -78,13 +78,13 @@ def loader(styles: Sequence[str]) -> Any:
         from services.stylizer.resolve import resolve_style
         from services.stylizer.stylizer import Stylizer
 
-        stylizer = Stylizer(settings.model_dir, threads=settings.inference_threads or None)
+        stylizer = Stylizer(settings.models, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
         served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
         for style in served:
             if style.startswith(STYLE_PREFIX):
                 stylizer.trained.session(style)  # its own network, opened now like the others
-        analyser = PaintingAnalyser(settings.model_dir, threads=settings.inference_threads or None)
+        analyser = PaintingAnalyser(settings.models, threads=settings.inference_threads or None)
         return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
 
     return load_models
