@@ -50,6 +50,7 @@ def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
         tone=steps.tone and not args.no_tone,
         foreground=steps.foreground and not args.no_foreground,
         edges=steps.edges and not args.no_edge_fade,
+        skin=steps.skin and not args.no_skin_colour,
     )
 
 
@@ -232,6 +233,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
         limit=args.limit,
         save=Path(args.save) if args.save else None,
         style=args.style,
+        without=tuple(name.strip() for name in args.without.split(",") if name.strip()),
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
@@ -315,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-edge-fade", action="store_true", help="keep hard edges where the photo's frame cut the person"
     )
     blend.add_argument(
+        "--no-skin-colour", action="store_true", help="skin in the painting's palette, not partly the photo's"
+    )
+    blend.add_argument(
         "--max-size",
         type=_positive_int,
         default=1600,
@@ -364,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--limit", type=_positive_int, help="stop after this many pairs")
     comp.add_argument(
         "--style", default=PAINTING_STYLE, help="style of the `after` blend (e.g. trained-ID), as for blend"
+    )
+    comp.add_argument(
+        "--without",
+        default="",
+        help="harmonisation steps to switch off in the `after` blend, e.g. skin,tone (to measure each)",
     )
     comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")

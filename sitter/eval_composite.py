@@ -10,14 +10,16 @@ relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw pa
 1.0 is "no more painted than the photo"), the tone difference (CIE76 delta E between the person's mean
 Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste: is the face
 still there), detail (Laplacian sharpness of the person relative to the painting around them: below ~0.3
-reads as blur next to crisp brushwork), and how much of the annotated painted faces and figures the person
-covers (alpha >= 0.5).
+reads as blur next to crisp brushwork), skin shift (CIE a*b* distance between the mean colour of the
+person's skin and the raw paste's: a face repainted in the lawn's green scores high), and how much of the
+annotated painted faces and figures the person covers (alpha >= 0.5). `without` turns harmonisation steps off
+in the `after` blend, to measure what each one does.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
@@ -28,6 +30,7 @@ import numpy as np
 from services.compositor.cutout import person_bbox
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
+from services.stylizer.colour import skin_weight
 from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image
 from shared.queues import PAINTING_STYLE
@@ -50,6 +53,7 @@ class Scores:
     detail: float  # person sharpness / surroundings sharpness
     faces_covered: float  # fraction of annotated face area under the person
     figures_covered: float
+    skin_shift: float = 0.0  # a*b* distance, the person's skin vs the raw paste's
 
     @property
     def style_ratio(self) -> float:
@@ -137,10 +141,17 @@ def legacy_placement(matte: np.ndarray, painting: np.ndarray) -> Placement:
 
 
 class CompositeEvaluator:
-    def __init__(self, pipeline: Pipeline, features: Features, style: str = PAINTING_STYLE) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        features: Features,
+        style: str = PAINTING_STYLE,
+        without: tuple[str, ...] = (),
+    ) -> None:
         self.pipeline = pipeline
         self.features = features
         self.style = style  # the "after" blend's style, to compare networks on the same pairs
+        self.steps = without_steps(without)  # the "after" blend's harmonisation
 
     def _scores(
         self, result: BlendResult, raw: BlendResult, painting: np.ndarray, notes: dict[str, list[list[int]]]
@@ -172,6 +183,8 @@ class CompositeEvaluator:
         )
         canvas = np.zeros((height, width), dtype=np.float32)
         canvas[window] = alpha
+        skin = skin_weight(raw_person) * solid
+        skin_shift = float(np.linalg.norm((_lab_mean(person, skin) - _lab_mean(raw_person, skin))[1:]))
         return Scores(
             style=style,
             style_raw=style_raw,
@@ -181,6 +194,7 @@ class CompositeEvaluator:
             detail=detail,
             faces_covered=_covered(canvas, notes.get("faces", [])),
             figures_covered=_covered(canvas, notes.get("figures", [])),
+            skin_shift=skin_shift if float(skin.sum()) > 1.0 else 0.0,
         )
 
     def _grams(self, image: np.ndarray, weight: np.ndarray, scale: float) -> list[np.ndarray]:
@@ -200,12 +214,21 @@ class CompositeEvaluator:
         painting_id: str | None,
         notes: dict[str, list[list[int]]],
     ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
-        options = BlendOptions(style=self.style)
+        options = BlendOptions(style=self.style, harmonize=self.steps)
         after = self.pipeline.blend(photo, painting, None, options, painting_id=painting_id)
         before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
         after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
         before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
         return before_scores, after_scores, before, after
+
+
+def without_steps(names: tuple[str, ...]) -> Harmonize:
+    """The default harmonisation with the named steps off; an unknown name is an error naming the known."""
+    known = [spec.name for spec in fields(Harmonize)]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SitterError(f"unknown harmonisation step {unknown[0]!r}; the steps are {', '.join(known)}")
+    return replace(Harmonize(), **dict.fromkeys(names, False))
 
 
 def _images(folder: Path) -> list[Path]:
@@ -227,10 +250,11 @@ def evaluate(
     limit: int | None = None,
     save: Path | None = None,
     style: str = PAINTING_STYLE,
+    without: tuple[str, ...] = (),
 ) -> list[PairReport]:
     """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
     so their shipped analysis is used, as the product does."""
-    evaluator = CompositeEvaluator(pipeline, features, style)
+    evaluator = CompositeEvaluator(pipeline, features, style, without)
     reports = []
     for photo_path in _images(photos):
         photo = decode_image(photo_path, what="photo")
@@ -277,6 +301,8 @@ def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
             "pairs_covering_a_face": sum(s.faces_covered > 0 for s in scores),
             "face_area_covered_max": max(s.faces_covered for s in scores),
             "figure_area_covered_mean": mean(s.figures_covered for s in scores),
+            "skin_shift_median": median(s.skin_shift for s in scores),
+            "skin_shift_max": max(s.skin_shift for s in scores),
         }
     return out
 
@@ -294,14 +320,14 @@ def as_json(reports: list[PairReport]) -> dict[str, Any]:
 def format_table(reports: list[PairReport]) -> str:
     lines = [
         f"{'photo':<28}{'painting':<32}{'style b/a':>12}{'tone b/a':>12}{'legib.':>8}{'detail b/a':>12}"
-        f"{'faces b/a':>11}",
+        f"{'faces b/a':>11}{'skin b/a':>12}",
     ]
     for r in reports:
         b, a = r.before, r.after
         lines.append(
             f"{r.photo[:27]:<28}{r.painting[:31]:<32}{b.style_ratio:>6.2f}{a.style_ratio:>6.2f}"
             f"{b.tone:>6.1f}{a.tone:>6.1f}{a.legibility:>8.2f}{b.detail:>6.2f}{a.detail:>6.2f}"
-            f"{b.faces_covered:>6.2f}{a.faces_covered:>5.2f}"
+            f"{b.faces_covered:>6.2f}{a.faces_covered:>5.2f}{b.skin_shift:>6.1f}{a.skin_shift:>6.1f}"
         )
     lines.append("")
     for name, values in summary(reports).items():

@@ -73,6 +73,7 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
             "legibility",
             "detail",
             "faces_covered",
+            "skin_shift",
         }
         assert all(np.isfinite(value) for value in scores.values())
     assert pair["after"]["faces_covered"] == 0.0  # the default placement never covers the painted face
@@ -82,5 +83,8 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
         "obama--girl-with-a-pearl-earring--after.jpg",
         "obama--girl-with-a-pearl-earring--before.jpg",
     ]
+    assert pair["after"]["skin_shift"] > 0.0  # the face is repainted, not pasted
     assert main([*args, "--annotations", str(tmp_path / "missing.json")]) == 2
     assert "no annotations file" in capsys.readouterr().err
+    assert main([*args, "--annotations", str(notes), "--without", "skin,colour"]) == 2
+    assert "unknown harmonisation step 'colour'; the steps are local_style" in capsys.readouterr().err

@@ -12,18 +12,22 @@ class Harmonize:
     after); tone: match Lab tone and colour to the painting around the person; foreground: estimate the
     person's own colour at the soft matte edge (no background between hairs); edges: fade out where the
     photo's frame cut the person (a close-up's hair cut by the photo's side would show as a straight line
-    in the painting), unless that side stands on the painting's own border."""
+    in the painting), unless that side stands on the painting's own border; skin: keep part of the photo's
+    own skin colour under a painting's style (services/stylizer/colour.py), not the palette of the grass."""
 
     local_style: bool = True
     placed_size: bool = True
     tone: bool = True
     foreground: bool = True
     edges: bool = True
+    skin: bool = True
 
     @classmethod
     def off(cls) -> Harmonize:
         """The raw paste's settings: the stylized person only cut out, resized and feathered."""
-        return cls(local_style=False, placed_size=False, tone=False, foreground=False, edges=False)
+        return cls(
+            local_style=False, placed_size=False, tone=False, foreground=False, edges=False, skin=False
+        )
 
     @classmethod
     def from_flag(cls, on: bool) -> Harmonize:

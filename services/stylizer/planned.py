@@ -11,6 +11,7 @@ import numpy as np
 
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
+from services.stylizer.colour import keep_skin_colour
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
@@ -37,7 +38,7 @@ def stylize_for_plan(
     cap = min(MAX_MAX_SIZE, round(check_max_size(max_size) * output_scale))
     if steps.local_style and own_painting and isinstance(style, ImageStyle):
         style = stylizer.local_style(painting, plan.style_region, style.vector)
-    return stylizer.stylize(
+    stylized = stylizer.stylize(
         portrait,
         style,
         strength=strength,
@@ -45,3 +46,7 @@ def stylize_for_plan(
         max_size=cap,
         scale=plan.scale * output_scale if steps.placed_size else None,
     )
+    # a painting's style (not a built-in filter, whose colours are the point) keeps part of the skin's own
+    if steps.skin and not keep_colors and strength > 0 and not isinstance(style, BuiltinStyle):
+        stylized = keep_skin_colour(stylized, portrait)
+    return stylized
