@@ -2,7 +2,9 @@
 
 Uses the Redis at SITTER_REDIS_URL when it answers, else starts a private `redis-server` (no persistence)
 on a free port; then the gateway and one worker per service, each a separate process exactly as in
-production, with their output prefixed by name. Ctrl-C (or any process dying) stops everything.
+production, with their output prefixed by name. Ctrl-C, SIGTERM, SIGHUP (or any process dying) stops
+everything warm; if the stack itself is killed outright (SIGKILL, the OOM killer), each child is sent SIGTERM
+by the kernel and stops warm on its own.
 
 `--broker rabbitmq` (the default when SITTER_BROKER_URL is an amqp:// URL) moves the task queues to
 RabbitMQ: the one at SITTER_BROKER_URL when it answers, else a private node (sitter.rabbitmq_node) on
@@ -33,6 +35,20 @@ from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode
 
 ROOT = Path(__file__).resolve().parents[1]
+SETPRIV = shutil.which("setpriv")  # util-linux, on every Linux
+
+
+def dies_with_us(command: Sequence[str]) -> list[str]:
+    """`command`, asking Linux to send it SIGTERM when this process dies, however it dies.
+
+    Each child runs in its own session, so Ctrl-C reaches only us and we stop them in order; but a SIGKILL
+    runs no handler of ours, and the children would live on, holding their ports. The parent-death signal
+    (set by `setpriv --pdeathsig`, kept across its exec) is the kernel's way to tell them. Where there is
+    no setpriv (not Linux), the command runs as it is.
+    """
+    return [SETPRIV, "--pdeathsig", "TERM", "--", *command] if SETPRIV else list(command)
+
+
 COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
 RESET = "\033[0m"
 
@@ -59,7 +75,7 @@ def private_redis() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="sitter-redis-") as workdir:
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        process = subprocess.Popen([*command, "--dir", workdir], stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(dies_with_us([*command, "--dir", workdir]), stdout=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/0"
         try:
             deadline = time.monotonic() + 10
@@ -120,7 +136,7 @@ class Stack:
 
     def start(self, name: str, args: Sequence[str]) -> None:
         process = subprocess.Popen(
-            [sys.executable, *args],
+            dies_with_us([sys.executable, *args]),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
