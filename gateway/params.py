@@ -157,9 +157,9 @@ def _read_portraits(files: MultiDict[str, FileStorage], settings: Settings, *, r
         raise InvalidParameterError(
             f"at most {MAX_PEOPLE} portraits per job, got {len(uploads)}", field="portrait"
         )
-    if len(uploads) <= 1:
-        first = _read_file(files, "portrait", settings, required=required)
-        return [first] if first is not None else []
+    if not uploads:
+        _read_file(files, "portrait", settings, required=required)  # today's error when one is required
+        return []
     return [_read_upload(upload, "portrait", settings) for upload in uploads]
 
 
