@@ -11,6 +11,7 @@ the stage. The result PNGs are kept in the test's tmp folder (printed) for looki
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from shared.storage import blob_store, redis_client
 from tests.helpers.images import image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll
 from tests.helpers.processes import Spawn, Spawned, start_workers
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +224,26 @@ def test_a_field_for_a_person_the_photo_lacks_fails_at_the_plan(client: FlaskCli
     assert job["status"] == "failed"
     assert job["error"]["stage"] == "plan" and job["error"]["code"] == "invalid-parameter"
     assert job["error"]["detail"].startswith("x.3 is for person 3, but the photos hold 2 people")
+
+
+def test_delete_cancels_a_job_with_several_people_and_leaves_nothing(
+    client: FlaskClient, settings: Settings
+) -> None:
+    photos = [jpeg(small(PHOTOS / "obama-portrait.jpg", 240)), jpeg(small(PHOTOS / "grace-hopper.jpg", 240))]
+    job_id = submit_people(client, photos, "starry-night")
+    jobs = JobStore(redis_client(settings.redis_url), retention_seconds=3600)
+
+    def fanned_out() -> bool:
+        record = jobs.get(job_id)
+        return record is not None and (record.people is not None or record.status != "queued")
+
+    wait_for(fanned_out, 60, "the plan step to send the people's tasks", interval=0.005)
+    deleted = client.delete(f"/v1/jobs/{job_id}").get_json()
+    print(f"\nDELETE answered {deleted['status']}; stages then: {sorted(deleted['stages'])}")
+    assert deleted["status"] in ("canceled", "succeeded"), deleted  # a fast machine may have finished
+    time.sleep(3)  # let any task still running end, see the cancellation and clean up after itself
+    assert blob_store(settings).delete_prefix(f"{job_id}/") == 0, "a blob of the deleted job was left"
+    record = jobs.get(job_id)
+    assert record is not None and record.status == deleted["status"]
+    if deleted["status"] == "canceled":
+        assert all(state["state"] in ("canceled", "succeeded") for state in record.stages.values()), record
