@@ -1,10 +1,10 @@
 """A job with several people when a worker dies or a task comes twice (issue 14): still one correct
 result, and what was done is not done again.
 
-- A worker killed (SIGKILL) in the middle of one person's segment or stylize task: the victim is frozen
-  (SIGSTOP) while that person's stage runs, a replacement worker is started, the victim is killed; the
-  broker redelivers the task (late acknowledgement) and the job ends with the picture of an undisturbed
-  run, each person's stage of that kind completed exactly once, one composite.
+- A worker killed (SIGKILL) in the middle of the plan step, of one person's segment or stylize task, or of
+  the composite: the victim is frozen (SIGSTOP) while that stage runs, a replacement worker is started, the
+  victim is killed; the broker redelivers the task (late acknowledgement) and the job ends with the
+  picture of an undisturbed run, each stage still to do completed exactly once, one composite.
 - A person's task delivered again after it finished (what a broker does after a lost acknowledgement):
   it finds its output stored and does nothing; the job's result is unchanged.
 """
@@ -36,7 +36,9 @@ from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-SERVICES = {"segment": "segmenter", "stylize": "stylizer"}
+SERVICES = {"plan": "stylizer", "segment": "segmenter", "stylize": "stylizer", "composite": "compositor"}
+PERSON_STAGES = ("segment", "stylize")
+TASKS = {"plan": "plan_people", "segment": "segment", "stylize": "stylize", "composite": "composite"}
 ATTEMPTS = 5
 
 
@@ -47,11 +49,13 @@ def _submit(client: FlaskClient, photos: list[bytes]) -> str:
     return str(response.get_json()["id"])
 
 
-def _running_person(jobs: JobStore, job_id: str, stage: str) -> int | None:
+def _running(jobs: JobStore, job_id: str, stage: str) -> str | None:
+    """The running stage of that kind: `plan`, `composite`, or one person's (`segment.2`)."""
     record = jobs.get(job_id)
-    for person in (1, 2):
-        if record is not None and record.stages.get(f"{stage}.{person}", {}).get("state") == RUNNING:
-            return person
+    names = [f"{stage}.{person}" for person in (1, 2)] if stage in PERSON_STAGES else [stage]
+    for name in names:
+        if record is not None and record.stages.get(name, {}).get("state") == RUNNING:
+            return name
     return None
 
 
@@ -62,8 +66,8 @@ def _setup(spawn: Spawn, url: str) -> tuple[dict[str, str], Settings, JobStore]:
     return env, settings, JobStore(redis_client(url), retention_seconds=3600)
 
 
-@pytest.mark.parametrize("stage", ["segment", "stylize"])
-def test_a_worker_killed_mid_person_stage_gives_one_correct_result(
+@pytest.mark.parametrize("stage", ["plan", "segment", "stylize", "composite"])
+def test_a_worker_killed_mid_stage_gives_one_correct_result(
     stage: str, spawn: Spawn, module_redis_url: str, portrait_jpeg: bytes
 ) -> None:
     env, settings, jobs = _setup(spawn, module_redis_url)
@@ -78,22 +82,23 @@ def test_a_worker_killed_mid_person_stage_gives_one_correct_result(
         victim = workers[SERVICES[stage]]
         for _ in range(ATTEMPTS):
             job_id = _submit(client, photos)
-            started = lambda job_id=job_id: _running_person(jobs, job_id, stage)  # noqa: E731
+            started = lambda job_id=job_id: _running(jobs, job_id, stage)  # noqa: E731
             wait_for(started, 90, f"a {stage} to start", interval=0.001)
             victim.kill(signal.SIGSTOP)
-            person = _running_person(jobs, job_id, stage)
-            if person is not None:
+            caught = _running(jobs, job_id, stage)
+            if caught is not None:
                 break
             victim.kill(signal.SIGCONT)  # too late: that stage had just ended; let the job end, try again
             poll(client, job_id, timeout=120)
         else:
             raise AssertionError(f"never caught a {stage} running in {ATTEMPTS} jobs")
-        args = ("--styles", "starry-night") if stage == "stylize" else ()
+        args = ("--styles", "starry-night") if SERVICES[stage] == "stylizer" else ()
         replacement = worker(spawn, SERVICES[stage], env, *args, wait=False)
         wait_ready(replacement)
         record = jobs.get(job_id)
         assert record is not None
-        done_before = sum(record.stages.get(f"{stage}.{k}", {}).get("state") == SUCCEEDED for k in (1, 2))
+        names = [f"{stage}.{k}" for k in (1, 2)] if stage in PERSON_STAGES else [stage]
+        done_before = sum(record.stages.get(name, {}).get("state") == SUCCEEDED for name in names)
         runs_before = stage_runs(Metrics(jobs.client).render())
         victim.kill(signal.SIGKILL)
         victim.process.wait(5)
@@ -104,9 +109,9 @@ def test_a_worker_killed_mid_person_stage_gives_one_correct_result(
         assert np.abs(picture.astype(np.int16) - expected).mean() < 1.0, "not the undisturbed picture"
     runs = stage_runs(Metrics(jobs.client).render())
     # once: the killed run never completed, so each person's stage still to do completed exactly once more
-    assert runs[stage] - runs_before.get(stage, 0.0) == 2 - done_before, (done_before, runs_before, runs)
+    assert runs[stage] - runs_before.get(stage, 0.0) == len(names) - done_before, (runs_before, runs)
     assert runs["composite"] - runs_before.get("composite", 0.0) == 1
-    killed = f"sitter.{stage}[{job_id}-{stage}-{person}]"
+    killed = f"sitter.{TASKS[stage]}[{job_id}-{caught.replace('.', '-')}]"
     assert killed in replacement.log(), f"the redelivered {killed} ran elsewhere"
 
 
