@@ -247,3 +247,25 @@ def test_delete_cancels_a_job_with_several_people_and_leaves_nothing(
     assert record is not None and record.status == deleted["status"]
     if deleted["status"] == "canceled":
         assert all(state["state"] in ("canceled", "succeeded") for state in record.stages.values()), record
+
+
+def test_the_service_paints_what_sitter_blend_paints(client: FlaskClient, settings: Settings) -> None:
+    """The same group photo through the chord and through the in-process `blend_group` (what `sitter
+    blend --people all` runs): one joint plan, so the same boxes and, but for the 16-bit matte's rounding,
+    the same pixels."""
+    from sitter.pipeline import BlendOptions, Pipeline
+
+    photo = group_photo()
+    job = poll(client, submit_people(client, [photo], "great-wave", people="all"), timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    service = image_of(client.get(job["links"]["result"]).data)
+    painting = gallery.load_painting("great-wave")
+    options = BlendOptions(max_size=settings.max_working_size)
+    group = Pipeline().blend_group(
+        [image_of(photo)], painting, None, options, painting_id="great-wave", group_photo=True
+    )
+    boxes = [p["box"] for p in job["result"]["people"]]
+    assert boxes == [{"x": b.x, "y": b.y, "w": b.w, "h": b.h} for b in group.boxes]
+    assert [k - 1 for k in job["result"]["order"]] == group.order
+    difference = np.abs(service.astype(np.int16) - group.image)
+    assert difference.max() <= 2 and difference.mean() < 0.01, (difference.max(), difference.mean())
