@@ -168,7 +168,13 @@ class JobRecord:
     def current_stage(self) -> str:
         """The stage to blame when a failure is noticed outside a task: the running one (with its person,
         `stylize.2`, in a job with several people), else the next."""
-        running = (name for name, state in self.stages.items() if state.get("state") == RUNNING)
+        in_order = (PLAN_STAGE, *STAGES)
+        running = iter(
+            sorted(
+                (name for name, state in self.stages.items() if state.get("state") == RUNNING),
+                key=lambda name: (in_order.index(split_stage(name)[0]), split_stage(name)[1] or 0),
+            )
+        )
         kinds = self._stage_kinds()
         return next(
             running, next((name for name in self.expected_stages() if name not in kinds), "composite")
