@@ -116,7 +116,7 @@ def _summed(record: JobRecord, stage: str, count: int, queue: str) -> dict[str, 
     kinds = [state.get("state") for state in states]
     if FAILED in kinds:
         summary = FAILED
-    elif CANCELED in kinds or (record.status == CANCELED and len(kinds) < count):
+    elif CANCELED in kinds or (record.status == CANCELED and kinds.count(SUCCEEDED) < max(count, 1)):
         summary = CANCELED
     elif count and kinds.count(SUCCEEDED) == count:
         summary = SUCCEEDED

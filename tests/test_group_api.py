@@ -153,3 +153,15 @@ def test_a_bad_second_portrait_is_named(
     body = assert_problem(_post(client, [portrait_jpeg, b"not an image"]), 415, "unsupported-media-type")
     assert body["field"] == "portrait" and "portrait 2" in body["detail"]
     assert _queued(settings) == before
+
+
+def test_a_job_deleted_before_its_plan_ran_reads_canceled_throughout(
+    client: FlaskClient, portrait_jpeg: bytes
+) -> None:
+    job = _post(client, [portrait_jpeg, portrait_jpeg]).get_json()
+    deleted = client.delete(f"/v1/jobs/{job['id']}").get_json()
+    assert deleted["status"] == "canceled"
+    assert {name: stage["state"] for name, stage in deleted["stages"].items()} == dict.fromkeys(
+        ("plan", "segment", "stylize", "composite"), "canceled"
+    )
+    assert deleted["stages"]["segment"]["people"] == []
