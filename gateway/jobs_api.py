@@ -20,6 +20,7 @@ from gateway.problems import ApiProblem
 from gateway.storage_admission import check_room, over_quota
 from shared.jobs import (
     ARTIFACT_BLOBS,
+    GROUP_ARTIFACTS,
     PAINTING_BLOB,
     PORTRAIT_BLOB,
     QUEUED,
@@ -29,8 +30,10 @@ from shared.jobs import (
     JobLimitError,
     JobRecord,
     blob_key,
+    is_group,
     is_job_id,
     new_job_id,
+    photo_blob,
 )
 from shared.storage import BlobNotFoundError
 from shared.storage_ledger import StorageQuotaError
@@ -169,11 +172,11 @@ def submit() -> Response:
     check_rate()
     back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
     submission = parse_submission(request.form, request.files, settings(), back.decode_budget)
-    portrait = submission.portrait
-    if portrait is None:
+    portraits = list(submission.portraits)
+    if not portraits:
         assert submission.portrait_from is not None
-        portrait = _own_portrait(submission.portrait_from)
-    uploads = {PORTRAIT_BLOB: len(portrait)}
+        portraits = [_own_portrait(submission.portrait_from)]
+    uploads = {photo_blob(number): len(photo) for number, photo in enumerate(portraits, start=1)}
     if submission.painting is not None:
         uploads[PAINTING_BLOB] = len(submission.painting)
     check_room(back.blobs, sum(uploads.values()), settings().storage_admit_percent)
@@ -208,7 +211,8 @@ def submit() -> Response:
     if idempotency:
         back.jobs.note_idempotency_key(job_id, scope)
     try:
-        back.blobs.put(blob_key(job_id, PORTRAIT_BLOB), portrait)
+        for number, photo in enumerate(portraits, start=1):
+            back.blobs.put(blob_key(job_id, photo_blob(number)), photo)
         if submission.painting is not None:
             back.blobs.put(blob_key(job_id, PAINTING_BLOB), submission.painting)
     except Exception:  # 503, or 507 when the store is full: the job must not exist, nor hold a place
@@ -288,6 +292,12 @@ def artifact(job_id: str, name: str) -> Response:
         raise ApiProblem(
             404, "artifact-not-found", f"no artifact {name!r}; there are {', '.join(ARTIFACT_BLOBS)}"
         )
+    if is_group(record.params) and name not in GROUP_ARTIFACTS:
+        raise ApiProblem(
+            404,
+            "artifact-not-found",
+            f"a job with several people has no {name}; it has {', '.join(GROUP_ARTIFACTS)}",
+        )
     document = job_document(record, settings())
     if name not in document["links"]["artifacts"]:
         raise ApiProblem(
@@ -305,7 +315,7 @@ def delete(job_id: str) -> Response:
     back = backends()
     record = _record(job_id)
     if back.jobs.cancel(job_id) is not None:
-        revoke(back.celery, job_id)
+        revoke(back.celery, job_id, record.params)
     back.blobs.delete_prefix(f"{job_id}/")
     back.jobs.release_idempotency_of(job_id)  # a retry of the request after DELETE makes a new job
     return jsonify(job_document(_record(record.id), settings()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.limits import MAX_OUTPUT_SCALE, MIN_OUTPUT_SCALE
+from shared.limits import MAX_OUTPUT_SCALE, MAX_PEOPLE, MIN_OUTPUT_SCALE
 from shared.previews import PREVIEW_SIDE
 from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
 
@@ -106,9 +106,26 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "portrait": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "minItems": 1,
+            "maxItems": MAX_PEOPLE,
+            "description": "Photo of one person (JPEG, PNG, WebP, HEIC...); repeat the field for several "
+            f"people in one painting (up to {MAX_PEOPLE}: one person per photo, or every person of it with "
+            "`people=all`)",
+        },
+        "people": {
             "type": "string",
-            "format": "binary",
-            "description": "Photo of one person (JPEG, PNG, WebP, HEIC...)",
+            "enum": ["main", "all"],
+            "default": "main",
+            "description": "`all`: every person of each photo (a group photo), numbered photo by photo, left "
+            "to right; `main`: each photo's main person",
+        },
+        "order": {
+            "type": "string",
+            "pattern": "^[1-9](,[1-9])*$",
+            "description": "Several people: their numbers back to front, e.g. `2,1` (default: as numbered; "
+            "in a group photo the smaller faces behind)",
         },
         "portrait_from": {"type": "string", "description": "Reuse the portrait of an earlier job (its id)"},
         "painting": {"type": "string", "description": "Gallery painting id (GET /v1/paintings)"},
@@ -168,11 +185,21 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
             "description": "Webhook on completion (if enabled)",
         },
     },
+    "patternProperties": {
+        r"^(x|y)\.[1-9]$": {
+            "type": "integer",
+            "description": "Several people: person N's box (x.2: person 2's left edge), painting pixels",
+        },
+        r"^height\.[1-9]$": {"type": "integer", "minimum": 1, "description": "Person N's height"},
+        r"^style\.[1-9]$": {"type": "string", "description": "Person N's own style (default: `style`)"},
+        r"^strength\.[1-9]$": {"type": "number", "minimum": 0, "maximum": 1},
+    },
 }
 
 STAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
+        "people": {"type": "array", "items": {"type": "object"}, "description": "Each person's own stage"},
         "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed", "canceled"]},
         "queue": {"type": "string"},
         "started_at": {"type": ["string", "null"], "format": "date-time"},
@@ -193,14 +220,18 @@ JOB_SCHEMA: dict[str, Any] = {
         "params": {"type": "object"},
         "stages": {
             "type": "object",
+            "description": "segment, stylize, composite; a job with several people also has `plan`, and its "
+            "segment and stylize are summed over the people, each person's own in `people`",
             "properties": {
-                name: {"$ref": "#/components/schemas/Stage"} for name in ("segment", "stylize", "composite")
+                name: {"$ref": "#/components/schemas/Stage"}
+                for name in ("plan", "segment", "stylize", "composite")
             },
         },
         "error": {
             "type": ["object", "null"],
             "properties": {
                 "stage": {"type": "string"},
+                "person": {"type": "integer", "description": "Several people: whose stage failed (1-based)"},
                 "code": {"type": "string"},
                 "detail": {"type": "string"},
             },
@@ -218,7 +249,18 @@ JOB_SCHEMA: dict[str, Any] = {
                 },
                 "placement": {
                     "type": "object",
-                    "description": "How the box was chosen: kind (auto, spot, explicit), spot, reason",
+                    "description": "How the box was chosen: kind (auto, spot, explicit; `group` for several "
+                    "people), spot, reason",
+                },
+                "people": {
+                    "type": "array",
+                    "description": "Several people: each one's number, photo, box (x, y, w, h), placement",
+                    "items": {"type": "object"},
+                },
+                "order": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "description": "Several people: back to front",
                 },
             },
         },
@@ -258,7 +300,7 @@ ACCESS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/v1/jobs": {
         "post": {
-            "summary": "Submit a job: put the person of `portrait` into a painting",
+            "summary": "Submit a job: put the person of `portrait` (or several people) into a painting",
             "description": "Validates and decodes the uploads before anything is queued. "
             "An `Idempotency-Key` header makes a retried request return the same job; the same key on a "
             "different request is refused with 422 `idempotency-key-reused`.",

@@ -21,6 +21,10 @@ from shared.metrics import Metrics
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 STAGES = ("segment", "stylize", "composite")
+# A job with several people (issue 14) also has a `plan` stage, and one segment and one stylize stage per
+# person, named `<stage>.<person>` (person 1, 2, ...): `segment.2` is the second person's segmentation.
+PLAN_STAGE = "plan"
+PERSON_STAGES = ("segment", "stylize")
 
 # Blob names inside a job's folder: fixed, so a redelivered task overwrites instead of duplicating.
 PORTRAIT_BLOB = "portrait"
@@ -40,6 +44,8 @@ ARTIFACT_BLOBS = {
     "thumbnail": THUMBNAIL_BLOB,
 }
 ARTIFACT_STAGES = {"mask": "segment", "stylized": "stylize", "cutout": "composite", "thumbnail": "composite"}
+GROUP_ARTIFACTS = ("thumbnail",)  # a job with several people has no one matte, stylized photo or cut-out
+PEOPLE_BLOB = "people.json"  # a job with several people: every person's crop and plan, and the order
 
 JOB_PREFIX = "sitter:job:"
 IDEMPOTENCY_PREFIX = "sitter:idempotency:"
@@ -103,6 +109,41 @@ def blob_key(job_id: str, name: str) -> str:
     return f"{job_id}/{name}"
 
 
+def person_stage(stage: str, person: int | None) -> str:
+    """The record's name of one person's stage (`segment.2`); the plain stage for a one-person job."""
+    return stage if person is None else f"{stage}.{person}"
+
+
+def split_stage(name: str) -> tuple[str, int | None]:
+    """`segment.2` -> ("segment", 2); `segment` -> ("segment", None)."""
+    stage, _, person = name.partition(".")
+    return stage, int(person) if person.isdigit() else None
+
+
+def is_group(params: dict[str, Any]) -> bool:
+    """Whether a job's parameters ask for several people (or every person of a photo): issue 14."""
+    return "group" in params
+
+
+def stage_words(name: str) -> str:
+    """A stage as errors name it: `segment stage`, or `segment stage of person 2`."""
+    stage, person = split_stage(name)
+    return f"{stage} stage" if person is None else f"{stage} stage of person {person}"
+
+
+def photo_blob(photo: int) -> str:
+    """The blob of the n-th uploaded photo (1-based): the first is `portrait`, as for one-person jobs."""
+    return PORTRAIT_BLOB if photo == 1 else f"{PORTRAIT_BLOB}.{photo}"
+
+
+def person_blob(name: str, person: int | None) -> str:
+    """A per-person output of a job with several people (`matte.2.png`); `name` itself for one person."""
+    if person is None:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}.{person}.{extension}" if dot else f"{name}.{person}"
+
+
 def result_blob(fmt: str) -> str:
     return f"result.{fmt}"
 
@@ -133,11 +174,29 @@ class JobRecord:
     error: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     owner: str = ""  # who may see the job (a hash of the API key); empty when the gateway runs without keys
+    people: int | None = None  # a job with several people, once its plan step has sent their tasks
 
     def current_stage(self) -> str:
-        """The stage to blame when a failure is noticed outside a task: the running one, else the next."""
-        running = (name for name in STAGES if self.stages.get(name, {}).get("state") == RUNNING)
-        return next(running, next((name for name in STAGES if name not in self.stages), "composite"))
+        """The stage to blame when a failure is noticed outside a task: the running one (with its person,
+        `stylize.2`, in a job with several people), else the next."""
+        in_order = (PLAN_STAGE, *STAGES)
+        running = iter(
+            sorted(
+                (name for name, state in self.stages.items() if state.get("state") == RUNNING),
+                key=lambda name: (in_order.index(split_stage(name)[0]), split_stage(name)[1] or 0),
+            )
+        )
+        kinds = self._stage_kinds()
+        return next(
+            running, next((name for name in self.expected_stages() if name not in kinds), "composite")
+        )
+
+    def expected_stages(self) -> tuple[str, ...]:
+        """The stages every job of this kind has (per-person stages appear as they start)."""
+        return (PLAN_STAGE, "composite") if is_group(self.params) else STAGES
+
+    def _stage_kinds(self) -> set[str]:
+        return {split_stage(name)[0] for name in self.stages}
 
 
 class JobStore:
@@ -222,6 +281,17 @@ class JobStore:
         """How many unfinished jobs were submitted before this one: the most it can be waiting behind."""
         return int(cast(int, self.client.zcount(ACTIVE_KEY, "-inf", f"({record.created_at!r}")))
 
+    def fanned_out(self, job_id: str) -> bool:
+        """Whether the plan step of a job with several people has sent its chord already."""
+        return bool(self.client.hexists(self._key(job_id), "fanout"))
+
+    def note_fanout(self, job_id: str, people: int) -> None:
+        """Noted after the chord is sent, with the number of people: a redelivered plan task then does not
+        send it twice (a kill between sending and noting sends it twice; its segment and stylize tasks then
+        find their outputs stored and do nothing)."""
+        if self.client.exists(self._key(job_id)):
+            self.client.hsetnx(self._key(job_id), "fanout", people)
+
     def get(self, job_id: str) -> JobRecord | None:
         raw = {_text(k): _text(v) for k, v in self.client.hgetall(self._key(job_id)).items()}
         if "status" not in raw:
@@ -233,10 +303,15 @@ class JobStore:
             params=json.loads(raw["params"]),
             started_at=float(raw["started_at"]) if "started_at" in raw else None,
             finished_at=float(raw["finished_at"]) if "finished_at" in raw else None,
-            stages={stage: json.loads(raw[f"stage:{stage}"]) for stage in STAGES if f"stage:{stage}" in raw},
+            stages={
+                name.removeprefix("stage:"): json.loads(value)
+                for name, value in raw.items()
+                if name.startswith("stage:")
+            },
             error=json.loads(raw["error"]) if "error" in raw else None,
             result=json.loads(raw["result"]) if "result" in raw else None,
             owner=raw.get("owner", ""),
+            people=int(raw["fanout"]) if "fanout" in raw else None,
         )
 
     def _set_status(self, job_id: str, status: str, allowed: tuple[str, ...], **fields: Any) -> str | None:
@@ -274,7 +349,8 @@ class JobStore:
             "worker": worker,
         }
         pipe = self.client.pipeline(transaction=False)
-        self.metrics.observe("sitter_stage_duration_seconds", {"stage": stage}, finished - started, pipe=pipe)
+        kind = split_stage(stage)[0]
+        self.metrics.observe("sitter_stage_duration_seconds", {"stage": kind}, finished - started, pipe=pipe)
         pipe.execute()
         self._set_status(job_id, RUNNING, (RUNNING,), **{f"stage:{stage}": state})
 
@@ -293,9 +369,15 @@ class JobStore:
         return True
 
     def fail(self, job_id: str, stage: str, code: str, detail: str, worker: str = "") -> bool:
-        """Record the first failure (stage and reason); later reports for the same job are ignored."""
+        """Record the first failure (stage and reason); later reports for the same job are ignored.
+
+        A person's stage (`segment.2`) is reported as its stage and the person: {"stage": "segment",
+        "person": 2, ...}."""
         now = time.time()
-        error = {"stage": stage, "code": code, "detail": detail}
+        kind, person = split_stage(stage)
+        error: dict[str, Any] = {"stage": kind, "code": code, "detail": detail}
+        if person is not None:
+            error["person"] = person
         stage_state = {"state": FAILED, "finished_at": now, "worker": worker, "error": error}
         previous = self._set_status(
             job_id, FAILED, (QUEUED, RUNNING), finished_at=now, error=error, **{f"stage:{stage}": stage_state}
@@ -305,7 +387,7 @@ class JobStore:
         pipe = self.client.pipeline(transaction=False)
         self._release(job_id, pipe)
         self.metrics.inc("sitter_jobs_total", {"status": FAILED}, pipe=pipe)
-        self.metrics.inc("sitter_stage_failures_total", {"stage": stage}, pipe=pipe)
+        self.metrics.inc("sitter_stage_failures_total", {"stage": kind}, pipe=pipe)
         pipe.execute()
         return True
 
@@ -320,7 +402,8 @@ class JobStore:
         if previous is not None:
             pipe = self.client.pipeline(transaction=False)
             record = self.get(job_id)
-            for stage in STAGES if record is not None else ():
+            names = [*record.expected_stages(), *record.stages] if record is not None else []
+            for stage in dict.fromkeys(names):
                 state = record.stages.get(stage, {}) if record is not None else {}
                 if state.get("state", RUNNING) == RUNNING:  # running, or not started (no state yet)
                     pipe.hset(self._key(job_id), f"stage:{stage}", json.dumps(state | _canceled(now)))

@@ -13,6 +13,7 @@ STYLIZE_QUEUE_PREFIX = "stylize."
 SEGMENT_TASK = "sitter.segment"
 STYLIZE_TASK = "sitter.stylize"
 COMPOSITE_TASK = "sitter.composite"
+PLAN_PEOPLE_TASK = "sitter.plan_people"  # a job with several people: runs on the job's stylize queue
 JOB_FAILED_TASK = "sitter.job_failed"  # chord error callback, registered in every worker
 
 PAINTING_STYLE = "painting"  # the default style: the target painting itself

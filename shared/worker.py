@@ -30,7 +30,7 @@ from kombu.exceptions import OperationalError  # an unreachable RabbitMQ
 from shared.broker import broker_for, prepare_worker
 from shared.celery_app import create_celery
 from shared.errors import SitterError
-from shared.jobs import CANCELED, JobStore
+from shared.jobs import CANCELED, JobStore, stage_words
 from shared.queues import JOB_FAILED_TASK
 from shared.settings import Settings
 from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
@@ -128,13 +128,17 @@ def _record_failure(task: Task, rt: Runtime, job_id: str, stage: str, exc: Excep
         _fail(rt, job_id, stage, "storage-unavailable", f"storage kept failing; {_see_log(incident)}")
     elif isinstance(exc, SoftTimeLimitExceeded):
         limit = rt.settings.task_soft_time_limit
-        _fail(rt, job_id, stage, "timeout", f"the {stage} stage took longer than {limit} s")
+        _fail(rt, job_id, stage, "timeout", f"the {stage_words(stage)} took longer than {limit} s")
     elif isinstance(exc, SitterError):  # our own messages, written for the caller
         _fail(rt, job_id, stage, exc.code, exc.message)
     else:
         incident = _incident(job_id, stage, "crashed", exc)
         _fail(
-            rt, job_id, stage, "internal-error", f"internal error in the {stage} stage; {_see_log(incident)}"
+            rt,
+            job_id,
+            stage,
+            "internal-error",
+            f"internal error in the {stage_words(stage)}; {_see_log(incident)}",
         )
 
 
@@ -187,7 +191,7 @@ def register_failure_handler(app: Celery) -> None:
         if _celery_kill(exc):  # Celery's own words, nothing internal: keep them
             detail = f"{type(exc).__name__}: {exc}"
         else:
-            detail = f"the {stage} stage failed; {_see_log(_incident(job_id, stage, 'failed', exc))}"
+            detail = f"the {stage_words(stage)} failed; {_see_log(_incident(job_id, stage, 'failed', exc))}"
         _fail(rt, job_id, stage, "stage-failed", detail)
 
 

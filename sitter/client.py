@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -93,7 +93,9 @@ class JobFailedError(SitterError):
     def __init__(self, job: Job) -> None:
         error = job.error or {}
         self.stage = error.get("stage")
+        self.person = error.get("person")  # a job with several people: whose stage failed (1-based)
         where = f" in stage {self.stage}" if self.stage else ""
+        where += f" (person {self.person})" if self.person else ""
         super().__init__(f"job {job.id} failed{where}: {error.get('detail', 'no reason given')}")
         self.job = job
 
@@ -185,9 +187,32 @@ class Job:
 
     @property
     def result(self) -> dict[str, Any] | None:
-        """Format, content type, size and the placed box of the finished picture."""
+        """Format, content type, size and the placed box of the finished picture; with several people
+        also `people` (each person's box and placement) and `order` (back to front)."""
         result: dict[str, Any] | None = self.document.get("result")
         return result
+
+
+@dataclass(frozen=True)
+class PersonOptions:
+    """One person's own fields in a job with several people (sent as x.2, y.2, ... for person 2); None
+    takes the automatic placement, or the job's style and strength."""
+
+    x: int | None = None
+    y: int | None = None
+    height: int | None = None
+    style: str | None = None
+    strength: float | None = None
+
+
+def _person_form(persons: Sequence[PersonOptions | None]) -> dict[str, str]:
+    form = {}
+    for number, person in enumerate(persons, start=1):
+        for option in fields(PersonOptions) if person is not None else ():
+            value = getattr(person, option.name)
+            if value is not None:
+                form[f"{option.name}.{number}"] = _form_value(value)
+    return form
 
 
 def _file_part(name: str, value: ImageInput) -> tuple[str, bytes | IO[bytes]]:
@@ -249,7 +274,7 @@ class SitterClient:
 
     def submit(
         self,
-        portrait: ImageInput | None = None,
+        portrait: ImageInput | list[ImageInput] | tuple[ImageInput, ...] | None = None,
         *,
         portrait_from: str | None = None,
         painting: str | None = None,
@@ -267,15 +292,28 @@ class SitterClient:
         output_scale: float | None = None,
         callback_url: str | None = None,
         idempotency_key: str | None = None,
+        people: str | None = None,
+        persons: Sequence[PersonOptions | None] = (),
+        order: Sequence[int] | None = None,
     ) -> Job:
         """Queue a job; options left as None take the server's defaults. Returns the queued job.
 
         `portrait_from=<earlier job id>` reuses that job's uploaded portrait instead of sending it again
         (e.g. to try another placement).
+
+        Several people in one painting: pass a list of portraits (up to 6), and/or `people="all"` to keep
+        every person of each photo (a group photo; people are numbered photo by photo, left to right).
+        `persons[k]` holds person k+1's own box, style or strength (None: automatic, the job's); `order`
+        lists the people back to front by number, e.g. [2, 1].
         """
-        if (portrait is None) == (portrait_from is None):
+        photos: list[ImageInput] = []
+        if isinstance(portrait, list | tuple):
+            photos = list(portrait)
+        elif portrait is not None:
+            photos = [portrait]
+        if bool(photos) == (portrait_from is not None):
             raise ValueError("pass either a portrait or portrait_from (an earlier job's id)")
-        fields = {
+        form = {
             "portrait_from": portrait_from,
             "painting": painting,
             "style": style,
@@ -290,13 +328,14 @@ class SitterClient:
             "format": format,
             "output_scale": output_scale,
             "callback_url": callback_url,
+            "people": people,
+            "order": ",".join(str(number) for number in order) if order else None,
         }
-        data = {name: _form_value(value) for name, value in fields.items() if value is not None}
-        files = {}
-        if portrait is not None:
-            files["portrait"] = _file_part("portrait", portrait)
+        data = {name: _form_value(value) for name, value in form.items() if value is not None}
+        data.update(_person_form(persons))
+        files = [("portrait", _file_part("portrait", photo)) for photo in photos]
         if painting_file is not None:
-            files["painting_file"] = _file_part("painting_file", painting_file)
+            files.append(("painting_file", _file_part("painting_file", painting_file)))
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         response = self._request("POST", "/v1/jobs", data=data, files=files, headers=headers)
         return Job(response.json())
@@ -353,11 +392,22 @@ class SitterClient:
 
 
 def add_submit_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register `sitter submit PORTRAIT --painting ID --server URL -o OUT` on the CLI's subparsers."""
+    """Register `sitter submit PORTRAIT... --painting ID --server URL -o OUT` on the CLI's subparsers."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "submit", help="put a portrait into a painting on a running Sitter server (REST API)"
+        "submit", help="put a portrait (or several people) into a painting on a running Sitter server"
     )
-    parser.add_argument("portrait", help="portrait photo (JPEG, PNG, WebP, HEIC ...)")
+    parser.add_argument(
+        "portrait", nargs="+", help="portrait photo (JPEG, PNG, WebP, HEIC ...); up to 6 for several people"
+    )
+    parser.add_argument(
+        "--people", choices=("main", "all"), help="all: every person of each photo (a group photo)"
+    )
+    parser.add_argument(
+        "--box",
+        action="append",
+        help="several people: X,Y,HEIGHT of one person's box, once per person in order (the rest: automatic)",
+    )
+    parser.add_argument("--order", help="several people: back to front by number, e.g. 2,1")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--painting", help="gallery painting id (GET /v1/paintings)")
     target.add_argument("--painting-file", help="path of your own painting to upload")
@@ -388,9 +438,13 @@ def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = pr
     fmt = OUTPUT_SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         raise SitterError(f"-o must end in {', '.join(OUTPUT_SUFFIXES)}, got {out.name!r}", field="output")
+    several = len(args.portrait) > 1 or args.people == "all"
+    persons = _boxes(args) if several else []
+    if not several and (args.box or args.order):
+        raise SitterError("--box and --order are for several people", field="box")
     client = SitterClient(args.server, args.api_key)
     job = client.submit(
-        Path(args.portrait),
+        [Path(p) for p in args.portrait] if several else Path(args.portrait[0]),
         painting=args.painting,
         painting_file=Path(args.painting_file) if args.painting_file else None,
         style=args.style,
@@ -403,6 +457,9 @@ def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = pr
         height=args.height,
         format=fmt,
         output_scale=args.output_scale,
+        people=args.people,
+        persons=persons,
+        order=_order(args.order),
     )
     echo(f"job       {job.id} {job.status}")
     seen: set[str] = set()
@@ -416,5 +473,35 @@ def submit_command(args: argparse.Namespace, *, echo: Callable[[str], None] = pr
     done = client.wait(job.id, timeout=args.timeout, on_update=report)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(client.result(done.id))
+    for person in (done.result or {}).get("people", []):
+        box = person["box"]
+        echo(f"person {person['person']}  x={box['x']} y={box['y']} width={box['w']} height={box['h']}")
     echo(f"wrote     {out}")
     return 0
+
+
+def _order(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    if not all(part.strip().isdigit() for part in text.split(",")):
+        raise SitterError(
+            f"--order lists the people back to front by number (1,2,...), got {text!r}", field="order"
+        )
+    return [int(part) for part in text.split(",")]
+
+
+def _boxes(args: argparse.Namespace) -> list[PersonOptions | None]:
+    """Several people: the one-person placement flags are refused, each --box is one person's."""
+    for flag in ("x", "y", "height", "spot"):
+        if getattr(args, flag) is not None:
+            raise SitterError(
+                f"--{flag} is for one person; with several give --box X,Y,HEIGHT once per person", field=flag
+            )
+    persons: list[PersonOptions | None] = []
+    for text in args.box or []:
+        parts = text.split(",")
+        if len(parts) != 3 or not all(part.strip().lstrip("-").isdigit() for part in parts):
+            raise SitterError(f"--box is X,Y,HEIGHT in painting pixels, got {text!r}", field="box")
+        x, y, height = (int(part) for part in parts)
+        persons.append(PersonOptions(x=x, y=y, height=height))
+    return persons

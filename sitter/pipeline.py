@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.compositor.blend import Composite, composite
+from services.compositor.blend import composite
 from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
+from services.compositor.people import Layer, composite_people
 from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
 from services.painting.gallery_analysis import gallery_analysis
-from services.painting.group import MAX_PEOPLE, Person, group_sizes, plan_group, split_group
+from services.painting.group import MAX_PEOPLE, Person, plan_group
 from services.painting.options import Harmonize
+from services.painting.people import find_people
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
-from services.painting.portrait import face_rect, portrait_info
+from services.painting.portrait import portrait_info
 from services.segmenter.matting import PersonMatter
 from services.segmenter.person_check import PersonFinder
 from services.stylizer.planned import stylize_for_plan
@@ -178,25 +180,12 @@ class Pipeline:
                 self._stylize(photo, painting, style, plan, options, painting_id)
                 for photo, plan in zip(photos, group.plans, strict=True)
             ]
-        boxes: list[Box | None] = [None] * len(photos)
         with _timed(timings, "composite"):
-            scale = options.output_scale
-            painting = enlarge_painting(painting, scale)
-            image = painting
-            for i in group.order:
-                layer = composite(
-                    painting,
-                    stylized[i],
-                    mattes[i],
-                    scale_placement(placements[i], scale),
-                    plan=scale_plan(group.plans[i], scale),
-                    harmonize=steps,
-                )
-                boxes[i] = layer.box
-                image = layer.image if image is painting else _over(image, layer)
-        return GroupResult(
-            image, [b for b in boxes if b is not None], group.plans, group.faces, group.order, timings
-        )
+            layers = [
+                Layer(stylized[i], mattes[i], placements[i], group.plans[i]) for i in range(len(photos))
+            ]
+            image, boxes = composite_people(painting, layers, group.order, steps, options.output_scale)
+        return GroupResult(image, boxes, group.plans, group.faces, group.order, timings)
 
     def _stylize(
         self,
@@ -225,28 +214,5 @@ class Pipeline:
     def _split(self, photo: np.ndarray) -> tuple[list[np.ndarray], list[PortraitInfo], list[float]]:
         """Every person of a group photo: one crop per detected face (columns split halfway between the
         faces), with the face boxes the planner needs and each face's size relative to the largest."""
-        height, width = photo.shape[:2]
-        found = self.analyser.faces.detect(photo)
-        faces = [face_rect(d, width, height) for d in found[:MAX_PEOPLE]]
-        if not faces:
-            raise NoPersonError(
-                "no person found in the group photo: send a photo where each face is clearly visible",
-                field="portrait",
-            )
-        split = split_group(width, height, faces)
-        photos = [np.ascontiguousarray(photo[c[1] : c[3], c[0] : c[2]]) for c, _ in split]
-        infos = [PortraitInfo(c[2] - c[0], c[3] - c[1], f) for c, f in split]
-        return photos, infos, group_sizes([f for _, f in split])
-
-
-def _over(image: np.ndarray, layer: Composite) -> np.ndarray:
-    """`layer` (composited onto the original painting) laid over `image`: its cut-out, by its alpha."""
-    visible = layer.box.clip(image.shape[1], image.shape[0])
-    rows = slice(visible.y, visible.y + visible.h)
-    cols = slice(visible.x, visible.x + visible.w)
-    rgba = layer.cutout.astype(np.float32)
-    alpha = rgba[..., 3:] / 255.0
-    under = image[rows, cols].astype(np.float32)
-    out = image.copy()
-    out[rows, cols] = np.clip(np.rint(under + alpha * (rgba[..., :3] - under)), 0, 255).astype(np.uint8)
-    return out
+        sources = find_people(photo, self.analyser.faces)
+        return [s.cut(photo) for s in sources], [s.info for s in sources], [s.size for s in sources]

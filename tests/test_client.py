@@ -191,3 +191,48 @@ def test_job_document_accessors() -> None:
     assert job.done and job.stages == {} and job.result is None
     error = JobFailedError(job)
     assert error.stage == "segment" and "no person" in error.message
+
+
+def test_client_several_people_and_sitter_submit_with_two_portraits(
+    client: SitterClient, live_stack: LiveStack, tmp_path: Path, portrait_jpeg: bytes
+) -> None:
+    from sitter.client import PersonOptions
+
+    second = Image.open(io.BytesIO(portrait_jpeg)).resize((150, 200))
+    buffer = io.BytesIO()
+    second.save(buffer, "JPEG")
+    job = client.submit(
+        [portrait_jpeg, buffer.getvalue()],
+        painting="great-wave",
+        persons=[None, PersonOptions(x=600, y=200, height=250, strength=0.5)],
+        order=[2, 1],
+    )
+    group = job.document["params"]["group"]
+    assert group["people"] == {"2": {"x": 600, "y": 200, "height": 250, "strength": 0.5}}
+    assert group["order"] == [1, 0]
+    done = client.wait(job.id, timeout=120)
+    assert done.result is not None and [p["person"] for p in done.result["people"]] == [1, 2]
+    box = done.result["people"][1]["box"]
+    assert (box["x"], box["y"], box["h"]) == (600, 200, 250)
+
+    paths = []
+    for name, data in (("a.jpg", portrait_jpeg), ("b.jpg", buffer.getvalue())):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    out = tmp_path / "two.png"
+    parser = argparse.ArgumentParser(prog="sitter")
+    add_submit_parser(parser.add_subparsers(dest="command"))
+    argv = ["submit", *map(str, paths), "--painting", "starry-night", "--box", "100,150,300"]
+    args = parser.parse_args([*argv, "--server", live_stack.base_url, "-o", str(out)])
+    lines: list[str] = []
+    assert args.handler(args, echo=lines.append) == 0
+    assert _decode(out.read_bytes()).shape == _painting("starry-night").shape
+    assert lines[-3].startswith("person 1  x=100 y=150 ") and lines[-2].startswith("person 2  x=")
+    stages = {line.split()[0] for line in lines[1:-3]}
+    assert stages == {"plan", "segment", "stylize", "composite"}
+
+
+def test_job_failed_error_names_the_person() -> None:
+    error = {"stage": "segment", "person": 2, "detail": "person 2 (photo 2): no person found"}
+    failed = JobFailedError(Job({"id": "a" * 32, "status": "failed", "error": error}))
+    assert failed.person == 2 and "in stage segment (person 2)" in failed.message

@@ -127,3 +127,51 @@ def test_webhook_urls_are_restricted() -> None:
     with pytest.raises(InvalidParameterError, match="http or https"):
         check_callback_url("ftp://127.0.0.1/hook", ("127.0.0.1",), True)
     check_callback_url("http://127.0.0.1:9/hook", ("127.0.0.1",), True)
+
+
+def test_a_job_with_several_people_records_each_person_and_names_them_on_failure(jobs: JobStore) -> None:
+    from shared.jobs import person_blob, photo_blob, split_stage
+
+    assert split_stage("segment.2") == ("segment", 2) and split_stage("plan") == ("plan", None)
+    assert person_blob("matte.png", 2) == "matte.2.png" and person_blob("matte.png", None) == "matte.png"
+    assert photo_blob(1) == "portrait" and photo_blob(3) == "portrait.3"
+    job_id = new_job_id()
+    jobs.create(job_id, {"style": "starry-night", "group": {"photos": 2}})
+    assert jobs.get(job_id).current_stage() == "plan"  # type: ignore[union-attr]
+    plan = jobs.start_stage(job_id, "plan", "w")
+    jobs.finish_stage(job_id, "plan", plan, "w")  # type: ignore[arg-type]
+    jobs.note_fanout(job_id, 2)
+    jobs.note_fanout(job_id, 3)  # a plan task delivered again does not change the count
+    for name in ("stylize.2", "segment.2", "segment.1"):
+        jobs.start_stage(job_id, name, "w")
+    record = jobs.get(job_id)
+    assert record is not None and record.people == 2 and jobs.fanned_out(job_id)
+    assert set(record.stages) == {"plan", "segment.1", "segment.2", "stylize.2"}
+    assert record.current_stage() == "segment.1"  # the first running stage, the first person
+    assert jobs.fail(job_id, "segment.2", "no-person", "person 2 (photo 2): no person found", "w")
+    record = jobs.get(job_id)
+    assert record is not None and record.status == FAILED
+    assert record.error == {
+        "stage": "segment",
+        "code": "no-person",
+        "detail": "person 2 (photo 2): no person found",
+        "person": 2,
+    }
+    text = Metrics(jobs.client).render()  # labelled by stage kind, not person: a bounded label set
+    assert 'stage="segment"' in text and 'stage="segment.2"' not in text
+
+
+def test_cancel_marks_every_unfinished_person_stage(jobs: JobStore) -> None:
+    job_id = new_job_id()
+    jobs.create(job_id, {"style": "starry-night", "group": {"photos": 2}})
+    jobs.start_stage(job_id, "segment.1", "w")
+    done = jobs.start_stage(job_id, "stylize.1", "w")
+    jobs.finish_stage(job_id, "stylize.1", done, "w")  # type: ignore[arg-type]
+    assert jobs.cancel(job_id) == RUNNING
+    stages = jobs.get(job_id).stages  # type: ignore[union-attr]
+    assert {name: state["state"] for name, state in stages.items()} == {
+        "segment.1": CANCELED,
+        "stylize.1": SUCCEEDED,
+        "plan": CANCELED,
+        "composite": CANCELED,
+    }

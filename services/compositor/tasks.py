@@ -1,4 +1,9 @@
-"""The `composite` task (the chord's body): matte + stylized portrait + painting -> result and cut-out."""
+"""The `composite` task (the chord's body): matte + stylized portrait + painting -> result and cut-out.
+
+In a job with several people it lays every person's stylized photo, by their matte and the stored joint
+plan, into the painting back to front (services/compositor/people.py); the result lists each person's
+box and placement. Per-person cut-outs are not kept (the artifacts are a one-person job's).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from celery import Task, shared_task
 
 from services.compositor import blend
 from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
-from services.compositor.placement import Placement
+from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from shared.blob_codec import decode_matte, encode_png_fast
 from shared.imageio import CONTENT_TYPES, decode_image, encode_image, encode_thumbnail
 from shared.jobs import (
+    CANCELED,
     CUTOUT_BLOB,
     MATTE_BLOB,
     PAINTING_BLOB,
@@ -22,6 +28,8 @@ from shared.jobs import (
     STYLIZED_BLOB,
     THUMBNAIL_BLOB,
     blob_key,
+    is_group,
+    person_blob,
     result_blob,
 )
 from shared.queues import COMPOSITE_TASK
@@ -30,6 +38,9 @@ from shared.worker import Runtime, notify, run_stage, runtime
 
 @shared_task(name=COMPOSITE_TASK, bind=True)
 def composite(self: Task, header_results: list[str], job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    if is_group(params):
+        return _composite_people(self, job_id, params)
+
     def work(rt: Runtime) -> dict[str, Any]:
         limit = rt.settings.max_pixels
         if params["painting"]:
@@ -80,3 +91,79 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
     else:  # canceled while compositing: drop what was just written
         rt.blobs.delete_prefix(f"{job_id}/")
     return result
+
+
+def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    def work(rt: Runtime) -> dict[str, Any]:
+        from services.compositor.people import Layer, composite_people
+        from services.painting.people import person_placements
+        from services.people_io import load_people
+
+        limit = rt.settings.max_pixels
+        if params["painting"]:
+            painting = rt.models[params["painting"]]
+        else:
+            raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
+            painting = decode_image(raw, max_pixels=limit, what="painting")
+        people = load_people(rt.blobs, job_id)
+        count = len(people.sources)
+        placements = person_placements(count, params["group"]["people"])
+        layers = []
+        for person, (plan, placement) in enumerate(zip(people.group.plans, placements, strict=True), start=1):
+            stylized_key = blob_key(job_id, person_blob(STYLIZED_BLOB, person))
+            stylized = decode_image(rt.blobs.get(stylized_key), max_pixels=limit, what="stylized")
+            matte = decode_matte(rt.blobs.get(blob_key(job_id, person_blob(MATTE_BLOB, person))))
+            layers.append(Layer(stylized, matte, placement, plan))
+        harmonize = Harmonize.from_flag(params["harmonize"])
+        scale = params.get("output_scale", 1.0)
+        image, boxes = composite_people(painting, layers, people.group.order, harmonize, scale)
+        fmt = params["format"]
+        rt.blobs.put(
+            blob_key(job_id, result_blob(fmt)), encode_image(image, fmt), content_type=CONTENT_TYPES[fmt]
+        )
+        thumbnail = encode_thumbnail(image)
+        rt.blobs.put(blob_key(job_id, THUMBNAIL_BLOB), thumbnail, content_type="image/jpeg")
+        height, width = image.shape[:2]
+        each = []
+        for person, (box, plan, source) in enumerate(
+            zip(boxes, people.group.plans, people.sources, strict=True), start=1
+        ):
+            each.append(
+                {
+                    "person": person,
+                    "photo": source.photo,
+                    "box": _box(box),
+                    "placement": {"kind": plan.kind, "spot": plan.spot, "reason": plan.reason},
+                }
+            )
+        union = Box(
+            min(b.x for b in boxes),
+            min(b.y for b in boxes),
+            max(b.x + b.w for b in boxes) - min(b.x for b in boxes),
+            max(b.y + b.h for b in boxes) - min(b.y for b in boxes),
+        )
+        return {
+            "key": result_blob(fmt),
+            "format": fmt,
+            "content_type": CONTENT_TYPES[fmt],
+            "box": _box(union),  # around everyone; each person's is in `people`
+            "placement": {"kind": "group", "spot": None, "reason": f"{count} people planned together"},
+            "people": each,
+            "order": [k + 1 for k in people.group.order],
+            "width": width,
+            "height": height,
+        }
+
+    result: dict[str, Any] = run_stage(task, job_id, "composite", work)
+    rt = runtime()
+    if rt.jobs.succeed(job_id, result):
+        notify(rt, job_id)
+    elif (record := rt.jobs.get(job_id)) is None or record.status == CANCELED:
+        # canceled while compositing: drop what was just written (a twin of this task that already
+        # succeeded, after a chord sent twice, keeps its result)
+        rt.blobs.delete_prefix(f"{job_id}/")
+    return result
+
+
+def _box(box: Box) -> dict[str, int]:
+    return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}

@@ -34,8 +34,7 @@ from services.painting.plan import (
 )
 from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
 from shared.errors import InvalidParameterError
-
-MAX_PEOPLE = 6
+from shared.limits import MAX_PEOPLE as MAX_PEOPLE  # re-exported: the pipeline and the CLI import it here
 
 
 @dataclass(frozen=True)

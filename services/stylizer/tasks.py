@@ -5,6 +5,14 @@ the painting around that place, so it decides the place (from the painting's ana
 face box, which it can compute without the matte) and stores the decision for the compositor.
 Gallery and built-in styles come precomputed from the worker's start-up; `custom` analyses and computes
 the style vector of the painting uploaded with the job.
+
+Several people (issue 14): one `plan_people` task first, then one stylize task per person. Where the
+joint plan is computed: once, in that plan task, not in each stylize task. The plan of one person depends
+on everyone's face box (no one may cover another's face), and with `people=all` on the faces found in the
+group photo, which also decides how many tasks there are; computing it once means each task reads the
+one stored plan (no two workers can disagree on a float rounding, an uploaded painting is analysed once,
+not once per person), at the cost of one short step (face detection, ~tens of ms a photo) before the
+fan-out. It runs on a stylizer because the stylizers hold the painting analyser, as for one person.
 """
 
 from __future__ import annotations
@@ -18,20 +26,35 @@ from celery import Task, shared_task
 
 from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
+from shared.fanout import person_style, send_people_chord
 from shared.imageio import decode_image
-from shared.jobs import PAINTING_BLOB, PLAN_BLOB, PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
-from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, STYLIZE_TASK
-from shared.worker import Runtime, run_stage
+from shared.jobs import (
+    PAINTING_BLOB,
+    PEOPLE_BLOB,
+    PLAN_BLOB,
+    PLAN_STAGE,
+    PORTRAIT_BLOB,
+    STYLIZED_BLOB,
+    blob_key,
+    person_blob,
+    person_stage,
+)
+from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, PLAN_PEOPLE_TASK, STYLIZE_TASK
+from shared.worker import Runtime, run_stage, runtime
 
 
 @shared_task(name=STYLIZE_TASK, bind=True)
-def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
+def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None = None) -> str:
+    if person is not None:
+        stage = person_stage("stylize", person)
+        done: str = run_stage(self, job_id, stage, lambda rt: _stylize_person(rt, job_id, params, person))
+        return done
+
     def work(rt: Runtime) -> str:
         from services.compositor.placement import Placement
         from services.painting.options import Harmonize
         from services.painting.planning import plan_for
         from services.stylizer.planned import stylize_for_plan
-        from services.stylizer.resolve import resolve_style
 
         models = rt.models
         limit = rt.settings.max_pixels
@@ -54,12 +77,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
         )
         steps = Harmonize.from_flag(params["harmonize"])
         style_id = params["style"]
-        if style_id == CUSTOM_STYLE:
-            style = resolve_style(PAINTING_STYLE, models.stylizer, painting)
-        elif style_id in models.styles:
-            style = models.styles[style_id]
-        else:
-            raise UnknownStyleError(f"this stylizer worker does not serve style {style_id!r}", field="style")
+        style = _served_style(models, style_id, painting)
         stylized = stylize_for_plan(
             models.stylizer,
             portrait,
@@ -81,6 +99,95 @@ def stylize(self: Task, job_id: str, params: dict[str, Any]) -> str:
 
     result: str = run_stage(self, job_id, "stylize", work)
     return result
+
+
+def _served_style(models: Any, style_id: str, painting: np.ndarray) -> Any:
+    """The style this worker holds for `style_id` (`custom`: the uploaded painting's, computed now)."""
+    from services.stylizer.resolve import resolve_style
+
+    if style_id == CUSTOM_STYLE:
+        return resolve_style(PAINTING_STYLE, models.stylizer, painting)
+    if style_id in models.styles:
+        return models.styles[style_id]
+    raise UnknownStyleError(f"this stylizer worker does not serve style {style_id!r}", field="style")
+
+
+def _painting(rt: Runtime, job_id: str, painting_id: str | None) -> np.ndarray:
+    if painting_id:
+        return _gallery_painting(painting_id)
+    raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
+    return decode_image(raw, max_pixels=rt.settings.max_pixels, what="painting")
+
+
+def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: int) -> str:
+    """One person of a job with several, stylized for their part of the stored joint plan, in their own
+    style and strength (`style.<n>`, `strength.<n>`) or the job's."""
+    from services.painting.options import Harmonize
+    from services.people_io import load_people, person_fields, person_photo
+    from services.stylizer.planned import stylize_for_plan
+
+    out = blob_key(job_id, person_blob(STYLIZED_BLOB, person))
+    if rt.blobs.exists(out):  # a redelivered task: this person was done before
+        return out
+    people = load_people(rt.blobs, job_id)
+    photo = person_photo(rt.blobs, job_id, people, person, rt.settings.max_pixels)
+    painting = _painting(rt, job_id, params["painting"])
+    style_id = person_style(params, person)
+    stylized = stylize_for_plan(
+        rt.models.stylizer,
+        photo,
+        painting,
+        _served_style(rt.models, style_id, painting),
+        people.group.plans[person - 1],
+        Harmonize.from_flag(params["harmonize"]),
+        own_painting=style_id in (CUSTOM_STYLE, params["painting"]),
+        strength=person_fields(params, person).get("strength", params["strength"]),
+        keep_colors=params["keep_colors"],
+        max_size=params["max_size"],
+        output_scale=params.get("output_scale", 1.0),
+    )
+    rt.blobs.put(out, encode_png_fast(stylized), content_type="image/png")
+    return out
+
+
+@shared_task(name=PLAN_PEOPLE_TASK, bind=True)
+def plan_people(self: Task, job_id: str, params: dict[str, Any]) -> int:
+    """The first task of a job with several people: find everyone, plan them together, store the plan
+    (`people.json`), then send the chord of one segment and one stylize task per person and a composite.
+    A redelivered plan task reuses the stored plan, and sends the chord again only if it was not sent."""
+
+    def work(rt: Runtime) -> int:
+        from services.people_io import load_people, store_people
+
+        if rt.blobs.exists(blob_key(job_id, PEOPLE_BLOB)):
+            return len(load_people(rt.blobs, job_id).sources)
+        people = _plan(rt, job_id, params)
+        store_people(rt.blobs, job_id, people)
+        return len(people.sources)
+
+    count: int = run_stage(self, job_id, PLAN_STAGE, work)
+    rt = runtime()
+    if not rt.jobs.fanned_out(job_id):
+        send_people_chord(self.app, job_id, params, count)
+        rt.jobs.note_fanout(job_id, count)
+    return count
+
+
+def _plan(rt: Runtime, job_id: str, params: dict[str, Any]) -> Any:
+    from services.painting.gallery_analysis import gallery_analysis
+    from services.painting.people import check_order, person_placements, plan_people, sources_of
+    from services.people_io import load_photos
+
+    group = params["group"]
+    models = rt.models
+    photos = load_photos(rt.blobs, job_id, group["photos"], rt.settings.max_pixels)
+    sources = sources_of(photos, models.analyser.faces, every_person=group["every_person"])
+    placements = person_placements(len(sources), group["people"])
+    order = check_order(group["order"], len(sources))
+    painting_id = params["painting"]
+    painting = None if painting_id else _painting(rt, job_id, None)
+    analysis = gallery_analysis(painting_id) if painting_id else models.analyser.analyse(painting)
+    return plan_people(analysis, sources, placements, order, every_person=group["every_person"])
 
 
 @lru_cache(maxsize=16)
