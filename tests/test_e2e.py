@@ -256,7 +256,15 @@ def test_s3_storage_backend(spawn: Spawn, s3_endpoint: str, redis_url: str, port
         assert result.shape == gallery.load_painting("great-wave").shape
         s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
         keys = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-        names = {"portrait", "matte.png", "plan.json", "stylized.png", "cutout.png", "result.png"}
+        names = {
+            "portrait",
+            "matte.png",
+            "plan.json",
+            "stylized.png",
+            "cutout.png",
+            "thumbnail.jpg",
+            "result.png",
+        }
         assert keys == {f"jobs/{job['id']}/{name}" for name in names}
         assert not redis.Redis.from_url(env["SITTER_REDIS_URL"]).keys("sitter:blob:*")
         client.delete(f"/v1/jobs/{job['id']}")
