@@ -674,6 +674,20 @@ def test_phone_three_people(live_stack: LiveStack, phone: WebDriver, shots: Path
     (shots / "phone-people-stage.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
     assert _axe(driver) == []
 
+    # Person 1 removed: person 2 moves up, with their photo and the box where the finger left it.
+    remove = _by_id(driver, "remove-first")
+    assert remove.get_attribute("aria-label") == "Remove person 1 (obama-portrait.jpg)"
+    _tap(driver, remove)
+    _wait(
+        driver, lambda: "grace-hopper.jpg" in _by_id(driver, "portrait-name").text, what="person 2 moved up"
+    )
+    first = _by_id(driver, "person-box")
+    assert str(first.get_attribute("aria-label")).startswith("Person 1 (grace-hopper.jpg): ")
+    assert _box_values(first)[1:] == after[1:] and abs(_box_values(first)[0] - after[0]) <= 1
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 2
+    assert "woman-portrait.jpg" in driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"]').text
+    _wait(driver, lambda: _has_cutout(driver, first), what="the new person 1's cut-out")
+
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
     """A one-finger drag from the element's centre, sent as touch input (Chromium fires touch events)."""

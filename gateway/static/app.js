@@ -326,6 +326,27 @@ function dropPerson(person, why = "") {
   }
 }
 
+// Person 1 removed while others remain: person 2 moves up, with their photo and their box as it was.
+function removeFirst() {
+  const next = state.extras[0];
+  if (!next) {
+    return;
+  }
+  const front = state.front > 1 ? state.front - 1 : null;
+  const { rect, auto, aspect } = next.editor;
+  dropPerson(next);
+  state.front = front;
+  choosePortrait(next.file);
+  editor.aspect = aspect;
+  if (auto) {
+    editor.reset();
+  } else {
+    Object.assign(editor, { rect: { ...rect }, auto: false, spot: null });
+    editor.render();
+  }
+  $("portrait-input").focus();
+}
+
 function personBox() {
   const box = document.createElement("div");
   box.className = "person-box";
@@ -386,6 +407,8 @@ function relayout() {
     }
   });
   $("people-list").hidden = state.extras.length === 0;
+  $("remove-first").hidden = state.extras.length === 0;
+  $("remove-first").setAttribute("aria-label", `Remove person 1${state.portrait ? ` (${state.portrait.name})` : ""}`);
   $("portrait-number").hidden = count < 2;
   const full = count >= MAX_PEOPLE;
   $("add-person-label").hidden = full;
@@ -1360,6 +1383,7 @@ async function start() {
     }
     markStale("placement");
   });
+  $("remove-first").addEventListener("click", removeFirst);
   $("add-person-input").addEventListener("change", (event) => addPeople([...event.target.files]));
   $("people-all").addEventListener("change", (event) => {
     state.everyone = event.target.checked;

@@ -57,6 +57,7 @@ const BY_STATUS = {
 
 const STAGE_WORDS = {
   queue: "queueing your picture",
+  plan: "finding the people in the photos",
   segment: "cutting you out of the photo",
   stylize: "repainting you in the style",
   composite: "placing you in the painting",
