@@ -621,7 +621,9 @@ def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots
     assert str(box1.get_attribute("aria-label")).startswith("Your place in the painting.")
     assert _by_id(driver, "submit-button").text == "Put me in the painting"
     assert _by_id(driver, "place-title").text.endswith("Where you stand")
-    assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier photos.")
+    stale = _by_id(driver, "stale-note").text
+    assert stale.startswith("This was made with the earlier photos.") and "“Put me in the painting”" in stale
+    assert _by_id(driver, "box-readout").text.startswith("Automatic placement: you will be fitted")
     single = _submit_and_wait(driver)
     assert "group" not in single["params"] and "people" not in single["result"]
     assert _by_id(driver, "details").is_displayed()

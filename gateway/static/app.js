@@ -427,10 +427,13 @@ function relayout() {
   $("auto-button").textContent = many ? "Auto place everyone" : "Auto place";
   showSpotsFor();
   renderOrder(count);
-  if (many && !state.everyone) {
-    showReadout(editor);
+  if (editor.width && !state.everyone) {
+    showReadout(editor); // from one person to several and back, the words change with the boxes
   }
   refresh();
+  if (state.stale.size) {
+    showStale(); // it names the submit button, "Put me" or "Put us"
+  }
 }
 
 // Who stands in front where boxes overlap: the API's `order` lists the people back to front; by default
@@ -1387,7 +1390,7 @@ async function start() {
   $("add-person-input").addEventListener("change", (event) => addPeople([...event.target.files]));
   $("people-all").addEventListener("change", (event) => {
     state.everyone = event.target.checked;
-    markStale("photos");
+    markStale("choice of people");
     relayout();
   });
   $("stage").addEventListener("focusin", (event) => {
