@@ -570,7 +570,10 @@ def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots
     assert abs(dragged[0] - (x2 - 60 * scale)) <= 3 and abs(dragged[1] - (y2 - 50 * scale)) <= 3
     assert dragged[2] == h2 and _box_values(box1) == (x1, y1, h1)
     assert _by_id(driver, "box-readout").text.startswith("Person 2: ")
-    # The keyboard on box 2: focused, arrows move it, + grows it with the feet kept.
+    # The keyboard on box 2: reached with Tab from box 1, arrows move it, + grows it with the feet kept.
+    assert driver.switch_to.active_element == box2
+    driver.execute_script("arguments[0].focus()", box1)
+    ActionChains(driver).send_keys(Keys.TAB).perform()
     assert driver.switch_to.active_element == box2
     box2.send_keys(Keys.ARROW_RIGHT)
     assert _box_values(box2) == (dragged[0] + round(0.01 * width), dragged[1], dragged[2])
@@ -633,6 +636,7 @@ def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots
     assert not box1.is_displayed() and _by_id(driver, "group-note").is_displayed()
     assert not _by_id(driver, "auto-button").is_displayed()
     assert _by_id(driver, "submit-button").text == "Put us in the painting"
+    assert _axe(driver) == []
     _screenshot(driver, shots / "desktop-people-group.png")
     everyone = _submit_and_wait(driver)
     assert everyone["params"]["group"]["every_person"] is True
