@@ -481,6 +481,220 @@ def test_desktop_upload_place_submit_download(
     assert _csp_violations(driver) == []  # the whole flow runs under the page's strict policy
 
 
+SECOND = Path(__file__).resolve().parents[1] / "eval/composite/photos/grace-hopper.jpg"
+
+
+def _person_box(driver: WebDriver, number: int) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'#stage .person-box[data-person="{number}"]')
+
+
+def _box_values(box: WebElement) -> tuple[int, int, int]:
+    """A person's box in painting pixels, as the page will send it (x.N, y.N, height.N once moved)."""
+    return tuple(int(str(box.get_attribute(f"data-{name}"))) for name in "xyh")  # type: ignore[return-value]
+
+
+def _has_cutout(driver: WebDriver, box: WebElement) -> bool:
+    return bool(
+        driver.execute_script(
+            "const g = arguments[0].querySelector('.box-ghost');"
+            "return !g.hidden && g.classList.contains('cutout') && g.naturalWidth > 0",
+            box,
+        )
+    )
+
+
+def _check_people_picture(data: bytes, painting_id: str, boxes: list[dict[str, int]]) -> None:
+    """The painting, untouched outside every person's box, and someone inside each box."""
+    with Image.open(io.BytesIO(data)) as image:
+        picture = np.asarray(image.convert("RGB"))
+    painting = _painting(painting_id)
+    assert picture.shape == painting.shape
+    outside = np.ones(painting.shape[:2], bool)
+    for box in boxes:
+        outside[max(box["y"], 0) : box["y"] + box["h"], max(box["x"], 0) : box["x"] + box["w"]] = False
+    assert np.array_equal(picture[outside], painting[outside])
+    for box in boxes:
+        inside = (slice(max(box["y"], 0), box["y"] + box["h"]), slice(max(box["x"], 0), box["x"] + box["w"]))
+        assert np.abs(picture[inside].astype(int) - painting[inside]).mean() > 5
+
+
+def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots: Path) -> None:
+    """Add a second person, see two numbered boxes with their cut-outs, drag and nudge box 2, put person 1
+    in front, submit: the job carries x.2/y.2/height.2 and the result's boxes are the ones placed. Removing
+    the person gives back the one-person form; a group photo is placed automatically."""
+    driver = desktop
+    _open(driver, live_stack)
+    assert not _by_id(driver, "people").is_displayed()  # nobody to add to before a first photo
+    _choose_portrait(driver, SAMPLE)
+    _choose_painting(driver, "starry-night").click()
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    _wait(driver, lambda: _has_cutout(driver, _by_id(driver, "person-box")), what="person 1's cut-out")
+    assert _by_id(driver, "submit-button").text == "Put me in the painting"
+
+    # A bad file for person 2 is refused at once, and nobody is added.
+    _by_id(driver, "add-person-input").send_keys(
+        str(Path(__file__).parent / "data/person_check/no-person-coffee.jpg")
+    )
+    error = _by_id(driver, "portrait-error")
+    _wait(driver, error.is_displayed, what="the coffee cup refused")
+    assert "could not find a person" in error.text and "no-person-coffee.jpg" in error.text
+    assert driver.find_elements(By.CSS_SELECTOR, ".person-card") == []
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 1
+
+    _by_id(driver, "add-person-input").send_keys(str(SECOND))
+    card = driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"]')
+    _wait(driver, lambda: "found the person" in card.text, what="person 2's cut-out")
+    assert "Person 2" in card.text and "grace-hopper.jpg" in card.text and not error.is_displayed()
+    box1, box2 = _person_box(driver, 1), _person_box(driver, 2)
+    _wait(driver, lambda: _has_cutout(driver, box2), what="person 2's cut-out in the box")
+    assert box1.is_displayed() and box2.is_displayed()
+    assert str(box2.get_attribute("aria-label")).startswith("Person 2 (grace-hopper.jpg): ")
+    assert str(box1.get_attribute("aria-label")).startswith("Person 1 (obama-portrait.jpg): ")
+    assert box2.get_attribute("role") == "group" and box2.get_attribute("tabindex") == "0"
+    assert [box.find_element(By.CSS_SELECTOR, ".box-number").text for box in (box1, box2)] == ["1", "2"]
+    assert _by_id(driver, "place-title").text.endswith("Where each of you stands")
+    assert _by_id(driver, "box-readout").text.startswith("Automatic placement: everyone is placed together")
+    assert _by_id(driver, "submit-button").text == "Put us in the painting"
+    # untouched, the boxes stand side by side along the bottom, not on top of each other
+    (x1, y1, h1), (x2, y2, h2) = _box_values(box1), _box_values(box2)
+    width, height = _painting("starry-night").shape[1::-1]
+    assert x1 + round(h1 * 0.3) < x2 and y1 + h1 == height == y2 + h2
+    assert _axe(driver) == []
+    _screenshot(driver, shots / "desktop-people-auto.png")
+
+    # Drag box 2 with the mouse: it moves by the drag; box 1 stays automatic where it was.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box2)
+    ActionChains(driver).click_and_hold(box2).move_by_offset(-60, -50).release().perform()
+    scale = _scale(driver, "starry-night")
+    dragged = _box_values(box2)
+    assert abs(dragged[0] - (x2 - 60 * scale)) <= 3 and abs(dragged[1] - (y2 - 50 * scale)) <= 3
+    assert dragged[2] == h2 and _box_values(box1) == (x1, y1, h1)
+    assert _by_id(driver, "box-readout").text.startswith("Person 2: ")
+    # The keyboard on box 2: reached with Tab from box 1, arrows move it, + grows it with the feet kept.
+    assert driver.switch_to.active_element == box2
+    driver.execute_script("arguments[0].focus()", box1)
+    ActionChains(driver).send_keys(Keys.TAB).perform()
+    assert driver.switch_to.active_element == box2
+    box2.send_keys(Keys.ARROW_RIGHT)
+    assert _box_values(box2) == (dragged[0] + round(0.01 * width), dragged[1], dragged[2])
+    box2.send_keys("+")
+    placed = _box_values(box2)
+    assert placed[2] > dragged[2] and placed[1] + placed[2] == dragged[1] + dragged[2]
+    assert _by_id(driver, "spots-for").text == "Put person 2 on:"  # the spots are for the box last used
+    # Person 1 in front: the order is sent back to front, and box 1 is drawn above box 2.
+    front = Select(_by_id(driver, "order-select"))
+    assert front.first_selected_option.text == "Person 2"  # by default the last person is in front
+    front.select_by_value("1")
+    assert int(str(box1.value_of_css_property("z-index"))) > int(str(box2.value_of_css_property("z-index")))
+    _screenshot(driver, shots / "desktop-people-placed.png")
+    (shots / "desktop-people-stage.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
+
+    job = _submit_and_wait(driver)
+    group = job["params"]["group"]
+    assert group["photos"] == 2 and not group["every_person"]
+    assert group["people"] == {"2": {"x": placed[0], "y": placed[1], "height": placed[2]}}  # box 1: auto
+    assert group["order"] == [1, 0]  # stored 0-based: person 2 at the back, person 1 in front
+    people = job["result"]["people"]
+    assert [person["person"] for person in people] == [1, 2] and job["result"]["order"] == [2, 1]
+    assert (people[1]["box"]["x"], people[1]["box"]["y"], people[1]["box"]["h"]) == placed
+    assert people[1]["placement"]["kind"] == "explicit"
+    _wait_in_view(driver, "result-img")
+    about = _by_id(driver, "result-about").text
+    assert (
+        about.startswith("The Starry Night, in its own style; 2 people: person 1 ") and "; person 2 " in about
+    )
+    assert _by_id(driver, "result-img").get_attribute("alt") == "2 people, placed into The Starry Night"
+    assert not _by_id(driver, "details").is_displayed()  # no single cut-out mask for two people
+    picture = _page_bytes(driver, str(_by_id(driver, "result-img").get_attribute("src")))
+    _check_people_picture(picture, "starry-night", [person["box"] for person in people])
+    _view_shot(driver, shots / "desktop-people-result-view.png")
+    assert _axe(driver) == []
+
+    # Remove person 2: back to the one-person form, and the result is marked as made with other photos.
+    remove = card.find_element(By.CSS_SELECTOR, ".remove-person")
+    assert remove.get_attribute("aria-label") == "Remove person 2 (grace-hopper.jpg)"
+    remove.click()
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 1
+    assert (
+        not _by_id(driver, "people-list").is_displayed() and not _by_id(driver, "order-field").is_displayed()
+    )
+    assert driver.switch_to.active_element == _by_id(driver, "add-person-input")  # focus not lost
+    box1 = _by_id(driver, "person-box")
+    assert not box1.find_element(By.CSS_SELECTOR, ".box-number").is_displayed()
+    assert str(box1.get_attribute("aria-label")).startswith("Your place in the painting.")
+    assert _by_id(driver, "submit-button").text == "Put me in the painting"
+    assert _by_id(driver, "place-title").text.endswith("Where you stand")
+    stale = _by_id(driver, "stale-note").text
+    assert stale.startswith("This was made with the earlier photos.") and "“Put me in the painting”" in stale
+    assert _by_id(driver, "box-readout").text.startswith("Automatic placement: you will be fitted")
+    single = _submit_and_wait(driver)
+    assert "group" not in single["params"] and "people" not in single["result"]
+    assert _by_id(driver, "details").is_displayed()
+
+    # A group photo: everyone in it is kept and placed automatically (the preview cannot split people).
+    _by_id(driver, "people-all").click()
+    assert not box1.is_displayed() and _by_id(driver, "group-note").is_displayed()
+    assert not _by_id(driver, "auto-button").is_displayed()
+    assert _by_id(driver, "submit-button").text == "Put us in the painting"
+    assert _axe(driver) == []
+    _screenshot(driver, shots / "desktop-people-group.png")
+    everyone = _submit_and_wait(driver)
+    assert everyone["params"]["group"]["every_person"] is True
+    assert len(everyone["result"]["people"]) == 1  # this photo holds one person
+    assert "1 person from your group photo: person 1 " in _by_id(driver, "result-about").text
+    _by_id(driver, "people-all").click()
+    assert box1.is_displayed() and _by_id(driver, "submit-button").text == "Put me in the painting"
+
+    # An API error naming a person's field is shown at the step that fixes it: placement for x.2.
+    steps = driver.execute_async_script(
+        "const done = arguments[0]; import('/static/messages.js').then((m) =>"
+        " done(['x.2', 'height.6', 'style.2', 'order', 'people', 'x'].map(m.stepOf)));"
+    )
+    assert steps == ["place", "place", "style", "place", "portrait", "place"]
+    assert _csp_violations(driver) == []
+
+
+def test_phone_three_people(live_stack: LiveStack, phone: WebDriver, shots: Path) -> None:
+    """Three people on a 390 px phone (two photos added at once): every card and box fits, box 2 follows
+    a finger."""
+    driver = phone
+    _open(driver, live_stack)
+    _choose_portrait(driver, SAMPLE)
+    _tap(driver, _choose_painting(driver, "great-wave"))
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    _by_id(driver, "add-person-input").send_keys(f"{SECOND}\n{SECOND.parent / 'woman-portrait.jpg'}")
+    box2 = _person_box(driver, 2)
+    for number in (1, 2, 3):
+        box = _person_box(driver, number)
+        _wait(driver, lambda box=box: _has_cutout(driver, box), what=f"person {number}'s cut-out")
+    assert [_box_values(_person_box(driver, number))[0] for number in (1, 2, 3)] == sorted(
+        _box_values(_person_box(driver, number))[0] for number in (1, 2, 3)
+    )  # a row, left to right, until moved
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    _screenshot(driver, shots / "phone-people.png")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box2)
+    before = _box_values(box2)
+    _touch_drag(driver, box2, -40, -30)
+    after = _box_values(box2)
+    assert after[0] < before[0] and after[1] < before[1] and after[2] == before[2]
+    (shots / "phone-people-stage.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
+    assert _axe(driver) == []
+
+    # Person 1 removed: person 2 moves up, with their photo and the box where the finger left it.
+    remove = _by_id(driver, "remove-first")
+    assert remove.get_attribute("aria-label") == "Remove person 1 (obama-portrait.jpg)"
+    _tap(driver, remove)
+    _wait(
+        driver, lambda: "grace-hopper.jpg" in _by_id(driver, "portrait-name").text, what="person 2 moved up"
+    )
+    first = _by_id(driver, "person-box")
+    assert str(first.get_attribute("aria-label")).startswith("Person 1 (grace-hopper.jpg): ")
+    assert _box_values(first)[1:] == after[1:] and abs(_box_values(first)[0] - after[0]) <= 1
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 2
+    assert "woman-portrait.jpg" in driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"]').text
+    _wait(driver, lambda: _has_cutout(driver, first), what="the new person 1's cut-out")
+
+
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
     """A one-finger drag from the element's centre, sent as touch input (Chromium fires touch events)."""
     actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))

@@ -4,7 +4,7 @@
 // update it and call refresh() to sync the controls.
 
 import { api, apiKey, follow } from "./api.js";
-import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf } from "./messages.js";
+import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf, stepOf } from "./messages.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,12 +12,19 @@ const $ = (id) => document.getElementById(id);
 const HISTORY_ITEM = "sitter.history"; // this tab's results (sessionStorage): ids and words, no pictures
 const HISTORY_SIZE = 12;
 const SLOW_QUEUE_S = 8; // queued longer than this: say the service is busy
+const MAX_PEOPLE = 6; // the API's limit of people in one picture (shared/limits.py)
+const BOX_KEYS = "Arrow keys move it; plus and minus resize it.";
+const ONE_BOX_LABEL = `Your place in the painting. ${BOX_KEYS}`;
 
 const state = {
   portrait: null, // the chosen File, kept so "try another placement" needs no new pick
   portraitOk: false,
   portraitJob: null, // an earlier job holding this portrait on the server: reused, not uploaded again
   previewed: false, // the box shows the server's cut-out of this photo (not the photo itself)
+  extras: [], // people 2..6, one photo each: { file, ok, previewed, editor, box, card, urls }
+  front: null, // the person the user put in front (their number); by default the last one
+  lastBox: null, // the box last focused: a suggested spot is for that person
+  everyone: false, // a group photo: every person in it is kept (people=all), placed automatically
   paintings: [],
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
@@ -117,7 +124,7 @@ function choosePortrait(file) {
     }
   };
   img.src = objectUrl("portrait", file);
-  refresh();
+  relayout(); // person 1's box is named after the photo when there are several
   previewPerson(file);
 }
 
@@ -179,6 +186,284 @@ function rejectPortrait(file, why = "") {
   refresh();
 }
 
+// ---- More people: "Add a person" (one photo each, up to 6 people), removed one by one ------------
+
+const people = () => [{ editor, box: $("person-box"), file: state.portrait }, ...state.extras];
+const several = () => state.extras.length > 0 || state.everyone;
+
+function addPeople(files) {
+  if (files.length) {
+    showError("portrait", "");
+  }
+  for (const file of files) {
+    addPerson(file);
+  }
+  $("add-person-input").value = "";
+}
+
+function addPerson(file) {
+  if (!file) {
+    return;
+  }
+  if (1 + state.extras.length >= MAX_PEOPLE) {
+    showError("portrait", `At most ${MAX_PEOPLE} people fit in one picture.`);
+    return;
+  }
+  const format = formatOf(file);
+  if (!format) {
+    showError("portrait", `“${file.name}” isn't a picture we can read. Choose a ${FORMAT_WORDS} photo.`);
+    return;
+  }
+  const person = { file, ok: false, previewed: false, urls: {} };
+  person.box = personBox();
+  person.card = personCard(person);
+  state.extras.push(person);
+  person.editor = new PlacementEditor(
+    { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
+    showReadout,
+    () => markStale("placement"),
+  );
+  if (editor.width) {
+    person.editor.setPainting(editor.width, editor.height);
+  }
+  markStale("photos");
+  relayout();
+  const photo = (person.urls.photo = URL.createObjectURL(file));
+  const probe = new Image();
+  probe.onload = () => {
+    if (!state.extras.includes(person)) {
+      return;
+    }
+    person.ok = true;
+    if (!person.previewed) {
+      person.editor.setAspect(probe.naturalWidth / probe.naturalHeight);
+      personGhost(person, "photo", photo);
+    }
+    refresh();
+  };
+  probe.onerror = () => {
+    if (format.noPreview) {
+      person.ok = true; // HEIC, TIFF: the server reads them
+      refresh();
+    } else {
+      dropPerson(person, `“${file.name}” isn't a picture we can read. Choose a ${FORMAT_WORDS} photo.`);
+    }
+  };
+  probe.src = photo;
+  previewExtra(person);
+}
+
+// The same cut-out preview as the first photo's: the person's outline in their box, and a photo with
+// nobody in it refused here (that person is not added), before any job.
+async function previewExtra(person) {
+  const status = person.card.querySelector(".person-state");
+  status.textContent = "finding the person in the photo…";
+  let blob;
+  try {
+    blob = await api.preview(personForm(person.file));
+  } catch (error) {
+    if (!state.extras.includes(person)) {
+      return;
+    }
+    status.textContent = "";
+    if (error.code === "no-person") {
+      dropPerson(person, `“${person.file.name}”: ${explainFailure({ code: "no-person" })}`);
+    } else if (error.field === "portrait" && [413, 415, 422].includes(error.status)) {
+      dropPerson(person, `“${person.file.name}”: ${explainProblem(error)}`);
+    }
+    return;
+  }
+  if (!state.extras.includes(person)) {
+    return;
+  }
+  const url = (person.urls.cutout = URL.createObjectURL(blob));
+  const cutout = new Image();
+  cutout.src = url;
+  try {
+    await cutout.decode();
+  } catch {
+    return;
+  }
+  if (!state.extras.includes(person)) {
+    return;
+  }
+  person.ok = true;
+  person.previewed = true;
+  status.textContent = "found the person.";
+  person.editor.setAspect(cutout.naturalWidth / cutout.naturalHeight);
+  personGhost(person, "cutout", url);
+  refresh();
+}
+
+function personForm(file) {
+  const form = new FormData();
+  form.append("portrait", file, file.name);
+  return form;
+}
+
+// A removed person (or a refused photo, said in `why`): the card and the box go, the others renumber.
+function dropPerson(person, why = "") {
+  const index = state.extras.indexOf(person);
+  if (index < 0) {
+    return;
+  }
+  const hadFocus = person.card.contains(document.activeElement);
+  state.extras.splice(index, 1);
+  const number = index + 2; // the people after them move up one number; so does the one in front
+  state.front = state.front === number ? null : state.front > number ? state.front - 1 : state.front;
+  person.card.remove();
+  person.box.remove();
+  for (const url of Object.values(person.urls)) {
+    URL.revokeObjectURL(url);
+  }
+  markStale("photos");
+  relayout();
+  showError("portrait", why);
+  if (hadFocus) {
+    // the next person's Remove, else "Add a person": the focus stays in the list, not lost on <body>
+    const next = state.extras[index]?.card.querySelector("button") || $("add-person-input");
+    next.focus();
+  }
+}
+
+// Person 1 removed while others remain: person 2 moves up, with their photo and their box as it was.
+function removeFirst() {
+  const next = state.extras[0];
+  if (!next) {
+    return;
+  }
+  const front = state.front > 1 ? state.front - 1 : null;
+  const { rect, auto, aspect } = next.editor;
+  dropPerson(next);
+  state.front = front;
+  choosePortrait(next.file);
+  editor.aspect = aspect;
+  if (auto) {
+    editor.reset();
+  } else {
+    Object.assign(editor, { rect: { ...rect }, auto: false, spot: null });
+    editor.render();
+  }
+  $("portrait-input").focus();
+}
+
+function personBox() {
+  const box = document.createElement("div");
+  box.className = "person-box";
+  box.tabIndex = 0;
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-roledescription", "movable box");
+  box.setAttribute("aria-describedby", "box-readout");
+  box.innerHTML =
+    '<img class="box-ghost" alt="" hidden><span class="box-figure" aria-hidden="true"></span>' +
+    '<span class="box-number" aria-hidden="true"></span><span class="resize-handle" aria-hidden="true"></span>';
+  $("stage").append(box);
+  return box;
+}
+
+function personCard(person) {
+  const card = document.createElement("li");
+  card.className = "person-card";
+  card.innerHTML =
+    '<span class="person-number" aria-hidden="true"></span><img class="person-thumb" alt="" hidden>' +
+    '<span class="person-words"><strong class="person-title"></strong><span class="person-name"></span>' +
+    '<span class="hint person-state" aria-live="polite"></span></span>' +
+    '<button type="button" class="button remove-person">Remove</button>';
+  card.querySelector(".person-name").textContent = person.file.name;
+  card.querySelector(".remove-person").addEventListener("click", () => dropPerson(person));
+  $("people-list").append(card);
+  return card;
+}
+
+function personGhost(person, kind, src) {
+  const ghost = person.box.querySelector(".box-ghost");
+  ghost.className = `box-ghost ${kind}`;
+  ghost.hidden = false;
+  ghost.src = src;
+  person.box.classList.add("has-ghost");
+  const thumb = person.card.querySelector(".person-thumb");
+  thumb.src = src;
+  thumb.hidden = false;
+}
+
+// After any change in who is in the picture: numbers, labels, the boxes' row, and which controls show.
+function relayout() {
+  const everyone = people();
+  const count = everyone.length;
+  const many = several();
+  everyone.forEach((person, index) => {
+    const number = index + 1;
+    person.editor.setSlot(index, state.everyone ? 1 : count);
+    person.box.querySelector(".box-number").textContent = String(number);
+    person.box.dataset.person = String(number);
+    person.box.hidden = !editor.width || state.everyone;
+    const name = person.file ? ` (${person.file.name})` : "";
+    person.box.setAttribute("aria-label", count > 1 ? `Person ${number}${name}: their place in the painting. ${BOX_KEYS}` : ONE_BOX_LABEL);
+    if (index > 0) {
+      person.card.dataset.person = String(number);
+      person.card.querySelector(".person-number").textContent = String(number);
+      person.card.querySelector(".person-title").textContent = `Person ${number}`;
+      person.card.querySelector(".remove-person").setAttribute("aria-label", `Remove person ${number}${name}`);
+    }
+  });
+  $("people-list").hidden = state.extras.length === 0;
+  $("remove-first").hidden = state.extras.length === 0;
+  $("remove-first").setAttribute("aria-label", `Remove person 1${state.portrait ? ` (${state.portrait.name})` : ""}`);
+  $("portrait-number").hidden = count < 2;
+  const full = count >= MAX_PEOPLE;
+  $("add-person-label").hidden = full;
+  $("add-person-input").disabled = full;
+  $("people-hint").textContent = full
+    ? `${MAX_PEOPLE} people: the most one picture holds.`
+    : count > 1
+      ? `${count} people, one photo each (up to ${MAX_PEOPLE}). Each gets a numbered box in step 4.`
+      : `Someone else, from another photo: up to ${MAX_PEOPLE} people in one picture.`;
+  $("stage").classList.toggle("several", count > 1 && !state.everyone);
+  $("group-note").hidden = !state.everyone || !editor.width;
+  $("place-actions").hidden = state.everyone;
+  $("place-help").hidden = many;
+  $("place-help-several").hidden = !many || state.everyone;
+  $("place-title-words").textContent = many ? "Where each of you stands" : "Where you stand";
+  $("auto-button").textContent = many ? "Auto place everyone" : "Auto place";
+  showSpotsFor();
+  renderOrder(count);
+  if (editor.width && !state.everyone) {
+    showReadout(editor); // from one person to several and back, the words change with the boxes
+  }
+  refresh();
+  if (state.stale.size) {
+    showStale(); // it names the submit button, "Put me" or "Put us"
+  }
+}
+
+// Who stands in front where boxes overlap: the API's `order` lists the people back to front; by default
+// the last person is in front. The boxes are stacked the same way.
+function renderOrder(count) {
+  const select = $("order-select");
+  const chosen = state.front && state.front <= count ? state.front : count;
+  select.replaceChildren();
+  for (let number = 1; number <= count; number++) {
+    select.append(new Option(`Person ${number}`, String(number)));
+  }
+  select.value = String(chosen);
+  $("order-field").hidden = count < 2 || state.everyone;
+  stackBoxes();
+}
+
+function orderOf() {
+  const count = people().length;
+  const front = Number($("order-select").value) || count;
+  const back = Array.from({ length: count }, (_, index) => index + 1).filter((number) => number !== front);
+  return [...back, front];
+}
+
+function stackBoxes() {
+  const order = orderOf();
+  people().forEach((person, index) => {
+    person.box.style.zIndex = String(1 + order.indexOf(index + 1));
+  });
+}
+
 function setUpDropzone() {
   const zone = $("dropzone");
   zone.addEventListener("dragover", (event) => {
@@ -189,7 +474,10 @@ function setUpDropzone() {
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("dragging");
-    choosePortrait(event.dataTransfer.files[0]);
+    // several photos dropped at once: the first is person 1, the others are added after them
+    const [first, ...others] = event.dataTransfer.files;
+    choosePortrait(first);
+    others.forEach(addPerson);
   });
   for (const id of ["portrait-input", "portrait-camera"]) {
     $(id).addEventListener("change", (event) => choosePortrait(event.target.files[0]));
@@ -214,6 +502,9 @@ function showGhost(kind, src) {
 // whole person to draw. It is the photo of this page's portrait only while that portrait is unchanged.
 async function ghostFromResult(job) {
   const box = job.result?.box;
+  if (job.result?.people) {
+    return; // several people: no single cut-out to draw
+  }
   const inside = box && box.x >= 0 && box.y >= 0 && box.x + box.w <= job.result.width && box.y + box.h <= job.result.height;
   if (!inside || !job.links?.artifacts?.cutout || state.portraitJob !== job.id) {
     return;
@@ -312,9 +603,25 @@ function renderSpots(spots) {
     button.className = "button spot";
     button.textContent = index === 0 ? "Best spot" : `Spot ${index + 1}`;
     button.title = spot.reason;
-    button.addEventListener("click", () => editor.useSpot(index, spot));
+    button.addEventListener("click", () => spotTarget().useSpot(index, spot));
     holder.append(button);
   });
+  showSpotsFor();
+}
+
+// With several people a spot is for the person whose box was last touched (person 1 at first), named
+// before the spots' buttons.
+function spotTarget() {
+  return people().find((person) => person.box === state.lastBox)?.editor || editor;
+}
+
+function showSpotsFor() {
+  const many = people().length > 1 && !state.everyone;
+  const number = people().findIndex((person) => person.editor === spotTarget()) + 1;
+  const words = many ? `Put person ${number} on:` : "";
+  $("spots-for").textContent = words;
+  $("spots-for").hidden = !many || !$("spots").children.length;
+  $("spots").setAttribute("aria-label", many ? `Suggested places for person ${number}` : "Suggested places");
 }
 
 function choosePaintingFile(file) {
@@ -352,8 +659,11 @@ function showPainting(src, width, height, label) {
   $("stage").style.aspectRatio = `${width} / ${height}`;
   $("stage").style.width = `min(100%, calc(75vh * ${width / height}))`;
   $("stage-placeholder").hidden = true;
-  $("person-box").hidden = false;
   editor.setPainting(width, height);
+  for (const person of state.extras) {
+    person.editor.setPainting(width, height);
+  }
+  relayout(); // shows the boxes
   describeSizes(width, height);
   const buttons = [...$("gallery").querySelectorAll(".painting")];
   for (const button of buttons) {
@@ -417,6 +727,16 @@ function updateStyleThumb() {
 
 function showReadout(placement) {
   const words = placement.describe();
+  if (several()) {
+    const number = placement === editor ? 1 : state.extras.findIndex((person) => person.editor === placement) + 2;
+    const untouched = people().every((person) => person.editor.auto);
+    $("box-readout").textContent = untouched
+      ? "Automatic placement: everyone is placed together when the picture is made. Drag a box to place that person yourself."
+      : placement.auto
+        ? `Person ${number}: placed automatically, around the others.`
+        : `Person ${number}: ${words}.`;
+    return;
+  }
   $("box-readout").textContent = placement.auto
     ? "Automatic placement: you will be fitted to the painting's best spot."
     : placement.spot !== null
@@ -427,21 +747,35 @@ function showReadout(placement) {
 // ---- Submit and progress --------------------------------------------------------------------------
 
 function refresh() {
-  const ready = state.portraitOk && (state.paintingId || state.paintingFile);
+  const photos = state.portraitOk && state.extras.every((person) => person.ok);
+  const ready = photos && (state.paintingId || state.paintingFile);
   const busy = Boolean(state.run);
   $("submit-button").disabled = !ready || busy;
+  $("submit-button").textContent = submitWords();
+  // "Add a person" once there is a first person to add to
+  $("people").hidden = !state.portraitOk && state.extras.length === 0 && !state.everyone;
   // while busy the progress view speaks; the hint would only repeat it
   $("submit-hint").hidden = busy;
   $("submit-hint").textContent = ready
     ? "Ready when you are."
     : !state.portraitOk
       ? "Choose a photo of yourself first."
-      : "Now pick a painting.";
+      : !photos
+        ? "Checking the photos…"
+        : "Now pick a painting.";
 }
+
+const submitWords = () => (several() ? "Put us in the painting" : "Put me in the painting");
 
 function buildForm() {
   const form = new FormData();
-  if (state.portraitJob) {
+  const many = several();
+  if (many) {
+    // every photo is sent (portrait_from holds one photo only), person 1's first
+    for (const person of people()) {
+      form.append("portrait", person.file, person.file.name);
+    }
+  } else if (state.portraitJob) {
     form.append("portrait_from", state.portraitJob);
   } else {
     form.append("portrait", state.portrait, state.portrait.name);
@@ -457,8 +791,23 @@ function buildForm() {
   form.append("harmonize", String($("harmonize").checked));
   form.append("format", $("format").value);
   form.append("output_scale", $("output-scale").value);
-  for (const [name, value] of Object.entries(editor.values())) {
-    form.append(name, value);
+  if (!many) {
+    for (const [name, value] of Object.entries(editor.values())) {
+      form.append(name, value);
+    }
+  } else if (state.everyone) {
+    form.append("people", "all"); // placed automatically: the boxes are hidden
+  } else {
+    // only the boxes the user moved: the others are placed automatically, around them
+    people().forEach((person, index) => {
+      for (const [name, value] of Object.entries(person.editor.personValues(index + 1))) {
+        form.append(name, value);
+      }
+    });
+    const order = orderOf();
+    if (order.at(-1) !== order.length) {
+      form.append("order", order.join(","));
+    }
   }
   return form;
 }
@@ -505,8 +854,10 @@ async function submitForm() {
 
 function submit() {
   return runJob(async () => {
+    const many = several();
     const job = await submitForm();
-    state.portraitJob = job.id;
+    // a job with several people holds several photos: the next one-person job uploads its photo again
+    state.portraitJob = many ? null : job.id;
     return job;
   });
 }
@@ -566,12 +917,12 @@ async function runJob(start) {
 function explain(error) {
   if (error.failure) {
     // a photo without a person is the photo's problem: say so at the photo step
-    const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : "submit";
+    const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : stepOf(error.failure.field) || "submit";
     showError(step, explainFailure(error.failure));
     reveal(stepSection(step));
     return;
   }
-  const step = FIELD_STEP[error.field] || "submit";
+  const step = stepOf(error.field) || "submit";
   showError(step, explainProblem(error));
   reveal(stepSection(step));
   if (error.status === 401) {
@@ -621,12 +972,14 @@ function remember(job) {
   const style = state.styles.find((item) => item.id === job.params.style);
   const ownStyle = job.params.style === job.params.painting || job.params.style === "custom";
   const { box, width, height, format } = job.result;
+  const many = Array.isArray(job.result.people);
   const entry = {
     id: job.id,
     painting: job.params.painting || null,
     paintingTitle: painting ? painting.title : job.params.painting || "Your own painting",
     styleWords: ownStyle ? "in its own style" : `in the style of ${style ? style.title : job.params.style}`,
-    placement: box ? describePlacement(box, box.w, width, height) : "",
+    placement: many ? peopleWords(job) : box ? describePlacement(box, box.w, width, height) : "",
+    people: many ? job.result.people.length : 1,
     format,
     width,
     height,
@@ -638,6 +991,15 @@ function remember(job) {
   }
   saveHistory();
   return entry;
+}
+
+// "2 people: person 1 standing at the bottom left, ...; person 2 ..." (a group photo's people are named
+// as found in it, left to right).
+function peopleWords(job) {
+  const { people: placed, width, height } = job.result;
+  const group = job.params.group?.every_person ? " from your group photo" : "";
+  const each = placed.map((person) => `person ${person.person} ${describePlacement(person.box, person.box.w, width, height)}`);
+  return `${placed.length} ${placed.length === 1 ? "person" : "people"}${group}: ${each.join("; ")}`;
 }
 
 function saveHistory() {
@@ -729,13 +1091,14 @@ async function showResult(entry, { scroll = true } = {}) {
   // a tall painting is narrowed to fit the screen's height, like the placement stage
   $("result-frame").style.width = `min(100%, calc(70vh * ${width / height}))`;
   $("result-img").src = picture.url;
-  $("result-img").alt = `You, placed into ${entry.paintingTitle}`;
+  $("result-img").alt = entry.people > 1 ? `${entry.people} people, placed into ${entry.paintingTitle}` : `You, placed into ${entry.paintingTitle}`;
   $("result-about").textContent = `${entry.paintingTitle}, ${entry.styleWords}; ${entry.placement}.`;
   const link = $("download-link");
   link.href = picture.url;
   link.download = downloadName(entry);
   offerShare(entry, picture);
   $("details").open = false;
+  $("details").hidden = entry.people > 1; // no single cut-out mask for a picture of several people
   $("mask-img").removeAttribute("src");
   $("stylized-img").removeAttribute("src");
   $("result").hidden = false;
@@ -743,8 +1106,16 @@ async function showResult(entry, { scroll = true } = {}) {
   renderHistory();
   updateOutput();
   // The real cut-out's shape is now known: later placements draw the box exactly as it will land.
-  const box = state.job && state.job.id === entry.id ? state.job.result?.box : null;
-  if (box && box.h > 0) {
+  const made = state.job && state.job.id === entry.id ? state.job : null;
+  const placed = made?.result?.people;
+  const box = made?.result?.box;
+  if (placed) {
+    // each person's real shape, when this page still holds the same photos (not a group photo's people)
+    const everyone = people();
+    if (!made.params.group?.every_person && placed.length === everyone.length) {
+      placed.forEach((person, index) => person.box.h > 0 && everyone[index].editor.setAspect(person.box.w / person.box.h));
+    }
+  } else if (box && box.h > 0) {
     editor.setAspect(box.w / box.h);
   }
   performance.mark("sitter:result-shown");
@@ -796,7 +1167,7 @@ function showStale() {
   setMessage(
     "stale-note",
     outdated
-      ? `This was made with ${changes.length === 1 ? `the earlier ${changes[0]}` : "your earlier choices"}. Press “Put me in the painting” to update it.`
+      ? `This was made with ${changes.length === 1 ? `the earlier ${changes[0]}` : "your earlier choices"}. Press “${submitWords()}” to update it.`
       : "",
   );
   $("result").classList.toggle("outdated", outdated);
@@ -990,7 +1361,7 @@ function forgetKey() {
 // ---- Start ----------------------------------------------------------------------------------------
 
 async function start() {
-  for (const id of ["portrait-input", "painting-input"]) {
+  for (const id of ["portrait-input", "painting-input", "add-person-input"]) {
     $(id).accept = ACCEPT;
   }
   for (const element of document.querySelectorAll(".formats")) {
@@ -1010,7 +1381,25 @@ async function start() {
     $(id).addEventListener("change", () => markStale("style"));
   }
   $("auto-button").addEventListener("click", () => {
-    editor.reset();
+    for (const person of people()) {
+      person.editor.reset();
+    }
+    markStale("placement");
+  });
+  $("remove-first").addEventListener("click", removeFirst);
+  $("add-person-input").addEventListener("change", (event) => addPeople([...event.target.files]));
+  $("people-all").addEventListener("change", (event) => {
+    state.everyone = event.target.checked;
+    markStale("choice of people");
+    relayout();
+  });
+  $("stage").addEventListener("focusin", (event) => {
+    state.lastBox = event.target.closest(".person-box");
+    showSpotsFor();
+  });
+  $("order-select").addEventListener("change", () => {
+    state.front = Number($("order-select").value);
+    stackBoxes();
     markStale("placement");
   });
   $("submit-button").addEventListener("click", submit);

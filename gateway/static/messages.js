@@ -57,6 +57,7 @@ const BY_STATUS = {
 
 const STAGE_WORDS = {
   queue: "queueing your picture",
+  plan: "finding the people in the photos",
   segment: "cutting you out of the photo",
   stylize: "repainting you in the style",
   composite: "placing you in the painting",
@@ -72,7 +73,20 @@ const FIELD_WORDS = {
   y: "your position",
   height: "your size",
   output_scale: "the picture size",
+  people: "the people in the photo",
+  order: "who stands in front",
 };
+
+// A person's own field (`x.2`, `style.3`): the same words, for that person.
+const PERSON_FIELD_WORDS = { x: "position", y: "position", height: "size", style: "style", strength: "style strength" };
+
+function fieldWords(field) {
+  const [, name, number] = field.match(/^([a-z_]+)\.([0-9]+)$/) || [];
+  if (name && PERSON_FIELD_WORDS[name]) {
+    return `person ${number}'s ${PERSON_FIELD_WORDS[name]}`;
+  }
+  return FIELD_WORDS[field] || field;
+}
 
 // Which step of the page an error belongs to, so it is shown (and focused) where it can be fixed.
 export const FIELD_STEP = {
@@ -90,7 +104,18 @@ export const FIELD_STEP = {
   y: "place",
   height: "place",
   auto: "place",
+  spot: "place",
+  order: "place",
+  people: "portrait",
 };
+
+// The step for a field, a person's own (`x.2`, `style.2`) included: that of the field it stands for.
+export function stepOf(field) {
+  if (!field) {
+    return null;
+  }
+  return FIELD_STEP[field] || FIELD_STEP[field.replace(/\.[0-9]+$/, "")] || null;
+}
 
 export function explainProblem(error) {
   const known = BY_CODE[error.code] || BY_STATUS[error.status];
@@ -98,7 +123,7 @@ export function explainProblem(error) {
     return error.detail && error.code !== "unreachable" ? `${known} (${error.detail})` : known;
   }
   if (error.status === 422 && error.field) {
-    return `Please check ${FIELD_WORDS[error.field] || error.field}: ${error.detail}`;
+    return `Please check ${fieldWords(error.field)}: ${error.detail}`;
   }
   if (error.status >= 500) {
     return "Something went wrong on the server. Try again in a moment.";
@@ -107,6 +132,9 @@ export function explainProblem(error) {
 }
 
 export function explainFailure(jobError) {
+  if (jobError?.code === "no-person" && jobError.person) {
+    return `We could not find a person in person ${jobError.person}'s photo. Choose a photo of someone with their face or body clearly visible, or remove that person.`;
+  }
   if (jobError?.code === "no-person") {
     return "We could not find a person in this photo. Choose a photo of someone with their face or body clearly visible, filling a good part of the frame.";
   }

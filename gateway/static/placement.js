@@ -53,6 +53,7 @@ export class PlacementEditor {
     this.spot = null; // index of a suggested spot the box sits on, sent as `spot` until the user drags
     this.preview = null; // where automatic placement will put a standard bust (the painting's best spot)
     this.rect = { x: 0, y: 0, h: 0 };
+    this.slot = { index: 0, count: 1 }; // with several people, untouched boxes are drawn side by side
     box.addEventListener("pointerdown", (event) => this.startGesture(event, event.target === handle ? "resize" : "move"));
     box.addEventListener("keydown", (event) => this.onKey(event));
   }
@@ -103,10 +104,26 @@ export class PlacementEditor {
     }
   }
 
+  // This box is person index + 1 of `count`: with several people the untouched boxes stand in a row along
+  // the bottom (a preview only: the server plans them together, by their faces and the painting).
+  setSlot(index, count) {
+    this.slot = { index, count };
+    if (this.auto) {
+      this.reset();
+    }
+  }
+
   reset() {
     this.auto = true;
     this.spot = null;
-    if (this.preview) {
+    const { index, count } = this.slot;
+    if (count > 1 && this.width) {
+      const share = Math.min(0.5 * this.height, (0.9 * this.width) / (count * this.aspect));
+      const h = Math.max(1, Math.round(share));
+      const w = Math.max(1, Math.round(h * this.aspect));
+      const centre = ((index + 0.5) * this.width) / count;
+      this.rect = { x: Math.round(Math.min(Math.max(centre - w / 2, 0), this.width - w)), y: this.height - h, h };
+    } else if (this.preview) {
       this.fit(this.preview);
     } else {
       const h = Math.max(1, Math.min(Math.round(AUTO_HEIGHT * this.height), Math.floor(this.width / this.aspect)));
@@ -129,6 +146,15 @@ export class PlacementEditor {
       return { spot: String(this.spot) };
     }
     return { x: String(this.rect.x), y: String(this.rect.y), height: String(this.rect.h) };
+  }
+
+  // One person of several (number n from 1): nothing while automatic, else the box as x.n, y.n, height.n
+  // (a suggested spot is a one-person field, so a box put on one is sent as the box it is).
+  personValues(n) {
+    if (this.auto) {
+      return {};
+    }
+    return { [`x.${n}`]: String(this.rect.x), [`y.${n}`]: String(this.rect.y), [`height.${n}`]: String(this.rect.h) };
   }
 
   // Move to (x, y) with height h; a resize passes `bottom` instead of y, so the feet stay put.
