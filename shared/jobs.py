@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, cast
 
 import redis
 
-from shared.metrics import Metrics
+from shared.runtime.metrics import Metrics
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)

@@ -20,8 +20,8 @@ from gateway.app import create_app
 from shared.imageio import decode_image
 from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, blob_key
 from shared.queues import SEGMENT_QUEUE
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from tests.helpers.forms import assert_problem
 
 MAX_UPLOAD = 400_000

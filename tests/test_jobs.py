@@ -19,7 +19,7 @@ from shared.jobs import (
     is_job_id,
     new_job_id,
 )
-from shared.metrics import Metrics
+from shared.runtime.metrics import Metrics
 from shared.webhook import check_callback_url
 
 

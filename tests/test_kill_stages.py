@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.jobs import RUNNING, JobStore
-from shared.metrics import Metrics
+from shared.runtime.metrics import Metrics
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from tests.helpers.brokers import BrokerChoice
 from tests.helpers.images import enlarged, image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll, submit

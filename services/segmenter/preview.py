@@ -16,7 +16,7 @@ from shared.blob_codec import encode_png_fast
 from shared.errors import SitterError
 from shared.imageio import decode_image
 from shared.previews import PREVIEW_SIDE, PREVIEW_TASK, PreviewAnswer, send_answer
-from shared.worker import runtime
+from shared.runtime.worker import runtime
 
 log = logging.getLogger("sitter.segmenter")
 
