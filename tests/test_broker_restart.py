@@ -27,7 +27,8 @@ import redis
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import ACTIVE_KEY, RUNNING, JobStore
+from shared.jobs import RUNNING
+from shared.runtime.job_store import ACTIVE_KEY, JobStore
 from shared.runtime.metrics import Metrics
 from shared.runtime.storage import redis_client
 from shared.settings import Settings

@@ -18,8 +18,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import JobStore
 from shared.models import default_model_dir, sha256_of
+from shared.runtime.job_store import JobStore
 from shared.runtime.storage import redis_client
 from shared.settings import Settings
 from tests.helpers.databases import redis_db

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from gateway.app import create_app
 from services.people_io import load_people
 from shared import gallery
-from shared.jobs import JobStore
+from shared.runtime.job_store import JobStore
 from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
 from tests.helpers.images import image_of

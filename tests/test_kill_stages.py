@@ -20,7 +20,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import RUNNING, JobStore
+from shared.jobs import RUNNING
+from shared.runtime.job_store import JobStore
 from shared.runtime.metrics import Metrics
 from shared.runtime.storage import redis_client
 from shared.settings import Settings

@@ -17,7 +17,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import SUCCEEDED, JobStore
+from shared.jobs import SUCCEEDED
+from shared.runtime.job_store import JobStore
 from shared.runtime.storage import redis_client
 from shared.settings import Settings
 from tests.helpers.jobs import WORKER_LIMITS, poll, submit
