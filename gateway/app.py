@@ -26,8 +26,8 @@ from gateway.memory_request import InMemoryRequest
 from gateway.previews_api import previews_api
 from gateway.problems import ApiProblem, from_sitter_error, problem_response
 from shared.errors import SitterError
+from shared.runtime.storage import StorageUnavailableError
 from shared.settings import Settings
-from shared.storage import StorageUnavailableError
 
 STATIC_DIR = Path(__file__).parent / "static"
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files

@@ -13,13 +13,13 @@ from flask import current_app
 from redis import Redis
 
 from gateway.decode_budget import DecodeBudget
-from shared.broker import Broker, broker_for
-from shared.celery_app import create_celery
-from shared.jobs import JobStore
-from shared.metrics import Metrics
+from shared.runtime.broker import Broker, broker_for
+from shared.runtime.celery_app import create_celery
+from shared.runtime.job_store import JobStore
+from shared.runtime.metrics import Metrics
+from shared.runtime.storage import S3BlobStore, redis_client
+from shared.runtime.storage_ledger import MeteredBlobStore, metered_blob_store
 from shared.settings import Settings
-from shared.storage import S3BlobStore, redis_client
-from shared.storage_ledger import MeteredBlobStore, metered_blob_store
 
 
 class Backends:

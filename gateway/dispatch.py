@@ -2,7 +2,7 @@
 
 One person: `chord([segment, stylize], composite)`, as always. Several people (or every person of a
 group photo): one `plan` task, which finds and plans the people and then sends the chord of one segment
-and one stylize task per person and one composite (shared/fanout.py says why the plan task sends it).
+and one stylize task per person and one composite (shared/runtime/fanout.py says why the plan task sends it).
 
 Fixed ids (`<job>-<stage>`, `<job>-<stage>-<person>`) let DELETE revoke a job's tasks without storing their
 ids, and make a redelivered message recognisably the same task. The chord's error callback marks the job
@@ -15,7 +15,6 @@ from typing import Any
 
 from celery import Celery, chord
 
-from shared.fanout import all_task_ids, plan_signature, task_id
 from shared.jobs import STAGES, is_group
 from shared.queues import (
     COMPOSITE_QUEUE,
@@ -26,6 +25,7 @@ from shared.queues import (
     STYLIZE_TASK,
     stylize_queue,
 )
+from shared.runtime.fanout import all_task_ids, plan_signature, task_id
 
 
 def task_ids(job_id: str) -> list[str]:

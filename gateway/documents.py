@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.fanout import person_style
 from shared.jobs import (
     ARTIFACT_BLOBS,
     ARTIFACT_STAGES,
@@ -22,6 +21,7 @@ from shared.jobs import (
     person_stage,
 )
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, stylize_queue
+from shared.runtime.fanout import person_style
 from shared.settings import Settings
 
 

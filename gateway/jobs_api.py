@@ -35,8 +35,8 @@ from shared.jobs import (
     new_job_id,
     photo_blob,
 )
-from shared.storage import BlobNotFoundError
-from shared.storage_ledger import StorageQuotaError
+from shared.runtime.storage import BlobNotFoundError
+from shared.runtime.storage_ledger import StorageQuotaError
 
 jobs_api = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 log = logging.getLogger("sitter.gateway")

@@ -3,7 +3,8 @@
 The web client asks as soon as a photo is chosen, so the box shows who will stand there (with their real
 outline and proportions) and a photo without a person is refused at the photo step, before any job. The
 photo is shrunk here (a JPEG decoded at reduced scale), so only a small image travels to a segmenter;
-the segmenter runs the job's own matte and person check (shared/previews.py has the round trip).
+the segmenter runs the job's own matte and person check (shared/runtime/preview_replies.py has the round
+trip).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from gateway.jobs_api import check_rate, require_api_key
 from gateway.params import read_file
 from gateway.problems import ApiProblem
 from shared.imageio import open_for_probe, preview_of
-from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK, wait_for_answer
+from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK
+from shared.runtime.preview_replies import wait_for_answer
 
 previews_api = Blueprint("previews", __name__, url_prefix="/v1/previews")
 previews_api.before_request(require_api_key)

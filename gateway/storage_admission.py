@@ -8,8 +8,8 @@ of its maxmemory, the rest being left for the intermediates and results of the j
 from __future__ import annotations
 
 from gateway.problems import ApiProblem
-from shared.storage import BlobStore
-from shared.storage_ledger import StorageQuotaError
+from shared.runtime.storage import BlobStore
+from shared.runtime.storage_ledger import StorageQuotaError
 
 FULL_RETRY_AFTER = "60"  # seconds: room comes back as jobs are deleted or expire
 

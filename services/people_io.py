@@ -14,7 +14,7 @@ import numpy as np
 from services.painting.people import PeoplePlan
 from shared.imageio import decode_image
 from shared.jobs import PEOPLE_BLOB, blob_key, photo_blob
-from shared.storage import BlobStore
+from shared.runtime.storage import BlobStore
 
 
 def load_people(blobs: BlobStore, job_id: str) -> PeoplePlan:

@@ -1,9 +1,8 @@
-"""The cut-out preview's round trip: the gateway asks a segmenter for the person in a small photo and waits.
+"""The cut-out preview's names and its answer: the task, its queue, the photo's size, the answer's form.
 
-A preview is not a job: nothing is stored but the answer, which the worker pushes onto a Redis list named
-for the request; the gateway blocks on that list for a few seconds and gives up (503) when no segmenter is
-free. The task message expires with the wait, so a preview nobody waits for any more is never computed,
-and the answer expires soon after, so one that came too late costs nothing.
+A preview is not a job: nothing is stored but the answer, which the segmenter sends straight back to the
+gateway that waits for it (`shared.runtime.preview_replies` carries it over Redis). This module holds
+only what both sides must agree on, with no Redis or Celery import.
 """
 
 from __future__ import annotations
@@ -12,18 +11,11 @@ import base64
 import json
 from dataclasses import dataclass
 
-import redis
-
 from shared.queues import SEGMENT_QUEUE
 
 PREVIEW_TASK = "sitter.preview"
 PREVIEW_QUEUE = SEGMENT_QUEUE  # the segmenter's models make it; a preview is smaller than a job's segment
 PREVIEW_SIDE = 480  # long side of the photo a preview is made from: enough to draw, quick to matte
-ANSWER_TTL_SECONDS = 30
-
-
-def reply_key(preview_id: str) -> str:
-    return f"sitter:preview:{preview_id}"
 
 
 @dataclass(frozen=True)
@@ -45,19 +37,3 @@ class PreviewAnswer:
         if "png" in data:
             return cls(png=base64.b64decode(data["png"]))
         return cls(code=str(data["code"]), detail=str(data["detail"]))
-
-
-def send_answer(client: redis.Redis, preview_id: str, answer: PreviewAnswer) -> None:
-    key = reply_key(preview_id)
-    pipe = client.pipeline()
-    pipe.rpush(key, answer.dumps())
-    pipe.expire(key, ANSWER_TTL_SECONDS)
-    pipe.execute()
-
-
-def wait_for_answer(client: redis.Redis, preview_id: str, seconds: int) -> PreviewAnswer | None:
-    """The worker's answer, or None when none came within `seconds`."""
-    popped = client.blpop([reply_key(preview_id)], timeout=seconds)
-    if popped is None:
-        return None
-    return PreviewAnswer.loads(popped[1])

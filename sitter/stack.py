@@ -30,7 +30,7 @@ from pathlib import Path
 
 import redis
 
-from shared.broker import RabbitMQBroker, is_rabbitmq
+from shared.runtime.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
 from sitter.rabbitmq_node import RabbitMQNode
 

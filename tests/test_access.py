@@ -19,9 +19,10 @@ from werkzeug.test import TestResponse as Response
 
 from gateway.app import create_app
 from gateway.loopback import resolves_to_loopback
-from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, JobStore, blob_key, is_job_id, new_job_id
+from shared.jobs import PORTRAIT_BLOB, blob_key, is_job_id, new_job_id
+from shared.runtime.job_store import ACTIVE_KEY, JobStore
+from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
-from shared.storage import blob_store, redis_client
 from tests.helpers.forms import assert_problem, job_form
 from tests.helpers.processes import Spawn, free_port
 from tests.helpers.waiting import wait_for

@@ -18,10 +18,11 @@ from PIL import Image
 
 from gateway.app import create_app
 from shared.imageio import decode_image
-from shared.jobs import ACTIVE_KEY, PORTRAIT_BLOB, blob_key
+from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.queues import SEGMENT_QUEUE
+from shared.runtime.job_store import ACTIVE_KEY
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from tests.helpers.forms import assert_problem
 
 MAX_UPLOAD = 400_000

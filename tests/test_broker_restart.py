@@ -27,10 +27,11 @@ import redis
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import ACTIVE_KEY, RUNNING, JobStore
-from shared.metrics import Metrics
+from shared.jobs import RUNNING
+from shared.runtime.job_store import ACTIVE_KEY, JobStore
+from shared.runtime.metrics import Metrics
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from sitter.rabbitmq_node import RabbitMQNode
 from tests.helpers.brokers import BrokerChoice
 from tests.helpers.images import enlarged, image_of

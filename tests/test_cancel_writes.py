@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from shared.jobs import MATTE_BLOB, PLAN_BLOB, STYLIZED_BLOB, blob_key
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from tests.helpers.images import enlarged
 from tests.helpers.processes import Spawn, start_workers
 from tests.helpers.waiting import wait_for

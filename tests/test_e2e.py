@@ -26,8 +26,8 @@ from PIL import Image
 from gateway.app import create_app
 from shared import gallery
 from shared.jobs import PORTRAIT_BLOB, STYLIZED_BLOB, blob_key
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from tests.helpers.brokers import BrokerChoice
 from tests.helpers.images import image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll, submit

@@ -18,10 +18,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import JobStore
 from shared.models import default_model_dir, sha256_of
+from shared.runtime.job_store import JobStore
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from tests.helpers.databases import redis_db
 from tests.helpers.forms import job_form
 from tests.helpers.images import enlarged

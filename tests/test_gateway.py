@@ -16,8 +16,8 @@ from PIL import Image
 from gateway.app import create_app
 from gateway.openapi import PATHS, PROBLEMS
 from shared.jobs import PORTRAIT_BLOB, blob_key
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from shared.trained import trained_styles
 from tests.helpers.forms import assert_problem, job_form
 

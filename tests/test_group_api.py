@@ -14,10 +14,11 @@ import redis
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import ACTIVE_KEY, JOB_PREFIX, blob_key, photo_blob
+from shared.jobs import blob_key, photo_blob
 from shared.queues import SEGMENT_QUEUE, stylize_queue
+from shared.runtime.job_store import ACTIVE_KEY, JOB_PREFIX
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 from tests.helpers.forms import assert_problem
 from tests.helpers.images import enlarged
 

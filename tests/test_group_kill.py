@@ -22,12 +22,13 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
 from gateway.app import create_app
-from shared.celery_app import create_celery
-from shared.jobs import MATTE_BLOB, RUNNING, SUCCEEDED, JobStore, blob_key, person_blob
-from shared.metrics import Metrics
+from shared.jobs import MATTE_BLOB, RUNNING, SUCCEEDED, blob_key, person_blob
 from shared.queues import SEGMENT_QUEUE, SEGMENT_TASK
+from shared.runtime.celery_app import create_celery
+from shared.runtime.job_store import JobStore
+from shared.runtime.metrics import Metrics
+from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
-from shared.storage import blob_store, redis_client
 from tests.helpers.images import enlarged, image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll
 from tests.helpers.metrics import stage_runs

@@ -25,9 +25,9 @@ from werkzeug.datastructures import MultiDict
 from gateway.app import create_app
 from services.people_io import load_people
 from shared import gallery
-from shared.jobs import JobStore
+from shared.runtime.job_store import JobStore
+from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
-from shared.storage import blob_store, redis_client
 from tests.helpers.images import image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll
 from tests.helpers.processes import Spawn, Spawned, start_workers

@@ -8,18 +8,9 @@ import redis
 
 from shared.blob_codec import decode_matte, encode_matte
 from shared.errors import InvalidParameterError
-from shared.jobs import (
-    ACTIVE_KEY,
-    CANCELED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    JobStore,
-    is_job_id,
-    new_job_id,
-)
-from shared.metrics import Metrics
+from shared.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, is_job_id, new_job_id
+from shared.runtime.job_store import ACTIVE_KEY, JobStore
+from shared.runtime.metrics import Metrics
 from shared.webhook import check_callback_url
 
 

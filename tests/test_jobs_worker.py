@@ -12,13 +12,13 @@ from billiard.exceptions import TimeLimitExceeded
 from celery import Celery, Task
 from celery.exceptions import ChordError
 
-from shared.celery_app import create_celery
 from shared.errors import InvalidParameterError
 from shared.jobs import CANCELED, FAILED, RUNNING, SUCCEEDED, new_job_id
 from shared.queues import JOB_FAILED_TASK
+from shared.runtime.celery_app import create_celery
+from shared.runtime.storage import StorageUnavailableError
+from shared.runtime.worker import Runtime, init_runtime, register_failure_handler, run_stage
 from shared.settings import Settings
-from shared.storage import StorageUnavailableError
-from shared.worker import Runtime, init_runtime, register_failure_handler, run_stage
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import RUNNING, JobStore
-from shared.metrics import Metrics
+from shared.jobs import RUNNING
+from shared.runtime.job_store import JobStore
+from shared.runtime.metrics import Metrics
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from tests.helpers.brokers import BrokerChoice
 from tests.helpers.images import enlarged, image_of
 from tests.helpers.jobs import WORKER_LIMITS, poll, submit

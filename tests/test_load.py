@@ -29,7 +29,7 @@ import redis
 import requests
 from PIL import Image
 
-from shared.broker import Broker, broker_for
+from shared.runtime.broker import Broker, broker_for
 from shared.settings import Settings
 from sitter.client import SitterClient
 from tests.helpers.brokers import BrokerChoice

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from gateway.app import create_app
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from tests.helpers.jobs import WORKER_LIMITS, poll
 from tests.helpers.processes import Spawn, start_workers
 from tests.helpers.waiting import wait_for

@@ -11,8 +11,7 @@ import boto3
 import pytest
 import redis
 
-from shared.settings import Settings
-from shared.storage import (
+from shared.runtime.storage import (
     BlobNotFoundError,
     BlobStore,
     RedisBlobStore,
@@ -20,6 +19,7 @@ from shared.storage import (
     StorageUnavailableError,
     blob_store,
 )
+from shared.settings import Settings
 
 
 @pytest.fixture(params=["redis", "s3"])

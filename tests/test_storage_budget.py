@@ -26,11 +26,12 @@ from PIL import Image
 
 from gateway.app import create_app
 from shared.errors import StorageFullError
-from shared.jobs import ACTIVE_KEY, FAILED, JobStore
+from shared.jobs import FAILED
 from shared.queues import SEGMENT_QUEUE
+from shared.runtime.job_store import ACTIVE_KEY, JobStore
+from shared.runtime.storage import RedisBlobStore
+from shared.runtime.storage_ledger import StorageLedger
 from shared.settings import Settings
-from shared.storage import RedisBlobStore
-from shared.storage_ledger import StorageLedger
 from tests.helpers.forms import assert_problem
 from tests.helpers.jobs import WORKER_LIMITS
 from tests.helpers.processes import Spawn, start_workers, worker

@@ -17,9 +17,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import SUCCEEDED, JobStore
+from shared.jobs import SUCCEEDED
+from shared.runtime.job_store import JobStore
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 from tests.helpers.jobs import WORKER_LIMITS, poll, submit
 from tests.helpers.processes import Spawn, Spawned, start_workers
 from tests.helpers.s3 import S3_CREDENTIALS

@@ -20,9 +20,10 @@ import redis
 from flask.testing import FlaskClient
 
 from gateway.app import create_app
-from shared.jobs import CUTOUT_BLOB, JobStore, blob_key, result_blob
+from shared.jobs import CUTOUT_BLOB, blob_key, result_blob
+from shared.runtime.job_store import JobStore
+from shared.runtime.storage import blob_store
 from shared.settings import Settings
-from shared.storage import blob_store
 
 
 @pytest.fixture

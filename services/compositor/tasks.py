@@ -33,7 +33,7 @@ from shared.jobs import (
     result_blob,
 )
 from shared.queues import COMPOSITE_TASK
-from shared.worker import Runtime, notify, run_stage, runtime
+from shared.runtime.worker import Runtime, notify, run_stage, runtime
 
 
 @shared_task(name=COMPOSITE_TASK, bind=True)

@@ -13,8 +13,8 @@ import numpy as np
 from shared import gallery
 from shared.errors import SitterError
 from shared.queues import COMPOSITE_QUEUE
+from shared.runtime.worker import serve
 from shared.settings import Settings
-from shared.worker import serve
 
 
 def check_models(settings: Settings) -> None:

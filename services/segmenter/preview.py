@@ -1,7 +1,7 @@
 """The `preview` task: the person cut out of a small photo, for the web editor's placement box.
 
 Thin: the person check and the matte are the segment stage's own (`PersonMatter`), so a photo the preview
-accepts is one a job accepts; only the answer travels differently (shared/previews.py).
+accepts is one a job accepts; only the answer travels differently (shared/runtime/preview_replies.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from services.compositor.cutout import cutout
 from shared.blob_codec import encode_png_fast
 from shared.errors import SitterError
 from shared.imageio import decode_image
-from shared.previews import PREVIEW_SIDE, PREVIEW_TASK, PreviewAnswer, send_answer
-from shared.worker import runtime
+from shared.previews import PREVIEW_SIDE, PREVIEW_TASK, PreviewAnswer
+from shared.runtime.preview_replies import send_answer
+from shared.runtime.worker import runtime
 
 log = logging.getLogger("sitter.segmenter")
 

@@ -16,7 +16,7 @@ from shared.errors import NoPersonError
 from shared.imageio import decode_image
 from shared.jobs import MATTE_BLOB, PORTRAIT_BLOB, blob_key, person_blob, person_stage
 from shared.queues import SEGMENT_TASK
-from shared.worker import Runtime, run_stage
+from shared.runtime.worker import Runtime, run_stage
 
 
 @shared_task(name=SEGMENT_TASK, bind=True)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from shared.models import model_path
 from shared.queues import SEGMENT_QUEUE
+from shared.runtime.worker import serve
 from shared.settings import Settings
-from shared.worker import serve
 
 MODELS = (
     "selfie-segmenter",

@@ -26,7 +26,6 @@ from celery import Task, shared_task
 
 from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
-from shared.fanout import person_style, send_people_chord
 from shared.imageio import decode_image
 from shared.jobs import (
     PAINTING_BLOB,
@@ -40,7 +39,8 @@ from shared.jobs import (
     person_stage,
 )
 from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, PLAN_PEOPLE_TASK, STYLIZE_TASK
-from shared.worker import Runtime, run_stage, runtime
+from shared.runtime.fanout import person_style, send_people_chord
+from shared.runtime.worker import Runtime, run_stage, runtime
 
 
 @shared_task(name=STYLIZE_TASK, bind=True)

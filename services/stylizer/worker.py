@@ -17,9 +17,9 @@ from shared import gallery
 from shared.errors import UnknownStyleError
 from shared.models import model_path
 from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
+from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
 from shared.trained import STYLE_PREFIX
-from shared.worker import serve, worker_parser
 
 MODELS = (
     "multistyle26",

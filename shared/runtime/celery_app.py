@@ -3,7 +3,7 @@
 Reliability settings live here so no service can drift: late acknowledgement with rejection on a lost
 worker and a prefetch of one (a killed worker's task goes back to the queue and no task waits behind a
 busy one), bounded retries, JSON only, expiring results, and the broker's own settings from
-shared.broker (on Redis a visibility timeout above the hard time limit, so a running task is never
+shared.runtime.broker (on Redis a visibility timeout above the hard time limit, so a running task is never
 redelivered while still alive; on RabbitMQ quorum queues and publisher confirms).
 
 A worker's own publishes (a chord's callback, a retry) wait about a minute for an unreachable broker, as
@@ -23,8 +23,8 @@ from typing import Any
 from celery import Celery
 from celery.backends.redis import RedisBackend
 
-from shared.broker import celery_broker_conf
 from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
+from shared.runtime.broker import celery_broker_conf
 from shared.settings import Settings
 
 # kombu's back-off between attempts: 0, 0.5, 1, 1.5, then 2 s apart; about a minute in all

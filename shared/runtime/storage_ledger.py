@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from shared.storage import BlobStore, blob_store
+from shared.runtime.storage import BlobStore, blob_store
 
 if TYPE_CHECKING:
     from shared.settings import Settings

@@ -20,8 +20,8 @@ from celery import Celery
 from kombu import Connection
 from redis import Redis
 
+from shared.runtime.storage import redis_client
 from shared.settings import Settings
-from shared.storage import redis_client
 
 RABBITMQ_SCHEMES = ("amqp", "amqps", "pyamqp")
 PROBE_TIMEOUT_S = 3.0

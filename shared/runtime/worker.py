@@ -27,14 +27,15 @@ from celery.exceptions import ChordError, Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_process_init
 from kombu.exceptions import OperationalError  # an unreachable RabbitMQ
 
-from shared.broker import broker_for, prepare_worker
-from shared.celery_app import create_celery
 from shared.errors import SitterError
-from shared.jobs import CANCELED, JobStore, stage_words
+from shared.jobs import CANCELED, stage_words
 from shared.queues import JOB_FAILED_TASK
+from shared.runtime.broker import broker_for, prepare_worker
+from shared.runtime.celery_app import create_celery
+from shared.runtime.job_store import JobStore
+from shared.runtime.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
+from shared.runtime.storage_ledger import metered_blob_store
 from shared.settings import Settings
-from shared.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
-from shared.storage_ledger import metered_blob_store
 from shared.webhook import send_callback
 
 log = logging.getLogger("sitter.worker")
