@@ -18,15 +18,12 @@ from shared import gallery
 from shared.errors import SitterError
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, all_queues, stylize_queue
 from shared.settings import Settings
+from sitter.processes import MODULES, WORKERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-WORKER_MODULES = {
-    "segmenter": "services.segmenter.worker",
-    "stylizer": "services.stylizer.worker",
-    "compositor": "services.compositor.worker",
-}
+WORKER_MODULES = {name: MODULES[name] for name in WORKERS}  # the stack's table (sitter.processes)
 
 
 GATEWAY_APP = "gateway.app:create_app()"
