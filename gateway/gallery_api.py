@@ -18,7 +18,6 @@ from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
 from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, stylize_queue
 from shared.trained import KIND as TRAINED_KIND
-from shared.trained import trained_styles
 
 gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
 
@@ -134,7 +133,7 @@ def styles() -> Response:
                 else {}
             ),
         }
-        for style in trained_styles().values()
+        for style in settings().models.trained_styles().values()
     ]
     items.append(
         {

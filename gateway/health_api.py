@@ -12,7 +12,7 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.backends import backends
+from gateway.backends import backends, settings
 from gateway.loopback import is_loopback
 from gateway.problems import ApiProblem
 from shared import gallery
@@ -68,7 +68,7 @@ def _may_scrape() -> None:
 def metrics() -> Response:
     _may_scrape()
     back = backends()
-    queues = all_queues(list(gallery.paintings()))
+    queues = all_queues(list(gallery.paintings()), settings().models.trained_style_ids())
     depths = back.broker.depths(queues)
     gauges = [
         ("sitter_queue_depth", {"queue": queue}, float(depth))

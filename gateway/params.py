@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,6 @@ from shared.jobs import is_job_id
 from shared.limits import MAX_PEOPLE, check_box_bounds, check_output_pixels, check_output_scale
 from shared.queues import BUILTIN_STYLE_PREFIX, CUSTOM_STYLE, PAINTING_STYLE, builtin_style_ids
 from shared.settings import Settings
-from shared.trained import trained_style_ids
 from shared.webhook import check_callback_url
 
 # a per-person field: its name and the person's number (1-based)
@@ -89,11 +89,14 @@ def parse_submission(
     every_person = _people(form.get("people", ""))
     photos = max(1, len(portraits))
     several = photos > 1 or every_person
-    people = _person_fields(form, several, every_person, photos, painting_id or None)
+    trained = settings.models.trained_style_ids()  # SITTER_TRAINED_DIR's networks too
+    people = _person_fields(form, several, every_person, photos, painting_id or None, trained)
     placement = _placement(form) if not several else _no_single_placement(form)
     params: dict[str, Any] = {
         "painting": painting_id or None,
-        "style": _style(form.get("style", PAINTING_STYLE).strip() or PAINTING_STYLE, painting_id or None),
+        "style": _style(
+            form.get("style", PAINTING_STYLE).strip() or PAINTING_STYLE, painting_id or None, trained
+        ),
         "strength": _unit_float(form.get("strength", "1"), "strength"),
         "keep_colors": _flag(form.get("keep_colors", ""), "keep_colors"),
         "harmonize": _flag(form.get("harmonize", "true"), "harmonize"),
@@ -188,13 +191,14 @@ def read_file(
     return _read_upload(upload, name, settings)
 
 
-def _style(spec: str, painting_id: str | None, field: str = "style") -> str:
-    """The style id that names the stylize queue for this job (or person: `field` is `style.2`)."""
+def _style(spec: str, painting_id: str | None, trained: Collection[str], field: str = "style") -> str:
+    """The style id that names the stylize queue for this job (or person: `field` is `style.2`); `trained`
+    holds the trained style ids (`ModelStore.trained_style_ids()`)."""
     if spec in (PAINTING_STYLE, CUSTOM_STYLE) and painting_id is None:
         return CUSTOM_STYLE
     if spec == PAINTING_STYLE and painting_id is not None:
         return painting_id
-    if spec in gallery.paintings() or spec in builtin_style_ids() or spec in trained_style_ids():
+    if spec in gallery.paintings() or spec in builtin_style_ids() or spec in trained:
         return spec
     hint = (
         f"{BUILTIN_STYLE_PREFIX}0..{len(builtin_style_ids()) - 1}, a gallery painting id, a trained style "
@@ -271,7 +275,12 @@ def _no_single_placement(form: MultiDict[str, str]) -> dict[str, int | None]:
 
 
 def _person_fields(
-    form: MultiDict[str, str], several: bool, every_person: bool, photos: int, painting_id: str | None
+    form: MultiDict[str, str],
+    several: bool,
+    every_person: bool,
+    photos: int,
+    painting_id: str | None,
+    trained: Collection[str],
 ) -> dict[str, dict[str, Any]]:
     """The per-person fields, by person number: {"2": {"x": 10, "height": 300, "style": "builtin-3"}}.
 
@@ -299,7 +308,7 @@ def _person_fields(
         if name in PLACEMENT_FIELDS:
             value = _pixels(raw, key)
         elif name == "style":
-            value = _style(raw, painting_id, field=key)
+            value = _style(raw, painting_id, trained, field=key)
         else:
             value = _unit_float(raw, key)
         people.setdefault(str(person), {})[name] = value

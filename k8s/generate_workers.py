@@ -23,6 +23,7 @@ import yaml
 
 from shared import gallery
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, all_style_ids, is_style_id, stylize_queue
+from shared.trained import trained_style_ids
 
 K8S = Path(__file__).resolve().parent
 SPEC = K8S / "workers.yaml"
@@ -265,8 +266,9 @@ def validate(workers: list[Obj]) -> None:
             if style in served:
                 raise ValueError(f"style {style} is served by both {served[style]} and {worker['name']}")
             served[style] = worker["name"]
-    missing = [style for style in all_style_ids(list(gallery.paintings())) if style not in served]
-    unknown = [style for style in served if style not in all_style_ids(list(gallery.paintings()))]
+    known = all_style_ids(list(gallery.paintings()), trained_style_ids())  # the images ship these networks
+    missing = [style for style in known if style not in served]
+    unknown = [style for style in served if style not in known]
     if missing or unknown:
         raise ValueError(f"styles without a worker: {missing}; unknown styles: {unknown}")
 

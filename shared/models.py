@@ -6,7 +6,8 @@ through `model_path`, which re-checks the checksum, so a corrupt or swapped file
 Extra models (user-trained ONNX files) can be added with a JSON catalogue (SITTER_MODEL_CATALOG).
 
 Nothing here reads a SITTER_* variable: entry points build a `ModelStore` from `Settings.models` (the
-model directory and the extra catalogue) and pass it down; None means the per-user cache alone.
+model directory, the extra catalogue and the directory of networks trained here) and pass it down; None
+means the per-user cache and the shipped networks alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import ModelChecksumError, ModelMissingError, SitterError
-from shared.trained import trained_styles
+from shared.trained import TrainedStyle, trained_styles
 
 FETCH_COMMAND = "sitter models fetch"
 
@@ -163,20 +164,30 @@ def default_model_dir() -> Path:
 
 @dataclass(frozen=True)
 class ModelStore:
-    """Where the verified model files live, and which models there are: the built-in catalogue, the shipped
-    trained networks, and the entries of an optional extra JSON catalogue (which may replace built-ins)."""
+    """Where the verified model files live, and which models there are: the built-in catalogue, the trained
+    networks (shipped, and those in `trained_dir`), and the entries of an optional extra JSON catalogue
+    (which may replace built-ins)."""
 
     directory: Path = field(default_factory=default_model_dir)
     extra_catalogue: Path | None = None
+    trained_dir: Path | None = None  # SITTER_TRAINED_DIR: networks trained here, beside the shipped ones
 
     def catalogue(self) -> dict[str, ModelSpec]:
-        return catalogue(self.extra_catalogue)
+        return catalogue(self.extra_catalogue, self.trained_dir)
+
+    def trained_styles(self) -> dict[str, TrainedStyle]:
+        """Every trained style (`trained-<id>`): its network is the model of the same name."""
+        return trained_styles(self.trained_dir)
+
+    def trained_style_ids(self) -> list[str]:
+        return list(self.trained_styles())
 
 
-def catalogue(extra: Path | None = None) -> dict[str, ModelSpec]:
-    """Built-in models plus those in an extra JSON catalogue (list of {name, path, sha256, description})."""
+def catalogue(extra: Path | None = None, trained_dir: Path | None = None) -> dict[str, ModelSpec]:
+    """Built-in models, the trained networks (shipped, and those in `trained_dir`), plus those in an extra
+    JSON catalogue (list of {name, path, sha256, description})."""
     specs = {spec.name: spec for spec in BUILTIN_MODELS}
-    for style in trained_styles().values():  # shipped per-painting networks: copied from the package
+    for style in trained_styles(trained_dir).values():  # per-painting networks: copied from their directory
         specs[style.style_id] = ModelSpec(
             name=style.style_id,
             filename=f"{style.style_id}.onnx",

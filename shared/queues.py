@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from shared.trained import trained_style_ids
-
 SEGMENT_QUEUE = "segment"
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
@@ -39,12 +37,14 @@ def builtin_style_ids() -> list[str]:
     return [f"{BUILTIN_STYLE_PREFIX}{index}" for index in range(BUILTIN_STYLE_COUNT)]
 
 
-def all_style_ids(gallery_ids: list[str]) -> list[str]:
+def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     """Every style a stylizer can serve: each gallery painting, the built-ins, the trained networks
-    (`trained-<id>`, shared/data/trained/trained.json) and uploaded paintings."""
-    return [*gallery_ids, *builtin_style_ids(), *trained_style_ids(), CUSTOM_STYLE]
+    (`trained-<id>`: `ModelStore.trained_style_ids()`, the shipped ones and SITTER_TRAINED_DIR's) and
+    uploaded paintings."""
+    return [*gallery_ids, *builtin_style_ids(), *trained_ids, CUSTOM_STYLE]
 
 
-def all_queues(gallery_ids: list[str]) -> list[str]:
+def all_queues(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     """Every queue the system routes to, for monitoring queue depth and for deployment cross-checks."""
-    return [SEGMENT_QUEUE, COMPOSITE_QUEUE, *(stylize_queue(style) for style in all_style_ids(gallery_ids))]
+    styles = all_style_ids(gallery_ids, trained_ids)
+    return [SEGMENT_QUEUE, COMPOSITE_QUEUE, *(stylize_queue(style) for style in styles)]

@@ -36,6 +36,7 @@ class Settings:
     s3_region: str = "us-east-1"
     model_dir: Path = field(default_factory=default_model_dir)  # default: the per-user cache
     model_catalog: Path | None = None  # a JSON list of extra models (user-trained ONNX files)
+    trained_dir: Path | None = None  # more trained networks (`sitter train-style --out`), beside the shipped
     retention_seconds: int = 24 * 3600
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
@@ -104,8 +105,9 @@ class Settings:
 
     @property
     def models(self) -> ModelStore:
-        """The model directory and catalogue, for everything that loads, checks or fetches a model."""
-        return ModelStore(self.model_dir, self.model_catalog)
+        """The model directory and catalogues (the extra one, the trained networks), for everything that
+        loads, checks or fetches a model, or lists the trained styles."""
+        return ModelStore(self.model_dir, self.model_catalog, self.trained_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,7 +143,7 @@ class Settings:
 
 
 def model_store(model_dir: Path | None = None) -> ModelStore:
-    """The configured models (SITTER_MODEL_DIR, SITTER_MODEL_CATALOG), kept in `model_dir` instead when one
-    is given (the CLI's --model-dir)."""
+    """The configured models (SITTER_MODEL_DIR, SITTER_MODEL_CATALOG, SITTER_TRAINED_DIR), kept in
+    `model_dir` instead when one is given (the CLI's --model-dir)."""
     store = Settings.from_env().models
     return replace(store, directory=model_dir) if model_dir else store

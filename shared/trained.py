@@ -3,7 +3,8 @@
 The facts about each shipped network (its ONNX file, sha256, the painting it belongs to, how it was trained)
 live once, in `shared/data/trained/trained.json`; the model catalogue (checksums), the style ids, the queues
 and the gateway all read them from here. A directory named by SITTER_TRAINED_DIR adds more (networks trained
-on this machine) with the same layout.
+on this machine) with the same layout. Nothing here reads the environment: Settings reads SITTER_TRAINED_DIR
+and it travels as `ModelStore.trained_dir` (shared.models), the callers passing it as `extra`.
 """
 
 from __future__ import annotations
@@ -42,12 +43,9 @@ class TrainedStyle:
         return (self.directory / self.file).resolve()
 
 
-def trained_dirs() -> list[Path]:
-    dirs = [TRAINED_DIR]
-    extra = os.environ.get("SITTER_TRAINED_DIR")
-    if extra:
-        dirs.append(Path(extra).expanduser())
-    return dirs
+def trained_dirs(extra: Path | None = None) -> list[Path]:
+    """The shipped catalogue's directory, then `extra` (SITTER_TRAINED_DIR) when there is one."""
+    return [TRAINED_DIR] if extra is None else [TRAINED_DIR, extra]
 
 
 def read_catalogue(directory: Path) -> list[dict[str, Any]]:
@@ -58,10 +56,11 @@ def read_catalogue(directory: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def trained_styles() -> dict[str, TrainedStyle]:
-    """Every trained style by style id (`trained-<id>`); a later directory overrides an earlier one."""
+def trained_styles(extra: Path | None = None) -> dict[str, TrainedStyle]:
+    """Every trained style by style id (`trained-<id>`), the shipped ones and those in `extra`; a later
+    directory overrides an earlier one."""
     styles: dict[str, TrainedStyle] = {}
-    for directory in trained_dirs():
+    for directory in trained_dirs(extra):
         for entry in read_catalogue(directory):
             style = TrainedStyle(
                 id=entry["id"],
@@ -77,8 +76,8 @@ def trained_styles() -> dict[str, TrainedStyle]:
     return styles
 
 
-def trained_style_ids() -> list[str]:
-    return list(trained_styles())
+def trained_style_ids(extra: Path | None = None) -> list[str]:
+    return list(trained_styles(extra))
 
 
 def is_trained_spec(spec: str) -> bool:

@@ -104,7 +104,6 @@ def run_bench(models: ModelStore | None, *, repeats: int = 10, as_json: bool = F
     from services.compositor.placement import Placement
     from services.stylizer.resolve import resolve_style
     from services.stylizer.styles import ImageStyle, parse_builtin
-    from shared.trained import trained_style_ids
     from sitter.baseline_384 import stylize_at_384
     from sitter.eval_composite import LEGACY_OPTIONS, legacy_placement
     from sitter.pipeline import BlendOptions, Pipeline
@@ -181,7 +180,7 @@ def run_bench(models: ModelStore | None, *, repeats: int = 10, as_json: bool = F
         lambda: stylize_at_384(stylizer, portrait, painting_style, max_size=size),
         note=f"sharpness {sharpness(baseline):.0f}",
     )
-    for style_id in trained_style_ids():  # each painting's own network, same portrait and size
+    for style_id in (models or ModelStore()).trained_style_ids():  # own networks; same portrait and size
         add(
             f"stylize {style_id} (own network)",
             partial(stylizer.stylize, portrait, resolve_style(style_id, stylizer), max_size=size),

@@ -1,7 +1,8 @@
 """`make bench-service`: the cost of the distributed system over the in-process pipeline.
 
 Starts a private stack (redis-server, the gateway, one worker process per service), sends the 600x800
-benchmark portrait through the REST API and reports:
+benchmark portrait through the REST API with `SitterClient` (submit, then `wait` polling every 10 ms, so it
+measures what a client does) and reports:
 - latency: N jobs one at a time; p50/p95 per stage (worker-side) and end to end (client-side, from the
   POST to the moment the poll sees `succeeded`), against the in-process pipeline doing the same work
   (decode, segment, stylize, composite, encode);
@@ -34,6 +35,8 @@ from shared.gallery import load_painting
 from shared.imageio import decode_image, encode_image
 from shared.settings import model_store
 from sitter.bench import bench_portrait
+from sitter.client import Job, JobCanceledError, JobFailedError, SitterClient, WaitTimeoutError
+from sitter.processes import dies_with_us, stack_commands
 from sitter.stack import ROOT, free_port, private_redis
 
 STAGES = ("segment", "stylize", "composite")
@@ -72,17 +75,11 @@ def stack(redis_url: str, processes: int, threads: int, style_id: str, burst: in
         "SITTER_LOG_LEVEL": "WARNING",
         "SITTER_MAX_ACTIVE_JOBS_PER_KEY": str(burst),  # the whole burst comes from this one client
     }
-    commands = [
-        ["-m", "gateway"],
-        ["-m", "services.segmenter.worker"],
-        ["-m", "services.stylizer.worker", "--styles", style_id],
-        ["-m", "services.compositor.worker"],
-    ]
     children = [
         subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            dies_with_us(argv), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        for args in commands
+        for argv in stack_commands(styles=style_id).values()
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -104,44 +101,40 @@ def stack(redis_url: str, processes: int, threads: int, style_id: str, burst: in
             child.wait(30)
 
 
-def submit(base: str, portraits: list[bytes], painting: str, style: str) -> str:
-    """One job with one person per portrait."""
-    files = [("portrait", (f"portrait{k}.jpg", data, "image/jpeg")) for k, data in enumerate(portraits)]
-    response = requests.post(
-        f"{base}/v1/jobs", files=files, data={"painting": painting, "style": style}, timeout=30
-    )
-    response.raise_for_status()
-    return str(response.json()["id"])
+def run_job(client: SitterClient, portraits: list[bytes], painting: str, style: str) -> Job:
+    """Submit one job with one person per portrait and wait for it, as a client does."""
+    return finish(client, submit(client, portraits, painting, style))
 
 
-def wait(base: str, job_id: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        document: dict[str, Any] = requests.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
-        if document["status"] in ("succeeded", "failed", "canceled"):
-            if document["status"] != "succeeded":
-                raise SystemExit(f"job {job_id} {document['status']}: {document['error']}")
-            return document
-        time.sleep(POLL_INTERVAL)
-    raise SystemExit(f"job {job_id} did not finish in {timeout} s")
+def submit(client: SitterClient, portraits: list[bytes], painting: str, style: str) -> str:
+    return client.submit(tuple(portraits), painting=painting, style=style).id
+
+
+def finish(client: SitterClient, job_id: str, timeout: float = 300) -> Job:
+    """The job once it succeeded, polled every POLL_INTERVAL (no back-off: the end-to-end time is measured to
+    the poll that sees `succeeded`); a failed, canceled or unfinished job ends the benchmark."""
+    try:
+        return client.wait(job_id, timeout=timeout, interval=POLL_INTERVAL, max_interval=POLL_INTERVAL)
+    except (JobFailedError, JobCanceledError, WaitTimeoutError) as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def latency(
-    base: str, portraits: list[bytes], painting: str, style: str, jobs: int
+    client: SitterClient, portraits: list[bytes], painting: str, style: str, jobs: int
 ) -> dict[str, Percentiles]:
     """Jobs one at a time (after one warm-up): client-side end-to-end and worker-side stage times.
 
     With several people `segment` and `stylize` span from the first person's start to the last one's end
     (the job document's sums), and there is a `plan` stage before them."""
-    wait(base, submit(base, portraits, painting, style))
+    run_job(client, portraits, painting, style)
     stages = STAGES if len(portraits) == 1 else ("plan", *STAGES)
     samples: dict[str, list[float]] = {stage: [] for stage in (*stages, "end_to_end", "queueing")}
     for _ in range(jobs):
         start = time.perf_counter()
-        document = wait(base, submit(base, portraits, painting, style))
+        job = run_job(client, portraits, painting, style)
         total = (time.perf_counter() - start) * 1000
         samples["end_to_end"].append(total)
-        stage_ms = {stage: float(document["stages"][stage]["duration_ms"]) for stage in stages}
+        stage_ms = {stage: float(job.stages[stage]["duration_ms"]) for stage in stages}
         for stage, value in stage_ms.items():
             samples[stage].append(value)
         # the critical path is the plan (several people), the slower header task, then the body
@@ -154,12 +147,12 @@ def latency(
     return {name: Percentiles.of(values) for name, values in samples.items()}
 
 
-def throughput(base: str, portraits: list[bytes], painting: str, style: str, jobs: int) -> float:
+def throughput(client: SitterClient, portraits: list[bytes], painting: str, style: str, jobs: int) -> float:
     """Jobs per minute for a burst of `jobs` submitted at once."""
     start = time.perf_counter()
-    ids = [submit(base, portraits, painting, style) for _ in range(jobs)]
+    ids = [submit(client, portraits, painting, style) for _ in range(jobs)]
     for job_id in ids:
-        wait(base, job_id)
+        finish(client, job_id)
     return round(jobs / (time.perf_counter() - start) * 60, 1)
 
 
@@ -235,14 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for count in (int(item) for item in args.processes.split(",")):
             threads = max(1, cores // count)  # each process's inference threads: never more than the cores
             with stack(redis_url, count, threads, style_id, args.burst) as base:
+                client = SitterClient(base, timeout=30)
                 entry: dict[str, Any] = {"inference_threads": threads}
                 for kind, photos in kinds.items():
                     suffix = "" if kind == "one_person" else f"_{kind}"
                     if count == 1 or kind == "two_people":  # does a 2nd process run the people side by side
-                        figures = latency(base, photos, args.painting, args.style, args.jobs)
+                        figures = latency(client, photos, args.painting, args.style, args.jobs)
                         entry[f"latency{suffix}"] = {name: asdict(value) for name, value in figures.items()}
                     entry[f"throughput{suffix}_jobs_per_min"] = throughput(
-                        base, photos, args.painting, args.style, args.burst
+                        client, photos, args.painting, args.style, args.burst
                     )
                 report["service"][f"{count}_process"] = entry
     one = report["service"].get("1_process", {}).get("latency")

@@ -170,14 +170,13 @@ def cmd_paintings(args: argparse.Namespace) -> int:
 
 def cmd_styles(args: argparse.Namespace) -> int:
     from shared.builtin_styles import builtin_styles
-    from shared.trained import trained_styles
 
     print(f"{'painting':<32} the target painting itself (default)")
     for p in gallery.paintings().values():
         print(f"{p.id:<32} {p.title} — {p.artist}")
     for style in builtin_styles():
         print(f"{style.id:<32} built-in: {style.label}")
-    for trained_style in trained_styles().values():
+    for trained_style in model_store(args.model_dir).trained_styles().values():
         print(f"{trained_style.style_id:<32} trained network: {trained_style.title}")
     print("builtin-3@0.6,builtin-12@0.4     a blend of built-in styles; or a path to any image")
     return 0

@@ -32,23 +32,10 @@ import redis
 
 from shared.runtime.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
+from sitter.processes import STACK, command, dies_with_us
 from sitter.rabbitmq_node import RabbitMQNode
 
 ROOT = Path(__file__).resolve().parents[1]
-SETPRIV = shutil.which("setpriv")  # util-linux, on every Linux
-
-
-def dies_with_us(command: Sequence[str]) -> list[str]:
-    """`command`, asking Linux to send it SIGTERM when this process dies, however it dies.
-
-    Each child runs in its own session, so Ctrl-C reaches only us and we stop them in order; but a SIGKILL
-    runs no handler of ours, and the children would live on, holding their ports. The parent-death signal
-    (set by `setpriv --pdeathsig`, kept across its exec) is the kernel's way to tell them. Where there is
-    no setpriv (not Linux), the command runs as it is.
-    """
-    return [SETPRIV, "--pdeathsig", "TERM", "--", *command] if SETPRIV else list(command)
-
-
 COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
 RESET = "\033[0m"
 
@@ -134,9 +121,9 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     colour: bool = field(default_factory=sys.stdout.isatty)
 
-    def start(self, name: str, args: Sequence[str]) -> None:
+    def start(self, name: str, argv: Sequence[str]) -> None:
         process = subprocess.Popen(
-            dies_with_us([sys.executable, *args]),
+            dies_with_us(argv),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -197,10 +184,8 @@ def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
     stack = Stack(env)
     interrupted = False
     try:
-        stack.start("gateway", ["-m", "gateway"])
-        stack.start("segmenter", ["-m", "services.segmenter.worker"])
-        stack.start("stylizer", ["-m", "services.stylizer.worker", "--styles", styles])
-        stack.start("compositor", ["-m", "services.compositor.worker"])
+        for name in STACK:
+            stack.start(name, command(name, styles=styles))
         queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
         print(
             f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "

@@ -14,7 +14,8 @@
   names); `broker.env(redis_url, db)` gives the SITTER_REDIS_URL/SITTER_BROKER_URL pair of a database.
 - `spawn`: start a long-running subprocess (a worker, the gateway) with its output in a log file, wait
   for a line saying it is ready, and stop it (SIGTERM, then SIGKILL) at the end of the test or module;
-  `worker`, `wait_ready` and `start_workers` start the Celery worker services with it.
+  `worker`, `wait_ready` and `start_workers` start the Celery worker services with it, `start_gateway`
+  the gateway (tests/helpers/processes.py; their command lines come from sitter.processes).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers.processes import free_port, spawner, start_workers
+from tests.helpers.processes import free_port, spawner, start_gateway, start_workers
 
 SERVED_STYLES = ("starry-night", "great-wave", "custom")
 UNSERVED_STYLE = "builtin-5"  # no worker consumes its queue in these tests
@@ -42,7 +42,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     worker_env = {**env, "SITTER_MAX_PIXELS": str(WORKER_MAX_PIXELS)}
     try:
         start_workers(spawn, worker_env, ",".join(SERVED_STYLES))
-        spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+        start_gateway(spawn, env)
         yield LiveStack(f"http://127.0.0.1:{port}", env["SITTER_REDIS_URL"], env)
     finally:
         for item in started:

@@ -24,7 +24,7 @@ from shared.runtime.job_store import ACTIVE_KEY, JobStore
 from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
 from tests.helpers.forms import assert_problem, job_form
-from tests.helpers.processes import Spawn, free_port
+from tests.helpers.processes import Spawn, free_port, start_gateway
 from tests.helpers.waiting import wait_for
 
 ALICE = {"X-API-Key": "alice-key"}
@@ -88,16 +88,11 @@ def test_job_ids_carry_128_random_bits(client: FlaskClient, portrait_jpeg: bytes
 @pytest.mark.slow
 def test_keyless_mode_listens_on_loopback_only_and_says_so(spawn: Spawn) -> None:
     port = free_port()
-    keyless = spawn(
-        ["-m", "gateway"], {"SITTER_PORT": str(port), "SITTER_API_KEYS": ""}, ready="Running on", name="open"
-    )
+    keyless = start_gateway(spawn, {"SITTER_PORT": str(port), "SITTER_API_KEYS": ""}, name="open", timeout=60)
     assert "DEVELOPMENT MODE" in keyless.log() and f"Running on http://127.0.0.1:{port}" in keyless.log()
     assert "all addresses" not in keyless.log()
-    keyed = spawn(
-        ["-m", "gateway"],
-        {"SITTER_PORT": str(free_port()), "SITTER_API_KEYS": "k1"},
-        ready="Running on",
-        name="keyed",
+    keyed = start_gateway(
+        spawn, {"SITTER_PORT": str(free_port()), "SITTER_API_KEYS": "k1"}, name="keyed", timeout=60
     )
     assert "all addresses" in keyed.log() and "DEVELOPMENT MODE" not in keyed.log()
 

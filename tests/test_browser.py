@@ -28,7 +28,7 @@ import requests
 from PIL import Image
 
 from shared import gallery
-from tests.helpers.processes import Spawn, free_port
+from tests.helpers.processes import Spawn, free_port, start_gateway
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow
@@ -907,7 +907,7 @@ def test_cors_lets_configured_origins_call_the_api(
 ) -> None:
     port = free_port()
     env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_CORS_ORIGINS": other_origin}
-    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="cors-gateway")
+    start_gateway(spawn, env, name="cors-gateway")
     desktop.get(other_origin + "/")
     missing = f"/v1/jobs/{'0' * 32}"  # a header that needs a preflight, and an answer the page must read
     allowed = desktop.execute_async_script(CROSS_ORIGIN_CALL, f"http://127.0.0.1:{port}{missing}")
@@ -918,7 +918,7 @@ def test_cors_lets_configured_origins_call_the_api(
     # With API keys, the preflight (which never carries the key) must still pass, then the keyed call works.
     keyed_port = free_port()
     keyed = {**env, "SITTER_PORT": str(keyed_port), "SITTER_API_KEYS": "cross-origin-key"}
-    spawn(["-m", "gateway"], keyed, ready="Running on", timeout=30, name="cors-keyed-gateway")
+    start_gateway(spawn, keyed, name="cors-keyed-gateway")
     url = f"http://127.0.0.1:{keyed_port}{missing}"
     assert desktop.execute_async_script(CROSS_ORIGIN_CALL, url, "cross-origin-key") == {
         "status": 404,
@@ -1011,7 +1011,7 @@ def test_a_server_with_api_keys_asks_for_one_and_then_works(
     it in this browser, sends it with every job call and image download, and the picture arrives."""
     port = free_port()
     env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_API_KEYS": "browser-key"}
-    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="keyed-gateway")
+    start_gateway(spawn, env, name="keyed-gateway")
     keyed = LiveStack(f"http://127.0.0.1:{port}", live_stack.redis_url, env)
     driver = desktop
     _open(driver, keyed)

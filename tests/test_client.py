@@ -24,7 +24,7 @@ from sitter.client import (
     WaitTimeoutError,
     add_submit_parser,
 )
-from tests.helpers.processes import Spawn
+from tests.helpers.processes import Spawn, start_gateway
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
 pytestmark = pytest.mark.slow
@@ -150,7 +150,7 @@ def test_api_key_is_sent(module_spawn: Spawn, live_stack: LiveStack) -> None:
 
     port = free_port()
     env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_API_KEYS": "s3cret"}
-    module_spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="keyed-gateway")
+    start_gateway(module_spawn, env, name="keyed-gateway")
     url = f"http://127.0.0.1:{port}"
     with pytest.raises(UnauthorizedError):
         SitterClient(url).job("0" * 32)

@@ -36,7 +36,7 @@ from tests.helpers.deploy import (
     service_of,
 )
 from tests.helpers.kubernetes import by_kind, container_env
-from tests.helpers.processes import Spawn, free_port, run_to_end
+from tests.helpers.processes import Spawn, free_port, run_to_end, start_gateway
 from tests.helpers.s3 import S3_CREDENTIALS
 from tests.helpers.waiting import wait_for
 
@@ -246,7 +246,7 @@ def test_gateway_image_health_check_command_passes_against_a_live_gateway(
     env = localised(
         {"SITTER_REDIS_URL": local["redis"], "SITTER_PORT": str(port)}, local, image_paths["gateway"]
     )
-    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+    start_gateway(spawn, env)
     (line,) = [text for text in dockerfile_stages()["gateway"] if text.startswith("HEALTHCHECK ")]
     check = yaml.safe_load(line.split(" CMD ", 1)[1].replace(":8000/", f":{port}/"))
     assert subprocess.run(executable(check), env=env, timeout=30).returncode == 0

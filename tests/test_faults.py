@@ -22,10 +22,11 @@ from shared.models import default_model_dir, sha256_of
 from shared.runtime.job_store import JobStore
 from shared.runtime.storage import redis_client
 from shared.settings import Settings
+from sitter.processes import command
 from tests.helpers.databases import redis_db
 from tests.helpers.forms import job_form
 from tests.helpers.images import enlarged
-from tests.helpers.processes import Spawn, Spawned, free_port, run_to_end
+from tests.helpers.processes import Spawn, Spawned, free_port, run_to_end, start_gateway
 from tests.helpers.s3 import S3_CREDENTIALS
 from tests.helpers.waiting import wait_for
 from tests.live_stack import UNSERVED_STYLE
@@ -51,7 +52,7 @@ def _model_dir(tmp_path: Path, damage: str) -> Path:
 
 def _run_worker(service: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run a worker that is expected to exit by itself (refusing to start, or `--check`)."""
-    return run_to_end([sys.executable, "-m", f"services.{service}.worker", *args], {**os.environ, **env})
+    return run_to_end([*command(service), *args], {**os.environ, **env})
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
@@ -133,7 +134,7 @@ def test_readiness_follows_storage_down_and_back(redis_url: str, spawn: Spawn) -
         "SITTER_S3_ENDPOINT_URL": endpoint,
         "SITTER_PORT": str(port),
     }
-    spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+    start_gateway(spawn, env)
     base_url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _readiness(base_url) == 200, 60, "the gateway to be ready")
     storage.stop()

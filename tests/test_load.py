@@ -34,7 +34,7 @@ from shared.settings import Settings
 from sitter.client import SitterClient
 from tests.helpers.brokers import BrokerChoice
 from tests.helpers.metrics import stage_runs
-from tests.helpers.processes import Spawn, Spawned, free_port, start_workers
+from tests.helpers.processes import Spawn, Spawned, free_port, start_gateway, start_workers
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -82,7 +82,7 @@ def load_stack(module_spawn: Spawn, redis_url: str, broker: BrokerChoice) -> Ite
         "SITTER_LOG_LEVEL": "INFO",  # workers say they are ready at INFO
     }
     workers = start_workers(module_spawn, env, ",".join(PAINTINGS))
-    gateway = module_spawn(["-m", "gateway"], env, ready="Running on", timeout=30, name="gateway")
+    gateway = start_gateway(module_spawn, env)
     settings = Settings(redis_url=urls["SITTER_REDIS_URL"], broker_url=urls.get("SITTER_BROKER_URL", ""))
     yield LoadStack(f"http://127.0.0.1:{port}", broker_for(settings), keys, workers)
     for item in (gateway, *workers.values()):  # before the next broker's stack starts

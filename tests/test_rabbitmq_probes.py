@@ -6,13 +6,13 @@ the messages waiting in each quorum queue, and `--check` refuses an unreachable 
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from kombu import Connection, Exchange, Queue
 
 from gateway.app import create_app
 from shared.settings import Settings
+from sitter.processes import command
 from sitter.rabbitmq_node import RabbitMQNode, free_port
 from tests.helpers.processes import run_to_end
 from tests.helpers.waiting import wait_for
@@ -76,7 +76,7 @@ def test_a_worker_refuses_to_start_without_its_rabbitmq(redis_url: str) -> None:
         "SITTER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/14",
         "SITTER_BROKER_URL": f"amqp://sitter:sitter@127.0.0.1:{free_port()}//",
     }
-    result = run_to_end([sys.executable, "-m", "services.compositor.worker", "--check"], env)
+    result = run_to_end([*command("compositor"), "--check"], env)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     lines = [line for line in output.splitlines() if "compositor worker cannot start" in line]

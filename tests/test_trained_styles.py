@@ -3,12 +3,15 @@ catalogued sha256, belongs to a gallery painting, and is served by the stylizer 
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from gateway.app import create_app
 from services.stylizer.resolve import resolve_style
 from services.stylizer.stylizer import Stylizer
 from services.stylizer.trained import TrainedStyle, parse_trained
@@ -19,7 +22,7 @@ from shared.imageio import decode_image
 from shared.models import catalogue, model_path, sha256_of
 from shared.queues import is_style_id, stylize_queue
 from shared.settings import Settings
-from shared.trained import TRAINED_DIR, trained_styles
+from shared.trained import TRAINED_DIR, register, trained_style_ids, trained_styles
 from sitter.cli import main
 
 SHIPPED = sorted(style_id for style_id, style in trained_styles().items() if style.directory == TRAINED_DIR)
@@ -62,7 +65,7 @@ def test_stylizer_serves_each_shipped_network(stylizer: Stylizer, photo: np.ndar
     chroma = np.asarray(Image.fromarray(kept).convert("YCbCr"), dtype=np.float32)[..., 1:]
     own = np.asarray(Image.fromarray(photo).convert("YCbCr"), dtype=np.float32)[..., 1:]
     assert np.abs(chroma - own).mean() < 3
-    assert expand_styles([style_id]) == [style_id]
+    assert expand_styles([style_id], trained_style_ids()) == [style_id]
     checker([style_id])(Settings.from_env())
 
 
@@ -77,3 +80,30 @@ def test_train_style_without_torch_names_the_extra(
     monkeypatch.setitem(sys.modules, "torch", None)  # as in a worker image: import torch fails
     assert main(["train-style", "starry-night", "--id", "x"]) == 2
     assert "pip install -e '.[train]'" in capsys.readouterr().err
+
+
+def test_a_trained_dir_is_read_by_settings_alone_and_reaches_every_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = trained_styles()[SHIPPED[0]]
+    onnx = tmp_path / "mine.onnx"
+    onnx.write_bytes(shipped.path.read_bytes())
+    register(
+        tmp_path, {"id": "mine", "painting": shipped.painting, "file": onnx.name, "sha256": shipped.sha256}
+    )
+    monkeypatch.setenv("SITTER_TRAINED_DIR", str(tmp_path))
+    assert "trained-mine" not in trained_styles()  # shared.trained reads no environment
+    settings = Settings.from_env({**os.environ, "SITTER_REDIS_URL": "redis://127.0.0.1:9/0"})
+    store = settings.models
+    assert settings.trained_dir == store.trained_dir == tmp_path
+    assert (
+        "trained-mine" in store.trained_style_ids()
+        and store.catalogue()["trained-mine"].path == onnx.resolve()
+    )
+    assert expand_styles(["trained-mine"], store.trained_style_ids()) == ["trained-mine"]  # the worker
+    assert parse_trained("trained-mine", store) == TrainedStyle("trained-mine")  # the stylizer
+    with pytest.raises(UnknownStyleError):
+        parse_trained("trained-mine")  # the shipped networks alone
+    listed = create_app(settings).test_client().get("/v1/styles").get_json()["styles"]  # the gateway
+    mine = next(item for item in listed if item["id"] == "trained-mine")
+    assert mine["kind"] == "trained" and mine["queue"] == "stylize.trained-mine"

@@ -19,7 +19,7 @@ from services.stylizer.trained import TrainedStyle  # noqa: E402
 from shared import gallery  # noqa: E402
 from shared.models import ModelStore, model_path  # noqa: E402
 from shared.queues import all_style_ids  # noqa: E402
-from shared.trained import trained_styles  # noqa: E402
+from shared.settings import model_store  # noqa: E402
 from sitter.cli import main  # noqa: E402
 from training.export import check_export, export_onnx  # noqa: E402
 from training.network import Architecture, TransformerNet  # noqa: E402
@@ -96,15 +96,18 @@ def test_train_style_command_registers_a_style_that_the_stylizer_serves(
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "ONNX vs torch max diff" in printed and "registered trained-tiny-wave" in printed
-    style = trained_styles()["trained-tiny-wave"]
+    store = model_store(models)  # SITTER_TRAINED_DIR, read by Settings
+    assert store.trained_dir == out
+    style = store.trained_styles()["trained-tiny-wave"]
     assert style.painting == "great-wave" and style.training["steps"] == 4
-    assert model_path("trained-tiny-wave", ModelStore(models)).is_file()  # verified copy in the model cache
+    assert model_path("trained-tiny-wave", store).is_file()  # verified copy in the model cache
 
-    assert "trained-tiny-wave" in all_style_ids(list(gallery.paintings()))
-    assert _style("trained-tiny-wave", "starry-night") == "trained-tiny-wave"
+    assert "trained-tiny-wave" in all_style_ids(list(gallery.paintings()), store.trained_style_ids())
+    assert _style("trained-tiny-wave", "starry-night", store.trained_style_ids()) == "trained-tiny-wave"
     assert main(["styles"]) == 0 and "trained-tiny-wave" in capsys.readouterr().out
+    assert "trained-tiny-wave" not in ModelStore(models).trained_styles()  # without the directory: unknown
 
-    stylizer = Stylizer(ModelStore(models), threads=1)
+    stylizer = Stylizer(store, threads=1)
     spec = resolve_style("trained-tiny-wave", stylizer)
     assert isinstance(spec, TrainedStyle)
     photo = np.asarray(Image.open(gallery.SAMPLES_DIR / "grace-hopper.jpg").convert("RGB").resize((75, 101)))

@@ -98,10 +98,9 @@ def run(args: argparse.Namespace) -> int:
     }
     catalogue = trained.register(out_dir, entry)
     print(f"registered {style_id} in {catalogue}")
-    if out_dir.resolve() in {d.resolve() for d in trained.trained_dirs()}:
-        models.fetch(
-            model_store(args.model_dir), names={style_id}, log=print
-        )  # verified copy into the model cache
+    store = model_store(args.model_dir)  # SITTER_TRAINED_DIR arrives as store.trained_dir
+    if out_dir.resolve() in {d.resolve() for d in trained.trained_dirs(store.trained_dir)}:
+        models.fetch(store, names={style_id}, log=print)  # verified copy into the model cache
     else:
         print(f"set SITTER_TRAINED_DIR={out_dir} (then `sitter models fetch`) to serve it")
     print(

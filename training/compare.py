@@ -32,7 +32,6 @@ from services.stylizer.stylizer import Stylizer
 from shared import gallery
 from shared.imageio import decode_image
 from shared.settings import model_store
-from shared.trained import trained_styles
 from training.data import IMAGE_SUFFIXES, style_image
 from training.network import Vgg16Features, gram
 
@@ -80,10 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    known = trained_styles()
+    store = model_store()
+    known = store.trained_styles()
     chosen = args.styles.split(",") if args.styles else list(known)
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.limit]
-    stylizer = Stylizer(model_store(), threads=args.threads)
+    stylizer = Stylizer(store, threads=args.threads)
     vgg = Vgg16Features(LAYERS)
     report = []
     for style_id in chosen:

@@ -33,7 +33,7 @@ def resolve_style(
     if is_builtin_spec(text):
         return parse_builtin(text)
     if is_trained_spec(text):
-        return parse_trained(text)
+        return parse_trained(text, stylizer.models)  # the trained styles of the models it loads
     if text in gallery.paintings():
         return ImageStyle(_gallery_vector(stylizer, text))
     path = Path(text).expanduser()

@@ -16,7 +16,7 @@ import onnxruntime as ort
 from services.stylizer.onnx_models import open_session
 from shared.errors import UnknownStyleError
 from shared.models import ModelStore, model_path
-from shared.trained import STYLE_PREFIX, trained_styles
+from shared.trained import STYLE_PREFIX
 
 STRIDE = 4
 
@@ -28,9 +28,10 @@ class TrainedStyle:
     style_id: str
 
 
-def parse_trained(spec: str) -> TrainedStyle:
+def parse_trained(spec: str, models: ModelStore | None = None) -> TrainedStyle:
+    """A trained style of `models` (the shipped networks and its `trained_dir`'s)."""
     text = spec.strip()
-    known = trained_styles()
+    known = (models or ModelStore()).trained_styles()
     if text not in known:
         listed = ", ".join(known) or "none yet: train one with `sitter train-style PAINTING --id ID`"
         raise UnknownStyleError(f"unknown trained style {text!r}; known: {listed}", field="style")

@@ -40,9 +40,10 @@ class StylizerModels:
     analyser: Any
 
 
-def expand_styles(specs: Sequence[str]) -> list[str]:
-    """`all` -> every style id; otherwise the ids themselves, each checked (an unknown id is an error)."""
-    known = all_style_ids(list(gallery.paintings()))
+def expand_styles(specs: Sequence[str], trained_ids: list[str]) -> list[str]:
+    """`all` -> every style id; otherwise the ids themselves, each checked (an unknown id is an error).
+    `trained_ids`: the trained styles there are (`ModelStore.trained_style_ids()`)."""
+    known = all_style_ids(list(gallery.paintings()), trained_ids)
     chosen: list[str] = []
     for spec in specs:
         for style in known if spec == "all" else [spec]:
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else settings.styles
     )
     try:
-        styles = expand_styles(specs)
+        styles = expand_styles(specs, settings.models.trained_style_ids())
     except UnknownStyleError as exc:
         print(f"stylizer worker cannot start: {exc.message}", file=sys.stderr)
         return 1

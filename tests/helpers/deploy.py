@@ -18,15 +18,13 @@ from shared import gallery
 from shared.errors import SitterError
 from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, all_queues, stylize_queue
 from shared.settings import Settings
+from shared.trained import trained_style_ids
+from sitter.processes import MODULES, WORKERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-WORKER_MODULES = {
-    "segmenter": "services.segmenter.worker",
-    "stylizer": "services.stylizer.worker",
-    "compositor": "services.compositor.worker",
-}
+WORKER_MODULES = {name: MODULES[name] for name in WORKERS}  # the stack's table (sitter.processes)
 
 
 GATEWAY_APP = "gateway.app:create_app()"
@@ -106,11 +104,12 @@ def command_problems(command: Sequence[str], where: str) -> list[str]:
 
 
 def worker_styles(command: Sequence[str]) -> list[str]:
-    """The style ids a stylizer command serves (its --styles, expanded like the worker does)."""
+    """The style ids a stylizer command serves (its --styles, expanded like the worker does); an image knows
+    the shipped trained networks only (no deployment file sets SITTER_TRAINED_DIR)."""
     from services.stylizer.worker import expand_styles
 
     specs = command[command.index("--styles") + 1].split(",") if "--styles" in command else ["all"]
-    return expand_styles(specs)
+    return expand_styles(specs, trained_style_ids())
 
 
 def consumed_queues(command: Sequence[str]) -> list[str]:
@@ -197,7 +196,7 @@ def front_port() -> int:
 
 @cache
 def known_queues() -> frozenset[str]:
-    return frozenset(all_queues(list(gallery.paintings())))
+    return frozenset(all_queues(list(gallery.paintings()), trained_style_ids()))
 
 
 @cache

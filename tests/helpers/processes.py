@@ -1,4 +1,8 @@
-"""Starting the product's processes (workers, the gateway, any command) for a test, and stopping them."""
+"""Starting the product's processes (workers, the gateway, any command) for a test, and stopping them.
+
+The command lines of the gateway and the workers come from sitter.processes, the one table `sitter up`
+uses too; what is here is how a test starts, watches and stops them (a log file each, readiness by log
+line)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitter.processes import GATEWAY, WORKERS, arguments
 from tests.helpers.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,12 +94,15 @@ def spawner(log_dir: Path) -> tuple[Spawn, list[Spawned]]:
     return spawn, started
 
 
-READY = " ready."
+READY = " ready."  # a worker's log line once it consumes its queues
+GATEWAY_READY = "Running on"  # the development server's log line once it listens
 
 
 def worker(spawn: Spawn, service: str, env: dict[str, str], *args: str, wait: bool = True) -> Spawned:
+    """Worker `service` (segmenter, stylizer, compositor) with extra `args`; ready on return unless `wait`
+    is false."""
     return spawn(
-        ["-m", f"services.{service}.worker", *args],
+        [*arguments(service), *args],
         env,
         ready=READY if wait else None,
         timeout=90,
@@ -115,13 +123,16 @@ def wait_ready(*workers: Spawned) -> None:
 
 def start_workers(spawn: Spawn, env: dict[str, str], styles: str = "starry-night") -> dict[str, Spawned]:
     """One worker per service, the stylizer serving `styles`, started together; all ready on return."""
-    started = {
-        "segmenter": worker(spawn, "segmenter", env, wait=False),
-        "stylizer": worker(spawn, "stylizer", env, "--styles", styles, wait=False),
-        "compositor": worker(spawn, "compositor", env, wait=False),
-    }
+    started = {name: spawn(arguments(name, styles=styles), env, name=name) for name in WORKERS}
     wait_ready(*started.values())
     return started
+
+
+def start_gateway(
+    spawn: Spawn, env: Mapping[str, str], *, name: str = "gateway", timeout: float = 30
+) -> Spawned:
+    """`python -m gateway` (the development server, on SITTER_PORT), listening on return."""
+    return spawn(arguments(GATEWAY), env, ready=GATEWAY_READY, timeout=timeout, name=name)
 
 
 def run_to_end(
