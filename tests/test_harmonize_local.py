@@ -3,6 +3,7 @@ stylizer's placed size, and the raw paste still being only cut out and resized."
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -38,6 +39,28 @@ def test_local_tone_follows_the_surroundings_not_the_whole_painting() -> None:
     black = np.zeros((200, 400, 3), np.uint8)
     dimmed = harmonize_local(person, alpha, black, (60, 120, 30, 40), amount=1.0)
     assert dimmed.mean() > 60
+
+
+def test_skin_keeps_its_hue_while_its_light_follows_the_surroundings() -> None:
+    """On a green lawn the tone step darkens or lightens a face like the rest of the person, but the face
+    does not turn green where `keep_hue` says it is skin."""
+    lawn = np.zeros((200, 400, 3), np.uint8)
+    lawn[:] = (40, 150, 40)
+    person = np.zeros((40, 30, 3), np.float32)
+    person[:] = (220, 170, 140)  # skin-coloured everywhere
+    alpha = np.ones((40, 30), np.float32)
+    keep = np.zeros((40, 30), np.float32)
+    keep[:, 15:] = 1.0  # the right half is skin to keep
+
+    moved = harmonize_local(person, alpha, lawn, (60, 120, 30, 40), amount=1.0, keep_hue=keep)
+
+    def lab(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32) / 255.0, cv2.COLOR_RGB2Lab)[20]
+
+    before, after = lab(person), lab(moved)
+    assert after[5, 1] < before[5, 1] - 20  # not kept: a* falls toward the lawn's green
+    assert abs(after[25, 1] - before[25, 1]) < 1 and abs(after[25, 2] - before[25, 2]) < 1  # kept: same hue
+    assert abs(after[25, 0] - after[5, 0]) < 1  # the light moved alike on both halves
 
 
 def test_harmonised_composite_changes_nothing_outside_the_box() -> None:

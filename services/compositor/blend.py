@@ -28,6 +28,7 @@ from services.compositor.harmonize import (
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
 from services.painting.plan import Plan, final_box
+from services.stylizer.colour import SKIN_AMOUNT, skin_weight
 from shared.errors import InvalidParameterError
 
 DEFAULT_FEATHER = 0.004  # edge softening radius as a fraction of the placed height: 2 px on a 500 px person
@@ -158,7 +159,10 @@ def composite(
     if steps.foreground:
         rgb = estimate_foreground(rgb, alpha)
     if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
-        rgb = harmonize_local(rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount)
+        skin = SKIN_AMOUNT * skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if steps.skin else None
+        rgb = harmonize_local(
+            rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
+        )
     radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)
     margin = _feather_margin(radius)

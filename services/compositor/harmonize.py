@@ -75,16 +75,24 @@ def harmonize_local(
     painting_rgb: np.ndarray,
     box: tuple[int, int, int, int],
     amount: float = LOCAL_AMOUNT,
+    keep_hue: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Like `harmonize_colors`, with the reference statistics taken from the painting around `box`."""
+    """Like `harmonize_colors`, with the reference statistics taken from the painting around `box`.
+
+    `keep_hue` (0..1 per pixel, e.g. skin): that share of the colour move (a*, b*) is undone there, so the
+    light and contrast still match the surroundings but a face does not take the lawn's hue."""
     region, weights = surroundings(painting_rgb, box)
     if region.size == 0:
         return rgb.astype(np.float32)
-    return _move_towards(rgb, alpha, _stats(_lab(region), weights), amount)
+    return _move_towards(rgb, alpha, _stats(_lab(region), weights), amount, keep_hue)
 
 
 def _move_towards(
-    rgb: np.ndarray, alpha: np.ndarray, reference: tuple[np.ndarray, np.ndarray], amount: float
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    reference: tuple[np.ndarray, np.ndarray],
+    amount: float,
+    keep_hue: np.ndarray | None = None,
 ) -> np.ndarray:
     if not 0.0 <= amount <= 1.0:
         raise InvalidParameterError(
@@ -101,6 +109,8 @@ def _move_towards(
     shift = amount * (ref_mean - src_mean)
     shift[0] = np.clip(shift[0], -MAX_LIGHTNESS_SHIFT, MAX_LIGHTNESS_SHIFT)
     moved = (lab - src_mean) * scale + src_mean + shift
+    if keep_hue is not None:
+        moved[..., 1:] -= keep_hue[..., None] * (moved[..., 1:] - lab[..., 1:])
     out = cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out * 255.0, 0.0, 255.0)
 

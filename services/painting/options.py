@@ -13,7 +13,8 @@ class Harmonize:
     person's own colour at the soft matte edge (no background between hairs); edges: fade out where the
     photo's frame cut the person (a close-up's hair cut by the photo's side would show as a straight line
     in the painting), unless that side stands on the painting's own border; skin: keep part of the photo's
-    own skin colour under a painting's style (services/stylizer/colour.py), not the palette of the grass."""
+    own skin colour under a painting's style (services/stylizer/colour.py), not the palette of the grass, and
+    keep it through the tone step (which then moves only the skin's light)."""
 
     local_style: bool = True
     placed_size: bool = True
