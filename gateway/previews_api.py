@@ -10,24 +10,21 @@ trip).
 from __future__ import annotations
 
 import base64
-import io
 import uuid
 
 from flask import Blueprint, Response, request
-from PIL import Image
 
 from gateway.backends import backends, settings
 from gateway.jobs_api import check_rate, require_api_key
+from gateway.openapi import PROBLEMS
 from gateway.params import read_file
 from gateway.problems import ApiProblem
-from shared.imageio import open_for_probe, preview_of
+from shared.imageio import encode_image, open_for_probe, preview_of
 from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK
 from shared.runtime.preview_replies import wait_for_answer
 
 previews_api = Blueprint("previews", __name__, url_prefix="/v1/previews")
 previews_api.before_request(require_api_key)
-
-STATUS_OF = {"no-person": 422, "invalid-image": 422, "image-too-large": 413}
 
 
 @previews_api.post("")
@@ -42,14 +39,13 @@ def create_preview() -> Response:
     with back.decode_budget.reserve(probe.cost, "portrait"):
         small = preview_of(probe, PREVIEW_SIDE, what="portrait")
     del probe, portrait
-    buffer = io.BytesIO()
-    Image.fromarray(small).save(buffer, "JPEG", quality=90)
+    photo = encode_image(small, "jpeg", quality=90)
     preview_id = uuid.uuid4().hex
     wait = conf.preview_wait_seconds
     try:
         back.celery.send_task(
             PREVIEW_TASK,
-            args=(preview_id, base64.b64encode(buffer.getvalue()).decode()),
+            args=(preview_id, base64.b64encode(photo).decode()),
             queue=PREVIEW_QUEUE,
             expires=wait,
         )
@@ -65,7 +61,8 @@ def create_preview() -> Response:
         )
     if answer.png is None:
         code = answer.code or "internal-error"
-        raise ApiProblem(STATUS_OF.get(code, 500), code, answer.detail or "", field="portrait")
+        status = PROBLEMS.get(code, PROBLEMS["internal-error"])[0]  # the one code -> status table
+        raise ApiProblem(status, code, answer.detail or "", field="portrait")
     response = Response(answer.png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response

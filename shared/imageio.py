@@ -220,9 +220,7 @@ def encode_thumbnail(pixels: np.ndarray, long_side: int = THUMBNAIL_SIDE) -> byt
     """A small JPEG of a picture, for lists of results: a few kB instead of the whole picture."""
     image = Image.fromarray(pixels)
     image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+    return encode_image(np.asarray(image), "jpeg", quality=85)
 
 
 def format_for_path(path: Path) -> str:

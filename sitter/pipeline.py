@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.compositor.blend import composite
-from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
+from services.compositor.output_scale import at_output_scale
 from services.compositor.people import Layer, composite_people
 from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
@@ -111,15 +111,10 @@ class Pipeline:
             style = resolve_style(options.style, self.stylizer, painting)
             stylized = self._stylize(portrait, painting, style, plan, options, painting_id)
         with _timed(timings, "composite"):
-            scale = options.output_scale
-            result = composite(
-                enlarge_painting(painting, scale),
-                stylized,
-                matte,
-                scale_placement(placement or Placement(), scale),
-                plan=scale_plan(plan, scale),
-                harmonize=steps,
+            canvas, wish, placed_plan = at_output_scale(
+                painting, placement or Placement(), plan, options.output_scale
             )
+            result = composite(canvas, stylized, matte, wish, plan=placed_plan, harmonize=steps)
         return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)
 
     def blend_group(

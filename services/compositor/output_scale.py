@@ -62,3 +62,10 @@ def scale_plan(plan: Plan, scale: float) -> Plan:
         avoid=[rect(r) for r in plan.avoid],
         style_region=rect(plan.style_region),
     )
+
+
+def at_output_scale(
+    painting: np.ndarray, placement: Placement, plan: Plan, scale: float
+) -> tuple[np.ndarray, Placement, Plan]:
+    """One person's painting, wish and plan, all in the output's pixels."""
+    return enlarge_painting(painting, scale), scale_placement(placement, scale), scale_plan(plan, scale)

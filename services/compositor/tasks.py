@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from celery import Task, shared_task
 
 from services.compositor import blend
-from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
+from services.compositor.output_scale import at_output_scale
 from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
@@ -43,46 +44,28 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
 
     def work(rt: Runtime) -> dict[str, Any]:
         limit = rt.settings.max_pixels
-        if params["painting"]:
-            painting = rt.models[params["painting"]]
-        else:
-            painting = decode_image(
-                rt.blobs.get(blob_key(job_id, PAINTING_BLOB)), max_pixels=limit, what="painting"
-            )
         stylized = decode_image(
             rt.blobs.get(blob_key(job_id, STYLIZED_BLOB)), max_pixels=limit, what="stylized"
         )
         matte = decode_matte(rt.blobs.get(blob_key(job_id, MATTE_BLOB)))
         plan = Plan.from_json(json.loads(rt.blobs.get(blob_key(job_id, PLAN_BLOB))))
-        scale = params.get("output_scale", 1.0)  # absent from jobs queued before it existed
+        painting, placement, plan_out = at_output_scale(
+            _painting(rt, job_id, params),
+            Placement(**params["placement"]),
+            plan,
+            params.get("output_scale", 1.0),  # absent from jobs queued before it existed
+        )
         placed = blend.composite(
-            enlarge_painting(painting, scale),
+            painting,
             stylized,
             matte,
-            scale_placement(Placement(**params["placement"]), scale),
-            plan=scale_plan(plan, scale),
+            placement,
+            plan=plan_out,
             harmonize=Harmonize.from_flag(params["harmonize"]),
         )
-        fmt = params["format"]
-        rt.blobs.put(
-            blob_key(job_id, result_blob(fmt)),
-            encode_image(placed.image, fmt),
-            content_type=CONTENT_TYPES[fmt],
-        )
+        stored = _store_picture(rt, job_id, params["format"], placed.image)
         rt.blobs.put(blob_key(job_id, CUTOUT_BLOB), encode_png_fast(placed.cutout), content_type="image/png")
-        thumbnail = encode_thumbnail(placed.image)
-        rt.blobs.put(blob_key(job_id, THUMBNAIL_BLOB), thumbnail, content_type="image/jpeg")
-        box = {"x": placed.box.x, "y": placed.box.y, "w": placed.box.w, "h": placed.box.h}
-        height, width = placed.image.shape[:2]
-        return {
-            "key": result_blob(fmt),
-            "format": fmt,
-            "content_type": CONTENT_TYPES[fmt],
-            "box": box,
-            "placement": {"kind": plan.kind, "spot": plan.spot, "reason": plan.reason},
-            "width": width,
-            "height": height,
-        }
+        return {**stored, "box": _box(placed.box), "placement": _placement(plan)}
 
     result: dict[str, Any] = run_stage(self, job_id, "composite", work)
     rt = runtime()
@@ -100,11 +83,6 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
         from services.people_io import load_people
 
         limit = rt.settings.max_pixels
-        if params["painting"]:
-            painting = rt.models[params["painting"]]
-        else:
-            raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
-            painting = decode_image(raw, max_pixels=limit, what="painting")
         people = load_people(rt.blobs, job_id)
         count = len(people.sources)
         placements = person_placements(count, params["group"]["people"])
@@ -116,14 +94,9 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
             layers.append(Layer(stylized, matte, placement, plan))
         harmonize = Harmonize.from_flag(params["harmonize"])
         scale = params.get("output_scale", 1.0)
+        painting = _painting(rt, job_id, params)
         image, boxes = composite_people(painting, layers, people.group.order, harmonize, scale)
-        fmt = params["format"]
-        rt.blobs.put(
-            blob_key(job_id, result_blob(fmt)), encode_image(image, fmt), content_type=CONTENT_TYPES[fmt]
-        )
-        thumbnail = encode_thumbnail(image)
-        rt.blobs.put(blob_key(job_id, THUMBNAIL_BLOB), thumbnail, content_type="image/jpeg")
-        height, width = image.shape[:2]
+        stored = _store_picture(rt, job_id, params["format"], image)
         each = []
         for person, (box, plan, source) in enumerate(
             zip(boxes, people.group.plans, people.sources, strict=True), start=1
@@ -133,7 +106,7 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
                     "person": person,
                     "photo": source.photo,
                     "box": _box(box),
-                    "placement": {"kind": plan.kind, "spot": plan.spot, "reason": plan.reason},
+                    "placement": _placement(plan),
                 }
             )
         union = Box(
@@ -143,15 +116,11 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
             max(b.y + b.h for b in boxes) - min(b.y for b in boxes),
         )
         return {
-            "key": result_blob(fmt),
-            "format": fmt,
-            "content_type": CONTENT_TYPES[fmt],
+            **stored,
             "box": _box(union),  # around everyone; each person's is in `people`
             "placement": {"kind": "group", "spot": None, "reason": f"{count} people planned together"},
             "people": each,
             "order": [k + 1 for k in people.group.order],
-            "width": width,
-            "height": height,
         }
 
     result: dict[str, Any] = run_stage(task, job_id, "composite", work)
@@ -167,3 +136,32 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
 
 def _box(box: Box) -> dict[str, int]:
     return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
+
+
+def _painting(rt: Runtime, job_id: str, params: dict[str, Any]) -> np.ndarray:
+    """The job's painting: a gallery one the worker holds decoded, or the one uploaded with the job."""
+    if params["painting"]:
+        painting: np.ndarray = rt.models[params["painting"]]
+        return painting
+    raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
+    return decode_image(raw, max_pixels=rt.settings.max_pixels, what="painting")
+
+
+def _store_picture(rt: Runtime, job_id: str, fmt: str, image: np.ndarray) -> dict[str, Any]:
+    """Write the finished picture and its thumbnail; the result fields that describe the picture."""
+    rt.blobs.put(
+        blob_key(job_id, result_blob(fmt)), encode_image(image, fmt), content_type=CONTENT_TYPES[fmt]
+    )
+    rt.blobs.put(blob_key(job_id, THUMBNAIL_BLOB), encode_thumbnail(image), content_type="image/jpeg")
+    height, width = image.shape[:2]
+    return {
+        "key": result_blob(fmt),
+        "format": fmt,
+        "content_type": CONTENT_TYPES[fmt],
+        "width": width,
+        "height": height,
+    }
+
+
+def _placement(plan: Plan) -> dict[str, Any]:
+    return {"kind": plan.kind, "spot": plan.spot, "reason": plan.reason}
