@@ -160,6 +160,28 @@ return box.height > 0 && box.top >= -1 && box.left >= -1 &&
 """
 
 
+def _wait_for_cutout_ghost(driver: WebDriver, what: str, replacing: str | None = None) -> str:
+    """Wait until the box's ghost is a cut-out, loaded (and, given `replacing`, another image than that
+    one); returns its src."""
+    ghost = _by_id(driver, "box-ghost")
+    _wait(
+        driver,
+        lambda: (
+            "cutout" in str(ghost.get_attribute("class"))
+            and ghost.get_attribute("src") != replacing
+            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
+        ),
+        what=what,
+    )
+    return str(ghost.get_attribute("src"))
+
+
+def _ghost_aspect(driver: WebDriver) -> float:
+    """Width / height of the image the box shows: the person's own proportions once it is a cut-out."""
+    script = "const g = document.getElementById('box-ghost'); return g.naturalWidth / g.naturalHeight"
+    return float(driver.execute_script(script))
+
+
 def _wait_in_view(driver: WebDriver, element_id: str) -> None:
     """The element whole within the viewport (the page scrolls smoothly, so give it a moment)."""
     _wait(driver, lambda: driver.execute_script(IN_VIEW, element_id), 5, f"#{element_id} in view")
@@ -311,19 +333,10 @@ def test_desktop_upload_place_submit_download(
     _wait(driver, box.is_displayed)
     assert _by_id(driver, "box-readout").text.startswith("Automatic placement")
     # As soon as the photo is chosen the server cuts the person out: the box shows them, with their shape
+    _wait_for_cutout_ghost(driver, "the cut-out preview in the box")
     ghost = _by_id(driver, "box-ghost")
-    _wait(
-        driver,
-        lambda: (
-            "cutout" in str(ghost.get_attribute("class"))
-            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
-        ),
-        what="the cut-out preview in the box",
-    )
     assert ghost.is_displayed() and "found you" in _by_id(driver, "portrait-name").text
-    aspect = driver.execute_script(
-        "const g = document.getElementById('box-ghost'); return g.naturalWidth / g.naturalHeight"
-    )
+    aspect = _ghost_aspect(driver)
     assert aspect < 0.95 * SAMPLE_ASPECT  # the person, narrower than their photo
     # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
@@ -399,16 +412,10 @@ def test_desktop_upload_place_submit_download(
     assert _by_id(driver, "stale-note").text.startswith("This was made with the earlier placement.")
     assert _by_id(driver, "result-title").text == "Your last picture"
     _screenshot(driver, shots / "desktop-stale.png")
+    shown = _by_id(driver, "box-ghost").get_attribute("src")  # the preview's cut-out (or the last result's)
     second = _submit_and_wait(driver)
-    # This result's box is wholly inside the painting: its real cut-out becomes the box's ghost.
-    _wait(
-        driver,
-        lambda: (
-            "cutout" in str(ghost.get_attribute("class"))
-            and driver.execute_script("return document.getElementById('box-ghost').naturalWidth > 0")
-        ),
-        what="the cut-out in the box",
-    )
+    # This result's box is wholly inside the painting: its repainted cut-out replaces what the box showed.
+    _wait_for_cutout_ghost(driver, "this result's cut-out in the box", replacing=shown)
     assert not _by_id(driver, "stale-note").is_displayed()
     assert _by_id(driver, "result-title").text == "Here you are"
     assert second["id"] != job["id"]
@@ -752,10 +759,9 @@ def test_phone_touch_flow(live_stack: LiveStack, phone: WebDriver, tmp_path: Pat
     _wait(driver, box.is_displayed)
     _wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#spots .spot"), what="the spots")
     # this browser cannot show a HEIC, but the server can: the box shows the cut-out it sent back
-    _wait(driver, lambda: "found you" in _by_id(driver, "portrait-name").text, what="the HEIC's preview")
-    aspect = driver.execute_script(
-        "const g = document.getElementById('box-ghost'); return g.naturalWidth / g.naturalHeight"
-    )
+    _wait_for_cutout_ghost(driver, "the HEIC's preview")
+    assert "found you" in _by_id(driver, "portrait-name").text
+    aspect = _ghost_aspect(driver)
     driver.execute_script(
         "window.touches = 0;"
         "document.getElementById('person-box').addEventListener('touchstart', () => window.touches++);"

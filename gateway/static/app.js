@@ -128,6 +128,18 @@ function choosePortrait(file) {
   previewPerson(file);
 }
 
+// An image decoded from a URL, or null when it cannot be (a preview: nothing depends on it).
+async function decoded(url) {
+  const image = new Image();
+  image.src = url;
+  try {
+    await image.decode();
+    return image;
+  } catch {
+    return null;
+  }
+}
+
 // As soon as a photo is chosen the server cuts the person out of it (POST /v1/previews, about a second):
 // the box then shows the real person with their real outline and proportions, and a photo with nobody in
 // it is refused here, at the photo step, before any job. Busy, offline or a key still missing: the photo
@@ -159,14 +171,8 @@ async function previewPerson(file) {
     return;
   }
   const url = objectUrl("preview", blob);
-  const cutout = new Image();
-  cutout.src = url;
-  try {
-    await cutout.decode();
-  } catch {
-    return;
-  }
-  if (state.portrait !== file) {
+  const cutout = await decoded(url);
+  if (!cutout || state.portrait !== file) {
     return;
   }
   state.previewed = true;
@@ -277,14 +283,8 @@ async function previewExtra(person) {
     return;
   }
   const url = (person.urls.cutout = URL.createObjectURL(blob));
-  const cutout = new Image();
-  cutout.src = url;
-  try {
-    await cutout.decode();
-  } catch {
-    return;
-  }
-  if (!state.extras.includes(person)) {
+  const cutout = await decoded(url);
+  if (!cutout || !state.extras.includes(person)) {
     return;
   }
   person.ok = true;
