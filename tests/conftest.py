@@ -24,6 +24,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +34,11 @@ from tests.helpers.databases import DATABASES, RedisDatabases
 from tests.helpers.processes import Spawn, free_port, spawner
 from tests.helpers.redis_server import private_redis
 from tests.helpers.s3 import S3_CREDENTIALS
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
+    from shared.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +134,16 @@ def module_spawn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spawn]:
     yield function
     for item in started:
         item.stop()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[FlaskClient]:
+    """The gateway app, in process, with the module's own `settings` fixture; a module that needs workers
+    running first, or another kind of client, defines its own `client`."""
+    from gateway.app import create_app
+
+    with create_app(settings).test_client() as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")

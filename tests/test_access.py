@@ -8,7 +8,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,12 +35,6 @@ def settings(module_redis_url: str) -> Settings:
     return Settings(  # no worker ends these jobs: the caps on unfinished jobs would fill
         redis_url=module_redis_url, api_keys=("alice-key", "mallory-key"), max_active_jobs_per_key=10**6
     )
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
-    with create_app(settings).test_client() as test_client:
-        yield test_client
 
 
 def test_another_key_sees_a_404_and_cannot_touch_the_job(

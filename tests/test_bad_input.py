@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ import redis
 from flask.testing import FlaskClient
 from PIL import Image
 
-from gateway.app import create_app
 from shared.imageio import decode_image
 from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.queues import SEGMENT_QUEUE
@@ -36,12 +34,6 @@ def settings(module_redis_url: str) -> Settings:
         max_pixels=2_000_000,
         max_active_jobs_per_key=10**6,
     )
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
-    with create_app(settings).test_client() as test_client:
-        yield test_client
 
 
 def _encode(image: Image.Image, fmt: str, **options: Any) -> bytes:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from flask.testing import FlaskClient
 
-from gateway.app import create_app
 from shared.jobs import blob_key, photo_blob
 from shared.queues import SEGMENT_QUEUE, stylize_queue
 from shared.runtime.job_store import ACTIVE_KEY, JOB_PREFIX
@@ -26,12 +24,6 @@ from tests.helpers.images import enlarged
 @pytest.fixture
 def settings(module_redis_url: str) -> Settings:
     return Settings(redis_url=module_redis_url, max_active_jobs_per_key=10**6)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
-    with create_app(settings).test_client() as test_client:
-        yield test_client
 
 
 def _form(portraits: list[bytes], **fields: Any) -> Any:

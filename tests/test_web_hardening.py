@@ -12,7 +12,6 @@ import base64
 import hashlib
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,12 +28,6 @@ from shared.settings import Settings
 @pytest.fixture
 def settings(module_redis_url: str) -> Settings:
     return Settings(redis_url=module_redis_url, max_active_jobs_per_key=10**6)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
-    with create_app(settings).test_client() as test_client:
-        yield test_client
 
 
 def _form(portrait: bytes) -> dict[str, Any]:
