@@ -1,16 +1,17 @@
 """The OpenAPI 3.1 description of API v1, and the stable problem types it can answer with.
 
-Written by hand, next to the routes, so the contract is reviewed as one document; a test checks that
-every route of the app is described here and every described path exists.
+The paths are written here, next to the routes, so the contract is reviewed as one document; a test checks
+that every route of the app is described here and every described path exists. The request form's schema
+is derived from the pydantic model that validates it (gateway/form.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.limits import MAX_OUTPUT_SCALE, MAX_PEOPLE, MIN_OUTPUT_SCALE
+from gateway.form import SubmissionForm
+from gateway.json_schema import OpenApiSchema
 from shared.previews import PREVIEW_SIDE
-from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
 
 PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-image": (422, "An upload is corrupt, truncated or too small (under 16 px a side)."),
@@ -102,99 +103,8 @@ JOB_RESPONSE = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
 }
 
-SUBMISSION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "portrait": {
-            "type": "array",
-            "items": {"type": "string", "format": "binary"},
-            "minItems": 1,
-            "maxItems": MAX_PEOPLE,
-            "description": "Photo of one person (JPEG, PNG, WebP, HEIC...); repeat the field for several "
-            f"people in one painting (up to {MAX_PEOPLE}: one person per photo, or every person of it with "
-            "`people=all`)",
-        },
-        "people": {
-            "type": "string",
-            "enum": ["main", "all"],
-            "default": "main",
-            "description": "`all`: every person of each photo (a group photo), numbered photo by photo, left "
-            "to right; `main`: each photo's main person",
-        },
-        "order": {
-            "type": "string",
-            "pattern": "^[1-9](,[1-9])*$",
-            "description": "Several people: their numbers back to front, e.g. `2,1` (default: as numbered; "
-            "in a group photo the smaller faces behind)",
-        },
-        "portrait_from": {"type": "string", "description": "Reuse the portrait of an earlier job (its id)"},
-        "painting": {"type": "string", "description": "Gallery painting id (GET /v1/paintings)"},
-        "painting_file": {
-            "type": "string",
-            "format": "binary",
-            "description": "Your own painting, instead of `painting`",
-        },
-        "style": {
-            "type": "string",
-            "default": PAINTING_STYLE,
-            "description": f"`{PAINTING_STYLE}` (the painting's own style), a gallery id, "
-            f"{BUILTIN_STYLE_PREFIX}0..{BUILTIN_STYLE_PREFIX}{BUILTIN_STYLE_COUNT - 1}, or a "
-            "trained network trained-<id> (GET /v1/styles, kind `trained`)",
-        },
-        "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
-        "keep_colors": {"type": "boolean", "default": False, "description": "Keep the photo's colours"},
-        "harmonize": {
-            "type": "boolean",
-            "default": True,
-            "description": "Paint the person in with the painting around them: its local style, at the "
-            "size they are placed, its local tone and colour, clean soft edges. "
-            "false: only cut out and resized",
-        },
-        "spot": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "One of the gallery painting's suggested spots (GET /v1/paintings/{id}); not "
-            "with x, y or height",
-        },
-        "x": {
-            "type": "integer",
-            "description": "Left edge of the person in painting pixels (may be negative)",
-        },
-        "y": {
-            "type": "integer",
-            "description": "Top edge of the person in painting pixels (may be negative)",
-        },
-        "height": {"type": "integer", "minimum": 1, "description": "Height of the person in painting pixels"},
-        "auto": {
-            "type": "boolean",
-            "description": "Automatic placement (the default when x, y, height are absent)",
-        },
-        "format": {"type": "string", "enum": ["png", "jpeg", "webp"], "default": "png"},
-        "output_scale": {
-            "type": "number",
-            "minimum": MIN_OUTPUT_SCALE,
-            "maximum": MAX_OUTPUT_SCALE,
-            "default": 1,
-            "description": "Size of the result, in times the painting's size: the painting is enlarged, "
-            "the person is painted at that size (not enlarged). x, y, height stay in the painting's own "
-            "pixels; the result's box is in the result's",
-        },
-        "callback_url": {
-            "type": "string",
-            "format": "uri",
-            "description": "Webhook on completion (if enabled)",
-        },
-    },
-    "patternProperties": {
-        r"^(x|y)\.[1-9]$": {
-            "type": "integer",
-            "description": "Several people: person N's box (x.2: person 2's left edge), painting pixels",
-        },
-        r"^height\.[1-9]$": {"type": "integer", "minimum": 1, "description": "Person N's height"},
-        r"^style\.[1-9]$": {"type": "string", "description": "Person N's own style (default: `style`)"},
-        r"^strength\.[1-9]$": {"type": "number", "minimum": 0, "maximum": 1},
-    },
-}
+# the form, derived from the model that validates it
+SUBMISSION_SCHEMA: dict[str, Any] = SubmissionForm.model_json_schema(schema_generator=OpenApiSchema)
 
 STAGE_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -1,12 +1,13 @@
-"""The submission form is validated in gateway/params.py and described in gateway/openapi.py: these tests
-hold the two to each other, so a field added (or dropped) in one place and not the other fails here.
-
-Every form field and file the parser reads is documented, and every documented field is read; each
-per-person field the parser accepts matches one of the documented patterns, and each pattern is accepted.
+"""The submission form is described once (gateway/form.py) and the OpenAPI document derives its schema from
+that model. These tests read the published document as a client would and hold the parser to it: every
+field it reads is documented, every documented field changes what is stored, and every limit the document
+states (type, minimum, maximum, enum, per-person pattern) is one the parser enforces, answered with a 422
+naming the field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from typing import Any
@@ -16,12 +17,17 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from gateway.decode_budget import DecodeBudget
-from gateway.openapi import SUBMISSION_SCHEMA
-from gateway.params import parse_submission
+from gateway.openapi import openapi_document
+from gateway.params import Submission, parse_submission
+from shared.errors import InvalidParameterError
 from shared.settings import Settings
 
-DOCUMENTED = set(SUBMISSION_SCHEMA["properties"])
-PATTERNS = [re.compile(pattern) for pattern in SUBMISSION_SCHEMA["patternProperties"]]
+FORM = openapi_document("/")["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"][
+    "schema"
+]
+FILES = {"portrait", "painting_file"}
+# a valid value of each field, for the fields that need more than their schema says
+VALID = {"portrait_from": "0" * 32, "painting": "starry-night", "callback_url": "", "style": "builtin-3"}
 
 
 class Reading(MultiDict):  # type: ignore[type-arg]
@@ -47,35 +53,108 @@ def _photo() -> FileStorage:
     return FileStorage(buffer, filename="me.jpg", name="portrait")
 
 
-def _parse(form: dict[str, str], portraits: int = 1) -> tuple[dict[str, Any], set[str]]:
+def _submit(form: dict[str, str], portraits: int = 1, asked: set[str] | None = None) -> Submission:
+    """Parse the form with `portraits` photos; the names the parser reads are added to `asked`."""
     fields = Reading(form)
     files = Reading([("portrait", _photo()) for _ in range(portraits)])
-    submission = parse_submission(fields, files, Settings(), DecodeBudget(64 * 1024 * 1024, 1))
-    return submission.params, fields.asked | files.asked
+    try:
+        return parse_submission(fields, files, Settings(), DecodeBudget(64 * 1024 * 1024, 1))
+    finally:
+        if asked is not None:
+            asked |= fields.asked | files.asked
 
 
-def test_every_field_the_parser_reads_is_documented_and_every_documented_field_is_read() -> None:
-    _, one = _parse({"painting": "starry-night"})
-    _, several = _parse({"painting": "starry-night"}, portraits=2)
-    _, by_job = _parse({"painting": "starry-night", "portrait_from": "0" * 32}, portraits=0)
-    asked = one | several | by_job
-    assert asked - DOCUMENTED == set(), "read but not in the OpenAPI form"
-    assert DOCUMENTED - asked == set(), "documented but never read"
+def _refused(form: dict[str, str], portraits: int = 1) -> InvalidParameterError:
+    with pytest.raises(InvalidParameterError) as caught:
+        _submit({"painting": "starry-night", **form}, portraits)
+    return caught.value
+
+
+def test_the_published_form_is_the_validating_model() -> None:
+    assert FORM["type"] == "object" and set(FORM["properties"]) >= {"portrait", "painting", "x", "style"}
+    assert "persons" not in FORM["properties"], "the reader's gathering of x.2 ... is not a form field"
+    assert FORM["patternProperties"], "per-person fields are documented as patterns"
+
+
+def test_every_field_the_parser_reads_is_documented() -> None:
+    every = {name: VALID.get(name, "1") for name in FORM["properties"] if name not in FILES}
+    asked: set[str] = set()
+    for form, portraits in (({"painting": "starry-night"}, 1), (every, 0), ({"painting": "starry-night"}, 2)):
+        with contextlib.suppress(InvalidParameterError):  # a combination refused still shows what was read
+            _submit(form, portraits, asked)
+    patterns = [re.compile(pattern) for pattern in FORM["patternProperties"]]
+    undocumented = {
+        name for name in asked - set(FORM["properties"]) if not any(p.match(name) for p in patterns)
+    }
+    assert undocumented == set()
+
+
+def _bad_values(spec: dict[str, Any]) -> list[str]:
+    """Values the document rules out for a field: the wrong type, and each side of its range or enum."""
+    bad = []
+    kind = spec.get("type")
+    if kind in ("integer", "number"):
+        bad.append("lots")
+        if "minimum" in spec:
+            bad.append(str(spec["minimum"] - 1))
+        if "maximum" in spec:
+            bad.append(str(spec["maximum"] + 1))
+    if kind == "integer":
+        bad.append("1.5")
+    if kind == "boolean":
+        bad.append("maybe")
+    if "enum" in spec:
+        bad.append("none-of-these")
+    if "pattern" in spec:
+        bad.append("not,a,pattern!")
+    return bad
+
+
+ONE_PERSON = [
+    (name, value)
+    for name, spec in FORM["properties"].items()
+    if name not in FILES and name != "order"
+    for value in _bad_values(spec)
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ONE_PERSON)
+def test_every_stated_limit_is_enforced(field: str, value: str) -> None:
+    refused = _refused({field: value})
+    assert refused.field == field and refused.message
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("x.2", "40"), ("y.2", "-10"), ("height.2", "120"), ("style.2", "builtin-3"), ("strength.2", "0.5")],
+    ("pattern", "value"),
+    [(pattern, value) for pattern, spec in FORM["patternProperties"].items() for value in _bad_values(spec)],
 )
-def test_each_per_person_field_is_accepted_and_documented_by_a_pattern(field: str, value: str) -> None:
-    params, _ = _parse({"painting": "starry-night", field: value}, portraits=2)
+def test_every_stated_per_person_limit_is_enforced(pattern: str, value: str) -> None:
+    field = pattern.strip("^$").replace("\\.", ".").replace("[1-9]", "2")
+    refused = _refused({field: value}, portraits=2)
+    assert refused.field == field and refused.message
+
+
+@pytest.mark.parametrize("value", _bad_values(FORM["properties"]["order"]))
+def test_the_order_pattern_is_enforced(value: str) -> None:
+    assert _refused({"order": value}, portraits=2).field == "order"
+
+
+@pytest.mark.parametrize("pattern", list(FORM["patternProperties"]))
+def test_each_documented_per_person_field_is_stored_for_that_person(pattern: str) -> None:
+    field = pattern.strip("^$").replace("\\.", ".").replace("[1-9]", "2")
     name = field.split(".")[0]
-    assert name in params["group"]["people"]["2"]
-    assert [pattern.pattern for pattern in PATTERNS if pattern.fullmatch(field)], f"{field} is not documented"
+    value = {"style": "builtin-3", "strength": "0.5", "height": "120"}.get(name, "-10")
+    submission = _submit({"painting": "starry-night", field: value}, portraits=2)
+    assert name in submission.params["group"]["people"]["2"]
 
 
-def test_every_documented_pattern_is_accepted() -> None:
-    examples = {"x.2": "40", "y.2": "-10", "height.2": "120", "style.2": "builtin-3", "strength.2": "0.5"}
-    for pattern in PATTERNS:
-        matching = [name for name in examples if pattern.fullmatch(name)]
-        assert matching, f"no per-person field the parser takes matches {pattern.pattern}"
+def test_documented_defaults_are_the_stored_ones() -> None:
+    params = _submit({"painting": "starry-night"}).params
+    stored = {
+        "keep_colors": params["keep_colors"],
+        "harmonize": params["harmonize"],
+        "format": params["format"],
+    }
+    stored |= {"strength": params["strength"], "output_scale": params["output_scale"]}
+    for name, value in stored.items():
+        assert FORM["properties"][name]["default"] == value, name

@@ -9,17 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from werkzeug.datastructures import MultiDict
 
 torch = pytest.importorskip("torch")
 
-from gateway.params import _style  # noqa: E402
+from gateway.form import FormContext, read_form  # noqa: E402
 from services.stylizer.resolve import resolve_style  # noqa: E402
 from services.stylizer.stylizer import Stylizer  # noqa: E402
 from services.stylizer.trained import TrainedStyle  # noqa: E402
 from shared import gallery  # noqa: E402
 from shared.models import ModelStore, model_path  # noqa: E402
 from shared.queues import all_style_ids  # noqa: E402
-from shared.settings import model_store  # noqa: E402
+from shared.settings import Settings, model_store  # noqa: E402
 from sitter.cli import main  # noqa: E402
 from training.export import check_export, export_onnx  # noqa: E402
 from training.network import Architecture, TransformerNet  # noqa: E402
@@ -103,7 +104,9 @@ def test_train_style_command_registers_a_style_that_the_stylizer_serves(
     assert model_path("trained-tiny-wave", store).is_file()  # verified copy in the model cache
 
     assert "trained-tiny-wave" in all_style_ids(list(gallery.paintings()), store.trained_style_ids())
-    assert _style("trained-tiny-wave", "starry-night", store.trained_style_ids()) == "trained-tiny-wave"
+    asked = MultiDict({"painting": "starry-night", "style": "trained-tiny-wave"})
+    context = FormContext(Settings(), store.trained_style_ids())
+    assert read_form(asked, [b"a photo"], None, context).style == "trained-tiny-wave"  # the API takes it
     assert main(["styles"]) == 0 and "trained-tiny-wave" in capsys.readouterr().out
     assert "trained-tiny-wave" not in ModelStore(models).trained_styles()  # without the directory: unknown
 
