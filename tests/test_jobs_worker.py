@@ -17,7 +17,7 @@ from shared.jobs import CANCELED, FAILED, RUNNING, SUCCEEDED, new_job_id
 from shared.queues import JOB_FAILED_TASK
 from shared.runtime.celery_app import create_celery
 from shared.runtime.storage import StorageUnavailableError
-from shared.runtime.worker import Runtime, init_runtime, register_failure_handler, run_stage
+from shared.runtime.worker import Runtime, init_runtime, register_failure_handler, run_stage, settle
 from shared.settings import Settings
 
 
@@ -218,3 +218,26 @@ def test_a_storage_failure_does_not_name_the_storage_address(
     assert record is not None and record.error is not None
     assert record.error["code"] == "storage-unavailable" and "10.20.30.40" not in record.error["detail"]
     assert "10.20.30.40" in caplog.text  # the operator still sees it
+
+
+def test_a_twin_composite_that_loses_leaves_the_succeeded_result_alone(rt: Runtime) -> None:
+    """A chord body sent twice runs two composites; the second one's succeed is refused and the first's
+    result must survive it (before, the one-person path deleted every blob of the finished job)."""
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    assert rt.jobs.start_stage(job_id, "composite", "tester") is not None
+    rt.blobs.put(f"{job_id}/result.png", b"picture")
+    assert settle(rt, job_id, {"format": "png"}) is True
+    assert settle(rt, job_id, {"format": "png"}) is False  # the twin
+    assert rt.blobs.get(f"{job_id}/result.png") == b"picture"
+    assert rt.jobs.get(job_id).status == SUCCEEDED  # type: ignore[union-attr]
+
+
+def test_a_composite_of_a_job_canceled_meanwhile_drops_what_it_wrote(rt: Runtime) -> None:
+    job_id = new_job_id()
+    rt.jobs.create(job_id, {"style": "starry-night"})
+    assert rt.jobs.start_stage(job_id, "composite", "tester") is not None
+    rt.jobs.cancel(job_id)
+    rt.blobs.put(f"{job_id}/result.png", b"picture")
+    assert settle(rt, job_id, {"format": "png"}) is False
+    assert not rt.blobs.exists(f"{job_id}/result.png")

@@ -21,7 +21,6 @@ from services.painting.plan import Plan
 from shared.blob_codec import decode_matte, encode_png_fast
 from shared.imageio import CONTENT_TYPES, decode_image, encode_image, encode_thumbnail
 from shared.jobs import (
-    CANCELED,
     CUTOUT_BLOB,
     MATTE_BLOB,
     PAINTING_BLOB,
@@ -34,7 +33,7 @@ from shared.jobs import (
     result_blob,
 )
 from shared.queues import COMPOSITE_TASK
-from shared.runtime.worker import Runtime, notify, run_stage, runtime
+from shared.runtime.worker import Runtime, run_stage, runtime, settle
 
 
 @shared_task(name=COMPOSITE_TASK, bind=True)
@@ -68,11 +67,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
         return {**stored, "box": _box(placed.box), "placement": _placement(plan)}
 
     result: dict[str, Any] = run_stage(self, job_id, "composite", work)
-    rt = runtime()
-    if rt.jobs.succeed(job_id, result):
-        notify(rt, job_id)
-    else:  # canceled while compositing: drop what was just written
-        rt.blobs.delete_prefix(f"{job_id}/")
+    settle(runtime(), job_id, result)
     return result
 
 
@@ -124,13 +119,7 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
         }
 
     result: dict[str, Any] = run_stage(task, job_id, "composite", work)
-    rt = runtime()
-    if rt.jobs.succeed(job_id, result):
-        notify(rt, job_id)
-    elif (record := rt.jobs.get(job_id)) is None or record.status == CANCELED:
-        # canceled while compositing: drop what was just written (a twin of this task that already
-        # succeeded, after a chord sent twice, keeps its result)
-        rt.blobs.delete_prefix(f"{job_id}/")
+    settle(runtime(), job_id, result)
     return result
 
 

@@ -83,6 +83,19 @@ def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings]
     return _runtime
 
 
+def settle(rt: Runtime, job_id: str, result: dict[str, Any]) -> bool:
+    """End a job that composited: succeeded, and its webhook sent. If it was canceled meanwhile, what was
+    just written is dropped; if a twin of this task (a chord body sent twice) already succeeded, its result
+    is the job's and stays. Returns whether this call succeeded the job."""
+    if rt.jobs.succeed(job_id, result):
+        notify(rt, job_id)
+        return True
+    record = rt.jobs.get(job_id)
+    if record is None or record.status == CANCELED:
+        rt.blobs.delete_prefix(f"{job_id}/")
+    return False
+
+
 def notify(rt: Runtime, job_id: str) -> None:
     """Send the job's webhook if it asked for one (the gateway validated the URL at submission)."""
     record = rt.jobs.get(job_id)
