@@ -1,13 +1,16 @@
 """The OpenAPI 3.1 description of API v1, and the stable problem types it can answer with.
 
 Written by hand, next to the routes, so the contract is reviewed as one document; a test checks that
-every route of the app is described here and every described path exists.
+every route of the app is described here and every described path exists. The response bodies' schemas
+are derived from the shapes the gateway builds them with (gateway/job_shape.py).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from gateway.json_schema import response_components
 from shared.limits import MAX_OUTPUT_SCALE, MAX_PEOPLE, MIN_OUTPUT_SCALE
 from shared.previews import PREVIEW_SIDE
 from shared.queues import BUILTIN_STYLE_COUNT, BUILTIN_STYLE_PREFIX, PAINTING_STYLE
@@ -196,101 +199,6 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
     },
 }
 
-STAGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "people": {"type": "array", "items": {"type": "object"}, "description": "Each person's own stage"},
-        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed", "canceled"]},
-        "queue": {"type": "string"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "duration_ms": {"type": ["number", "null"]},
-        "worker": {"type": ["string", "null"]},
-    },
-}
-
-JOB_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "params": {"type": "object"},
-        "stages": {
-            "type": "object",
-            "description": "segment, stylize, composite; a job with several people also has `plan`, and its "
-            "segment and stylize are summed over the people, each person's own in `people`",
-            "properties": {
-                name: {"$ref": "#/components/schemas/Stage"}
-                for name in ("plan", "segment", "stylize", "composite")
-            },
-        },
-        "error": {
-            "type": ["object", "null"],
-            "properties": {
-                "stage": {"type": "string"},
-                "person": {"type": "integer", "description": "Several people: whose stage failed (1-based)"},
-                "code": {"type": "string"},
-                "detail": {"type": "string"},
-            },
-        },
-        "result": {
-            "type": ["object", "null"],
-            "properties": {
-                "format": {"type": "string"},
-                "content_type": {"type": "string"},
-                "width": {"type": "integer"},
-                "height": {"type": "integer"},
-                "box": {
-                    "type": "object",
-                    "description": "Where the person was placed: x, y, w, h, in the result's pixels",
-                },
-                "placement": {
-                    "type": "object",
-                    "description": "How the box was chosen: kind (auto, spot, explicit; `group` for several "
-                    "people), spot, reason",
-                },
-                "people": {
-                    "type": "array",
-                    "description": "Several people: each one's number, photo, box (x, y, w, h), placement",
-                    "items": {"type": "object"},
-                },
-                "order": {
-                    "type": "array",
-                    "items": {"type": "integer"},
-                    "description": "Several people: back to front",
-                },
-            },
-        },
-        "queue": {
-            "type": "object",
-            "description": "Only while the job is queued or running (GET /v1/jobs/{id}): `ahead`, how many "
-            "unfinished jobs were submitted before it, the most it can be waiting behind",
-            "properties": {"ahead": {"type": "integer", "minimum": 0}},
-        },
-        "links": {
-            "type": "object",
-            "description": "Paths on this server, or absolute URLs under SITTER_PUBLIC_BASE_URL",
-        },
-    },
-}
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string", "format": "uri-reference"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string", "enum": list(PROBLEMS)},
-        "field": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-}
-
 # every /v1/jobs operation: a key is checked first, and a keyless gateway serves only its own machine
 ACCESS: dict[str, Any] = {
     "401": _problem("Missing or wrong API key"),
@@ -473,6 +381,15 @@ PATHS: dict[str, Any] = {
 }
 
 
+@cache
+def response_schemas() -> dict[str, Any]:
+    """Job, Stage, Problem and the shapes they are made of, derived from gateway/job_shape.py (imported
+    here, not above: it takes the problem codes from PROBLEMS)."""
+    from gateway.job_shape import Job, Problem
+
+    return response_components(Job, Problem)
+
+
 def openapi_document(server_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -485,7 +402,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": PATHS,
         "components": {
-            "schemas": {"Job": JOB_SCHEMA, "Stage": STAGE_SCHEMA, "Problem": PROBLEM_SCHEMA},
+            "schemas": response_schemas(),
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
     }
