@@ -1,6 +1,7 @@
 """The job document, byte for byte: what gateway/documents.py sends for one record of each kind (one
 person succeeded, queued, failed, canceled; several people done, running, failed, queued, canceled) is the
-JSON the API sent before its shapes were typed (issue 16), keys in the same order, floats still floats."""
+JSON the API sent before its shapes were typed (issue 16), keys in the same order, floats still floats;
+and each one is a `Job` as /v1/openapi.json describes it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from gateway.documents import job_document
 from shared.jobs import JobRecord
 from shared.settings import Settings
+from tests.helpers.described import component_validator
 
 T = 1_700_000_000.0
 ID = "0123456789abcdef0123456789abcdef"
@@ -189,3 +191,26 @@ EXPECTED: dict[str, dict[str, Any]] = json.loads(
 def test_the_document_is_the_json_sent_before(kind: str) -> None:
     document = job_document(RECORDS[kind], Settings(public_base_url=BASE_URLS.get(kind, "")))
     assert json.dumps(document) == json.dumps(EXPECTED[kind])  # the same keys, order, values and types
+
+
+@pytest.mark.parametrize("kind", RECORDS)
+def test_the_document_is_a_described_job(kind: str) -> None:
+    document: dict[str, Any] = {**EXPECTED[kind]}
+    if document["status"] in ("queued", "running"):
+        document["queue"] = {"ahead": 3}  # GET adds it while the job waits or runs
+    component_validator("Job").validate(document)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "done"},
+        {"created_at": "yesterday"},
+        {"queue": {"ahead": -1}},
+        {"stages": {"segment": {"state": "pending"}, "stylize": {}, "composite": {}}},
+        {"result": {"format": "png", "content_type": "image/png", "box": {"x": 1}, "width": 1, "height": 1}},
+    ],
+)
+def test_what_is_not_a_job_is_refused(change: dict[str, Any]) -> None:
+    """The check above has teeth: a wrong value, a missing key, a bad nested shape."""
+    assert list(component_validator("Job").iter_errors({**EXPECTED["succeeded"], **change}))
