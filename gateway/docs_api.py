@@ -10,7 +10,8 @@ from flask import Blueprint, Response, jsonify
 
 from gateway.backends import settings
 from gateway.documents import base_url
-from gateway.openapi import PATHS, PROBLEMS, SUBMISSION_SCHEMA, openapi_document
+from gateway.openapi import PATHS, SUBMISSION_SCHEMA, openapi_document
+from gateway.problem_types import PROBLEMS
 
 docs_api = Blueprint("docs", __name__, url_prefix="/v1")
 

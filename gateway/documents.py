@@ -1,20 +1,30 @@
-"""The JSON shape of a job, as clients see it: status, stages with timings, error, and links."""
+"""The job document clients see (status, stages with timings, error, result, links), built from its record
+as the shapes of gateway/job_shape.py say."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from gateway.job_shape import (
+    PENDING,
+    Job,
+    JobError,
+    JobResult,
+    Links,
+    PersonStage,
+    Stage,
+    Stages,
+    StageTimes,
+)
 from shared.jobs import (
     ARTIFACT_BLOBS,
     ARTIFACT_STAGES,
     CANCELED,
     FAILED,
     GROUP_ARTIFACTS,
-    PERSON_STAGES,
     PLAN_STAGE,
     RUNNING,
-    STAGES,
     SUCCEEDED,
     JobRecord,
     is_group,
@@ -25,10 +35,12 @@ from shared.runtime.fanout import person_style
 from shared.settings import Settings
 
 
-def iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
+def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso_or_none(timestamp: float | None) -> str | None:
+    return None if timestamp is None else iso(timestamp)
 
 
 def base_url(settings: Settings) -> str:
@@ -38,77 +50,87 @@ def base_url(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/")
 
 
-def job_document(record: JobRecord, settings: Settings) -> dict[str, Any]:
+def job_document(record: JobRecord, settings: Settings) -> Job:
     root = f"{base_url(settings)}/v1/jobs/{record.id}"
-    queues = {
-        "segment": SEGMENT_QUEUE,
-        "stylize": stylize_queue(record.params["style"]),
-        "composite": COMPOSITE_QUEUE,
-    }
-    stages: dict[str, Any] = {}
-    if is_group(record.params):
-        stages = _group_stages(record, queues)
-    for stage in STAGES:
-        if stage in stages:
-            continue
-        stages[stage] = _stage(record.stages.get(stage, {}), queues[stage])
-    links: dict[str, Any] = {"self": root}
-    if record.status == SUCCEEDED:
-        links["result"] = f"{root}/result"
-    links["artifacts"] = {
-        name: f"{root}/artifacts/{name}"
-        for name in (GROUP_ARTIFACTS if is_group(record.params) else ARTIFACT_BLOBS)
-        if record.stages.get(ARTIFACT_STAGES[name], {}).get("state") == SUCCEEDED
-    }
-    public_params = {key: value for key, value in record.params.items() if key != "max_size"}
-    result = None
-    if record.result is not None:
-        fields = ("format", "content_type", "box", "placement", "people", "order", "width", "height")
-        result = {key: record.result[key] for key in fields if key in record.result}  # placement: since v0.2
     return {
         "id": record.id,
         "status": record.status,
         "created_at": iso(record.created_at),
-        "started_at": iso(record.started_at),
-        "finished_at": iso(record.finished_at),
-        "params": public_params,
-        "stages": stages,
-        "error": record.error,
-        "result": result,
-        "links": links,
+        "started_at": _iso_or_none(record.started_at),
+        "finished_at": _iso_or_none(record.finished_at),
+        "params": {key: value for key, value in record.params.items() if key != "max_size"},
+        "stages": _group_stages(record) if is_group(record.params) else _stages(record),
+        "error": cast("JobError | None", record.error),  # as JobStore.fail wrote it, whole
+        "result": _result(record.result),
+        "links": _links(record, root),
     }
 
 
-def _stage(state: dict[str, Any], queue: str) -> dict[str, Any]:
+def _links(record: JobRecord, root: str) -> Links:
+    artifacts = {
+        name: f"{root}/artifacts/{name}"
+        for name in (GROUP_ARTIFACTS if is_group(record.params) else ARTIFACT_BLOBS)
+        if record.stages.get(ARTIFACT_STAGES[name], {}).get("state") == SUCCEEDED
+    }
+    if record.status == SUCCEEDED:
+        return {"self": root, "result": f"{root}/result", "artifacts": artifacts}
+    return {"self": root, "artifacts": artifacts}
+
+
+def _result(stored: dict[str, Any] | None) -> JobResult | None:
+    """The stored result's public keys (not its blob key), in the shape's order; older results lack some."""
+    if stored is None:
+        return None
+    return cast(JobResult, {key: stored[key] for key in JobResult.__annotations__ if key in stored})
+
+
+def _times(state: dict[str, Any], queue: str) -> StageTimes:
+    """What every stage shows, from what its record holds (nothing before it starts)."""
     return {
-        "state": state.get("state", "pending"),
+        "state": state.get("state", PENDING),
         "queue": queue,
-        "started_at": iso(state.get("started_at")),
-        "finished_at": iso(state.get("finished_at")),
+        "started_at": _iso_or_none(state.get("started_at")),
+        "finished_at": _iso_or_none(state.get("finished_at")),
         "duration_ms": state.get("duration_ms"),
         "worker": state.get("worker"),
     }
 
 
-def _group_stages(record: JobRecord, queues: dict[str, str]) -> dict[str, Any]:
+def _stage(record: JobRecord, name: str, queue: str) -> Stage:
+    """A stage of the whole job, not one person's."""
+    return {**_times(record.stages.get(name, {}), queue)}
+
+
+def _stages(record: JobRecord) -> Stages:
+    return {
+        "segment": _stage(record, "segment", SEGMENT_QUEUE),
+        "stylize": _stage(record, "stylize", stylize_queue(record.params["style"])),
+        "composite": _stage(record, "composite", COMPOSITE_QUEUE),
+    }
+
+
+def _group_stages(record: JobRecord) -> Stages:
     """A job with several people: its `plan` stage, then `segment` and `stylize` each summed over the
     people (from the first start to the last end) with every person's own in `people`, then `composite`."""
-    stages = {PLAN_STAGE: _stage(record.stages.get(PLAN_STAGE, {}), queues["stylize"])}
+    style_queue = stylize_queue(record.params["style"])
+    return {
+        "plan": _stage(record, PLAN_STAGE, style_queue),
+        "segment": _people_stage(record, "segment", SEGMENT_QUEUE),
+        "stylize": _people_stage(record, "stylize", style_queue),
+        "composite": _stage(record, "composite", COMPOSITE_QUEUE),
+    }
+
+
+def _people_stage(record: JobRecord, stage: str, queue: str) -> Stage:
     count = record.people or 0
-    for stage in PERSON_STAGES:
-        people = []
-        for person in range(1, count + 1):
-            queue = (
-                queues[stage] if stage == "segment" else stylize_queue(person_style(record.params, person))
-            )
-            people.append(
-                {"person": person, **_stage(record.stages.get(person_stage(stage, person), {}), queue)}
-            )
-        stages[stage] = {**_summed(record, stage, count, queues[stage]), "people": people}
-    return stages
+    people: list[PersonStage] = []
+    for person in range(1, count + 1):
+        own = queue if stage == "segment" else stylize_queue(person_style(record.params, person))
+        people.append({"person": person, **_times(record.stages.get(person_stage(stage, person), {}), own)})
+    return {**_summed(record, stage, count, queue), "people": people}
 
 
-def _summed(record: JobRecord, stage: str, count: int, queue: str) -> dict[str, Any]:
+def _summed(record: JobRecord, stage: str, count: int, queue: str) -> StageTimes:
     states = [
         record.stages[name] for k in range(1, count + 1) if (name := person_stage(stage, k)) in record.stages
     ]
@@ -122,7 +144,7 @@ def _summed(record: JobRecord, stage: str, count: int, queue: str) -> dict[str, 
     elif RUNNING in kinds or kinds:
         summary = RUNNING
     else:
-        summary = "pending"
+        summary = PENDING
     starts = [state["started_at"] for state in states if "started_at" in state]
     ends = [state["finished_at"] for state in states if "finished_at" in state]
     started = min(starts) if starts else None
@@ -131,8 +153,8 @@ def _summed(record: JobRecord, stage: str, count: int, queue: str) -> dict[str, 
     return {
         "state": summary,
         "queue": queue,
-        "started_at": iso(started),
-        "finished_at": iso(finished),
+        "started_at": _iso_or_none(started),
+        "finished_at": _iso_or_none(finished),
         "duration_ms": duration,
         "worker": None,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -38,3 +39,15 @@ class ResponseSchema(OpenApiSchema):
     """A response's optional values are sent as null, so there the `null` branch stays."""
 
     _keeps_null = True
+
+
+def response_components(*shapes: Any) -> dict[str, Any]:
+    """Each response shape and every shape it is made of, as components named after their classes and
+    referring to each other by COMPONENTS."""
+    _, schema = TypeAdapter.json_schemas(
+        [(shape, "serialization", TypeAdapter(shape)) for shape in shapes],
+        ref_template=COMPONENTS,
+        schema_generator=ResponseSchema,
+    )
+    components: dict[str, Any] = schema["$defs"]
+    return components

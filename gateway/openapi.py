@@ -1,79 +1,20 @@
-"""The OpenAPI 3.1 description of API v1, and the stable problem types it can answer with.
+"""The OpenAPI 3.1 description of API v1.
 
 The paths are written here, next to the routes, so the contract is reviewed as one document; a test checks
-that every route of the app is described here and every described path exists. The request form's schema
-is derived from the pydantic model that validates it (gateway/form.py).
+that every route of the app is described here and every described path exists. The schemas are derived:
+the request form's from the pydantic model that validates it (gateway/form.py), the response bodies' from
+the shapes the gateway builds them with (gateway/job_shape.py).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from gateway.form import SubmissionForm
-from gateway.json_schema import OpenApiSchema
+from gateway.job_shape import Job, Problem
+from gateway.json_schema import OpenApiSchema, response_components
 from shared.previews import PREVIEW_SIDE
-
-PROBLEMS: dict[str, tuple[int, str]] = {
-    "invalid-image": (422, "An upload is corrupt, truncated or too small (under 16 px a side)."),
-    "unsupported-media-type": (
-        415,
-        "An upload is not an image format Sitter reads, or the body is not multipart.",
-    ),
-    "image-too-large": (
-        413,
-        "An upload declares more pixels than SITTER_MAX_PIXELS, or more pixel memory than "
-        "SITTER_DECODE_BUDGET_BYTES.",
-    ),
-    "upload-too-large": (413, "An upload or the whole request is larger than SITTER_MAX_UPLOAD_BYTES."),
-    "invalid-parameter": (422, "A form field is missing, malformed or out of range; `field` names it."),
-    "idempotency-key-reused": (422, "The Idempotency-Key was already used for a different request."),
-    "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
-    "unknown-style": (422, "`style` is not a style id (GET /v1/styles)."),
-    "unauthorized": (401, "API keys are configured and the request has no valid one."),
-    "development-mode": (
-        403,
-        "No API keys are configured, so jobs are served only to callers on the gateway's own machine.",
-    ),
-    "rate-limited": (
-        429,
-        "This client sent more jobs and previews this minute than SITTER_RATE_LIMIT_PER_MINUTE.",
-    ),
-    "too-many-jobs": (
-        429,
-        "SITTER_MAX_ACTIVE_JOBS jobs, or SITTER_MAX_ACTIVE_JOBS_PER_KEY of this key's, are unfinished.",
-    ),
-    "storage-quota": (
-        429,
-        "This key's (this address's) jobs hold more image bytes than SITTER_STORAGE_QUOTA_PER_KEY allows; "
-        "delete finished jobs or wait until they expire.",
-    ),
-    "storage-full": (
-        507,
-        "The blob store is full (past SITTER_STORAGE_ADMIT_PERCENT of its Redis maxmemory), or Redis is; "
-        "nothing was stored. See Retry-After.",
-    ),
-    "style-not-found": (404, "No built-in style with that id (paintings: /v1/paintings/{id}/image)."),
-    "job-not-found": (404, "No job with that id (unknown, or past the retention period)."),
-    "job-not-finished": (409, "The job has no result (yet): it is queued, running, failed or canceled."),
-    "artifact-not-found": (404, "No artifact of that name; there are mask, stylized, cutout and thumbnail."),
-    "artifact-not-ready": (409, "The stage that makes this artifact has not finished."),
-    "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
-    "busy": (
-        503,
-        "The gateway is decoding other large uploads, or no segmenter was free for a preview; retry after "
-        "Retry-After seconds.",
-    ),
-    "no-person": (
-        422,
-        "The photo shows no person to place (POST /v1/previews; a job fails with this code at its segment "
-        "stage).",
-    ),
-    "broker-unavailable": (503, "The job queue could not be reached; nothing was queued."),
-    "storage-unavailable": (503, "Redis or the blob storage could not be reached."),
-    "not-found": (404, "No such endpoint."),
-    "method-not-allowed": (405, "The endpoint does not accept this method."),
-    "internal-error": (500, "A bug; the gateway log has the details."),
-}
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -105,101 +46,6 @@ JOB_RESPONSE = {
 
 # the form, derived from the model that validates it
 SUBMISSION_SCHEMA: dict[str, Any] = SubmissionForm.model_json_schema(schema_generator=OpenApiSchema)
-
-STAGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "people": {"type": "array", "items": {"type": "object"}, "description": "Each person's own stage"},
-        "state": {"type": "string", "enum": ["pending", "running", "succeeded", "failed", "canceled"]},
-        "queue": {"type": "string"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "duration_ms": {"type": ["number", "null"]},
-        "worker": {"type": ["string", "null"]},
-    },
-}
-
-JOB_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "params": {"type": "object"},
-        "stages": {
-            "type": "object",
-            "description": "segment, stylize, composite; a job with several people also has `plan`, and its "
-            "segment and stylize are summed over the people, each person's own in `people`",
-            "properties": {
-                name: {"$ref": "#/components/schemas/Stage"}
-                for name in ("plan", "segment", "stylize", "composite")
-            },
-        },
-        "error": {
-            "type": ["object", "null"],
-            "properties": {
-                "stage": {"type": "string"},
-                "person": {"type": "integer", "description": "Several people: whose stage failed (1-based)"},
-                "code": {"type": "string"},
-                "detail": {"type": "string"},
-            },
-        },
-        "result": {
-            "type": ["object", "null"],
-            "properties": {
-                "format": {"type": "string"},
-                "content_type": {"type": "string"},
-                "width": {"type": "integer"},
-                "height": {"type": "integer"},
-                "box": {
-                    "type": "object",
-                    "description": "Where the person was placed: x, y, w, h, in the result's pixels",
-                },
-                "placement": {
-                    "type": "object",
-                    "description": "How the box was chosen: kind (auto, spot, explicit; `group` for several "
-                    "people), spot, reason",
-                },
-                "people": {
-                    "type": "array",
-                    "description": "Several people: each one's number, photo, box (x, y, w, h), placement",
-                    "items": {"type": "object"},
-                },
-                "order": {
-                    "type": "array",
-                    "items": {"type": "integer"},
-                    "description": "Several people: back to front",
-                },
-            },
-        },
-        "queue": {
-            "type": "object",
-            "description": "Only while the job is queued or running (GET /v1/jobs/{id}): `ahead`, how many "
-            "unfinished jobs were submitted before it, the most it can be waiting behind",
-            "properties": {"ahead": {"type": "integer", "minimum": 0}},
-        },
-        "links": {
-            "type": "object",
-            "description": "Paths on this server, or absolute URLs under SITTER_PUBLIC_BASE_URL",
-        },
-    },
-}
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string", "format": "uri-reference"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string", "enum": list(PROBLEMS)},
-        "field": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-}
 
 # every /v1/jobs operation: a key is checked first, and a keyless gateway serves only its own machine
 ACCESS: dict[str, Any] = {
@@ -383,6 +229,12 @@ PATHS: dict[str, Any] = {
 }
 
 
+@cache
+def response_schemas() -> dict[str, Any]:
+    """Job, Stage, Problem and the shapes they are made of, derived from gateway/job_shape.py."""
+    return response_components(Job, Problem)
+
+
 def openapi_document(server_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -395,7 +247,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": PATHS,
         "components": {
-            "schemas": {"Job": JOB_SCHEMA, "Stage": STAGE_SCHEMA, "Problem": PROBLEM_SCHEMA},
+            "schemas": response_schemas(),
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
     }

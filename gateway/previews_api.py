@@ -16,8 +16,8 @@ from flask import Blueprint, Response, request
 
 from gateway.backends import backends, settings
 from gateway.jobs_api import check_rate, require_api_key
-from gateway.openapi import PROBLEMS
 from gateway.params import read_file
+from gateway.problem_types import PROBLEMS
 from gateway.problems import ApiProblem
 from shared.imageio import encode_image, open_for_probe, preview_of
 from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK

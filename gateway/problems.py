@@ -6,11 +6,10 @@ what went wrong and clients can branch on `code` without parsing prose.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, jsonify, request
 from PIL import UnidentifiedImageError
 
+from gateway.job_shape import Problem
 from shared.errors import (
     ImageTooLargeError,
     InvalidImageError,
@@ -76,7 +75,7 @@ def from_sitter_error(error: SitterError) -> ApiProblem:
 
 
 def problem_response(problem: ApiProblem) -> Response:
-    body: dict[str, Any] = {
+    body: Problem = {
         "type": f"/v1/docs#problem-{problem.code}",
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,

@@ -146,6 +146,19 @@ def client(settings: Settings) -> Iterator[FlaskClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def described_answers() -> Iterator[None]:
+    """Every Flask test client checks each JSON answer against /v1/openapi.json (tests/helpers/described.py),
+    so every job document and problem a test provokes is one the API describes."""
+    from flask import Flask
+
+    from tests.helpers.described import DescribedClient
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "test_client_class", DescribedClient)
+        yield
+
+
 @pytest.fixture(scope="session")
 def portrait_jpeg() -> bytes:
     """The bundled sample portrait downscaled to 180x240 px: small enough to keep service tests fast."""

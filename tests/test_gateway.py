@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from gateway.app import create_app
-from gateway.openapi import PATHS, PROBLEMS
+from gateway.openapi import PATHS
+from gateway.problem_types import PROBLEMS
 from shared.jobs import PORTRAIT_BLOB, blob_key
 from shared.runtime.storage import blob_store
 from shared.settings import Settings
