@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from html import escape
 
 from flask import Blueprint, Response, jsonify
@@ -58,11 +59,15 @@ def docs_page() -> Response:
         for path, operations in PATHS.items()
         for method, op in operations.items()
     )
+    per_person = {
+        pattern.strip("^$").replace("\\.", ".").replace("[1-9]", "N"): spec
+        for pattern, spec in SUBMISSION_SCHEMA["patternProperties"].items()
+    }
     fields = "".join(
-        f"<tr><td><code>{name}</code></td>"
+        f"<tr><td><code>{escape(name)}</code></td>"
         f"<td>{escape(str(spec.get('description') or spec.get('enum') or ''))}"
-        f"{' (default ' + escape(str(spec['default'])) + ')' if 'default' in spec else ''}</td></tr>"
-        for name, spec in SUBMISSION_SCHEMA["properties"].items()
+        f"{' (default ' + escape(json.dumps(spec['default'])) + ')' if 'default' in spec else ''}</td></tr>"
+        for name, spec in {**SUBMISSION_SCHEMA["properties"], **per_person}.items()
     )
     problems = "".join(
         f'<tr id="problem-{code}"><td><code>{code}</code></td><td>{status}</td><td>{escape(text)}</td></tr>'

@@ -177,7 +177,9 @@ class SubmissionForm(BaseModel):
         description="One of the gallery painting's suggested spots (GET /v1/paintings/{id}); not with x, y "
         "or height",
     )
-    format: str = Field("png", json_schema_extra={"enum": list(OUTPUT_FORMATS)})
+    format: str = Field(
+        "png", description="The result's image format", json_schema_extra={"enum": list(OUTPUT_FORMATS)}
+    )
     output_scale: Annotated[float, Field(ge=MIN_OUTPUT_SCALE, le=MAX_OUTPUT_SCALE)] = Field(
         1.0,
         description="Size of the result, in times the painting's size: the painting is enlarged, the person "
