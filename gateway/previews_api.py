@@ -20,7 +20,8 @@ from gateway.params import read_file
 from gateway.problem_types import PROBLEMS
 from gateway.problems import ApiProblem
 from shared.imageio import encode_image, open_for_probe, preview_of
-from shared.previews import PREVIEW_QUEUE, PREVIEW_SIDE, PREVIEW_TASK
+from shared.previews import PREVIEW_SIDE, PREVIEW_TASK
+from shared.queues import PREVIEW_QUEUE
 from shared.runtime.preview_replies import wait_for_answer
 
 previews_api = Blueprint("previews", __name__, url_prefix="/v1/previews")

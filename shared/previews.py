@@ -11,10 +11,7 @@ import base64
 import json
 from dataclasses import dataclass
 
-from shared.queues import SEGMENT_QUEUE
-
-PREVIEW_TASK = "sitter.preview"
-PREVIEW_QUEUE = SEGMENT_QUEUE  # the segmenter's models make it; a preview is smaller than a job's segment
+PREVIEW_TASK = "sitter.preview"  # on shared.queues.PREVIEW_QUEUE, which the segmenters serve first
 PREVIEW_SIDE = 480  # long side of the photo a preview is made from: enough to draw, quick to matte
 
 

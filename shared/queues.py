@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 SEGMENT_QUEUE = "segment"
+# the cut-out shown while the user places the person: its own queue, so a backlog of jobs' segment tasks does
+# not stand between a user and the preview (segmenters take from it first: SEGMENTER_QUEUES' order)
+PREVIEW_QUEUE = "preview"
+SEGMENTER_QUEUES = (PREVIEW_QUEUE, SEGMENT_QUEUE)
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
 
@@ -47,4 +51,4 @@ def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
 def all_queues(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     """Every queue the system routes to, for monitoring queue depth and for deployment cross-checks."""
     styles = all_style_ids(gallery_ids, trained_ids)
-    return [SEGMENT_QUEUE, COMPOSITE_QUEUE, *(stylize_queue(style) for style in styles)]
+    return [*SEGMENTER_QUEUES, COMPOSITE_QUEUE, *(stylize_queue(style) for style in styles)]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import SitterError
+from shared.queues import STYLIZE_QUEUE_PREFIX
 from tests.helpers.deploy import (
     FRONT_COMMAND,
     GATEWAY_APP,
@@ -55,7 +56,8 @@ def test_worker_styles_expands_and_rejects_unknown_styles() -> None:
         "udnie",
         "custom",
     ]
-    assert len(worker_styles(["python", "-m", "services.stylizer.worker"])) == len(known_queues()) - 2
+    stylize_queues = {queue for queue in known_queues() if queue.startswith(STYLIZE_QUEUE_PREFIX)}
+    assert len(worker_styles(["python", "-m", "services.stylizer.worker"])) == len(stylize_queues)
     with pytest.raises(SitterError):
         worker_styles(["python", "-m", "services.stylizer.worker", "--styles", "picasso"])
 

@@ -18,6 +18,8 @@ from shared.imageio import open_for_probe, preview_of
 from shared.previews import PREVIEW_SIDE
 from shared.settings import Settings
 from tests.helpers.forms import assert_problem
+from tests.helpers.images import enlarged
+from tests.helpers.processes import Spawn, worker
 from tests.live_stack import LiveStack
 
 PERSON_CHECK = SAMPLES_DIR.parents[2] / "tests" / "data" / "person_check"
@@ -72,6 +74,35 @@ def test_a_photo_without_a_person_is_refused_before_any_job(live_stack: LiveStac
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["code"] == "no-person" and body["field"] == "portrait" and "person" in body["detail"]
+
+
+BACKLOG = 8  # jobs whose segment tasks are queued before the preview
+
+
+@pytest.mark.slow
+def test_a_preview_is_answered_ahead_of_a_backlog_of_jobs(
+    module_redis_url: str, spawn: Spawn, portrait_jpeg: bytes
+) -> None:
+    """Segmenters take previews first: with jobs' segment tasks queued, a preview waits for at most the one
+    task running, not the backlog (on the segment queue it waited for all of them, or answered busy)."""
+    big = enlarged(portrait_jpeg, (2400, 3200))  # each segment task takes a while on one thread
+    settings = Settings(redis_url=module_redis_url, preview_wait_seconds=9)
+    with create_app(settings).test_client() as client:
+        jobs = []
+        for _ in range(BACKLOG):  # no worker yet: their segment tasks wait in the queue
+            form = {"portrait": (io.BytesIO(big), "me.jpg"), "painting": "starry-night"}
+            response = client.post("/v1/jobs", data=form)
+            assert response.status_code == 202, response.get_json()
+            jobs.append(response.get_json()["id"])
+        worker(spawn, "segmenter", {"SITTER_REDIS_URL": module_redis_url, "SITTER_INFERENCE_THREADS": "1"})
+        start = time.perf_counter()
+        response = client.post("/v1/previews", data={"portrait": (io.BytesIO(portrait_jpeg), "me.jpg")})
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, response.get_json()
+        segments = [client.get(f"/v1/jobs/{job}").get_json()["stages"]["segment"]["state"] for job in jobs]
+    waiting = [state for state in segments if state != "succeeded"]
+    assert len(waiting) >= BACKLOG // 2, f"the preview came after {BACKLOG - len(waiting)} jobs' segments"
+    assert elapsed < 6, f"a preview behind {BACKLOG} queued jobs took {elapsed:.1f} s"
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`python -m services.segmenter.worker [--check]`: the segmenter service, consuming the `segment` queue."""
+"""`python -m services.segmenter.worker [--check]`: the segmenter service, consuming the `preview` queue
+first, then `segment`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from shared.models import model_path
-from shared.queues import SEGMENT_QUEUE
+from shared.queues import SEGMENTER_QUEUES
 from shared.runtime.worker import serve
 from shared.settings import Settings
 
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import services.segmenter.preview
     import services.segmenter.tasks  # noqa: F401  (registers the task)
 
-    return serve("segmenter", [SEGMENT_QUEUE], check_models, load_models, argv)
+    return serve("segmenter", list(SEGMENTER_QUEUES), check_models, load_models, argv)
 
 
 if __name__ == "__main__":
