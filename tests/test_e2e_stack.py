@@ -46,6 +46,8 @@ def test_make_up_serves_the_curl_session(broker_kind: str, spawn: Spawn, portrai
     assert ("starting a private node" in stack.log()) == (broker_kind == "rabbitmq")
 
     files = {"portrait": ("me.jpg", portrait_jpeg, "image/jpeg")}
+    preview = requests.post(f"{base}/v1/previews", files=files, timeout=15)  # its own queue, on either broker
+    assert preview.status_code == 200 and preview.content.startswith(b"\x89PNG"), preview.text
     response = requests.post(f"{base}/v1/jobs", files=files, data={"painting": "great-wave"}, timeout=10)
     assert response.status_code == 202, response.text
     location = urljoin(base, response.headers["Location"])  # a path unless SITTER_PUBLIC_BASE_URL is set
