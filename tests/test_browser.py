@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import re
 import shutil
@@ -657,7 +658,7 @@ def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots
         "const done = arguments[0]; import('/static/messages.js').then((m) =>"
         " done(['x.2', 'height.6', 'style.2', 'order', 'people', 'x'].map(m.stepOf)));"
     )
-    assert steps == ["place", "place", "style", "place", "portrait", "place"]
+    assert steps == ["place", "place", "portrait", "place", "portrait", "place"]  # style.2: on their card
     assert _csp_violations(driver) == []
 
 
@@ -700,6 +701,128 @@ def test_phone_three_people(live_stack: LiveStack, phone: WebDriver, shots: Path
     assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 2
     assert "woman-portrait.jpg" in driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"]').text
     _wait(driver, lambda: _has_cutout(driver, first), what="the new person 1's cut-out")
+
+
+# Every change of the output area (progress, result) is kept as a snapshot, from before the job is sent to
+# after it ends: what the progress showed, checked afterwards, with no timing to guess.
+RECORD_PROGRESS = """
+window.progressSeen = [];
+new MutationObserver(() => {
+  const progress = document.getElementById("progress");
+  window.progressSeen.push({
+    shown: !progress.hidden,
+    height: progress.getBoundingClientRect().height,
+    pageWidth: document.documentElement.scrollWidth,
+    stages: [...document.querySelectorAll("#stages li")].map((item) => ({
+      stage: item.dataset.stage,
+      state: item.dataset.state,
+      words: item.querySelector(".state").textContent,
+      marks: [...item.querySelectorAll(".person-mark")]
+        .map((mark) => [Number(mark.dataset.person), mark.dataset.state]),
+    })),
+  });
+}).observe(document.getElementById("step-make"),
+  {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+
+
+def _progress_seen(driver: WebDriver) -> list[dict[str, Any]]:
+    return [seen for seen in driver.execute_script("return window.progressSeen") if seen["shown"]]
+
+
+def _person_style(driver: WebDriver, number: int) -> Select:
+    """Person `number`'s own style choice: under the first photo for person 1, else on their card."""
+    if number == 1:
+        return Select(_by_id(driver, "first-style"))
+    card = driver.find_element(By.CSS_SELECTOR, f'.person-card[data-person="{number}"]')
+    return Select(card.find_element(By.CSS_SELECTOR, ".person-style select"))
+
+
+def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, int]:
+    """A result box (the result's pixels) in painting pixels, rounded as the page rounds (half up)."""
+    return tuple(math.floor(box[name] / scale + 0.5) for name in "xyh")  # type: ignore[return-value]
+
+
+def test_several_people_boxes_follow_the_result_and_each_has_a_style(
+    live_stack: LiveStack, desktop: WebDriver, shots: Path
+) -> None:
+    """Two people, person 2 in a style of their own, a picture 1.5 times the painting: the progress names
+    the plan and each person's stages; after the result each box stands where the server placed that
+    person (in painting pixels), still automatic; moving one box and making the picture again sends that
+    box from where it was shown, and nothing for the other."""
+    driver = desktop
+    _open(driver, live_stack)
+    _choose_portrait(driver, SAMPLE)
+    _choose_painting(driver, "starry-night").click()
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    assert not _by_id(driver, "first-style-field").is_displayed()  # one person: the style of step 3
+    _by_id(driver, "add-person-input").send_keys(str(SECOND))
+    for number in (1, 2):
+        box = _person_box(driver, number)
+        _wait(driver, lambda box=box: _has_cutout(driver, box), what=f"person {number}'s cut-out")
+    # Each person's own style: by default the job's, else any style step 3 offers; labelled per person.
+    first, second = _person_style(driver, 1), _person_style(driver, 2)
+    assert _by_id(driver, "style-people-hint").is_displayed()
+    assert first.first_selected_option.text == "Same as everyone"
+    offered = [option.get_attribute("value") for option in second.options]
+    assert offered == [
+        "",
+        *(option.get_attribute("value") for option in Select(_by_id(driver, "style-select")).options),
+    ]
+    select = driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"] .person-style select')
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{select.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Style for person 2"
+    second.select_by_value("great-wave")
+    Select(_by_id(driver, "output-scale")).select_by_value("1.5")
+    assert _axe(driver) == []
+    (shots / "desktop-people-styles.png").write_bytes(_by_id(driver, "step-portrait").screenshot_as_png)
+
+    driver.execute_script(RECORD_PROGRESS)
+    job = _submit_and_wait(driver)
+    assert job["params"]["group"]["people"] == {"2": {"style": "great-wave"}}  # boxes: automatic
+    assert job["stages"]["stylize"]["people"][1]["queue"] == "stylize.great-wave"
+    about = _by_id(driver, "result-about").text
+    assert "; person 2 (in the style of The Great Wave" in about and "person 1 standing" in about
+
+    # The progress: the plan first, then each person's segment and stylize state, one mark per person.
+    seen = _progress_seen(driver)
+    assert seen and all(
+        [stage["stage"] for stage in view["stages"]] == ["plan", "segment", "stylize", "composite"]
+        for view in seen
+    )
+    assert any(view["stages"][0]["state"] == "succeeded" for view in seen)
+    for index in (1, 2):  # segment, stylize
+        marks = [view["stages"][index]["marks"] for view in seen if view["stages"][index]["marks"]]
+        assert marks and all([person for person, _ in mark] == [1, 2] for mark in marks)
+        assert marks[-1] == [[1, "succeeded"], [2, "succeeded"]]
+    plan = driver.find_element(By.CSS_SELECTOR, '#stages li[data-stage="plan"] .stage-words')
+    words = plan.get_attribute("textContent")  # the progress is hidden once the result is shown
+    assert words == "Planning where each of you stands"
+
+    # The boxes stand where the server placed each person (the result is 1.5 times the painting).
+    people = job["result"]["people"]
+    assert [person["placement"]["kind"] for person in people] == ["auto", "auto"]
+    for person in people:
+        box = _person_box(driver, person["person"])
+        assert _box_values(box) == _in_painting_pixels(person["box"], 1.5), person
+    readout = _by_id(driver, "box-readout").text
+    assert (
+        readout.startswith("Automatic placement: everyone is placed together") and "last picture" in readout
+    )
+    _screenshot(driver, shots / "desktop-people-followed.png")
+
+    # Person 1 moved one step right: sent from where the box stood; person 2 still sends no box.
+    box1 = _person_box(driver, 1)
+    x1, y1, h1 = _box_values(box1)
+    box1.send_keys(Keys.ARROW_RIGHT)
+    width = _painting("starry-night").shape[1]
+    again = _submit_and_wait(driver)
+    moved = {"x": x1 + round(0.01 * width), "y": y1, "height": h1}
+    assert again["params"]["group"]["people"] == {"1": moved, "2": {"style": "great-wave"}}
+    placed = again["result"]["people"]
+    assert placed[0]["placement"]["kind"] == "explicit" and placed[1]["placement"]["kind"] == "auto"
+    assert _box_values(_person_box(driver, 2)) == _in_painting_pixels(placed[1]["box"], 1.5)
+    assert _box_values(box1) == (moved["x"], moved["y"], moved["height"])  # the user's box stays theirs
 
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:
