@@ -87,10 +87,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: RequestEntityTooLarge) -> Response:
-        limit = settings.max_upload_bytes
-        return problem_response(
-            ApiProblem(413, "upload-too-large", f"the request is too large (limit {limit} per file)")
+        detail = (
+            f"the request is too large: at most {max_request_bytes(settings)} bytes in all, "
+            f"{settings.max_upload_bytes} per file"
         )
+        return problem_response(ApiProblem(413, "upload-too-large", detail))
 
     @app.errorhandler(StorageUnavailableError)
     @app.errorhandler(RedisError)
