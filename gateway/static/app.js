@@ -6,6 +6,7 @@
 import { api, apiKey, follow } from "./api.js";
 import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf, stepOf } from "./messages.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
+import { TooLargeError, megabytes, photosToSend, readyToSend } from "./uploads.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,6 +30,7 @@ const state = {
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
   styles: [],
+  uploads: null, // the server's upload limits (GET /v1/paintings): photos are shrunk to fit before sending
   job: null, // the job being followed
   sent: null, // { id, files, painting } of the last job submitted: its result's boxes are for these photos
   runMany: false, // the job being followed has several people (its progress names each one)
@@ -149,12 +151,10 @@ async function decoded(url) {
 // itself stays in the box and the job will check the person anyway.
 async function previewPerson(file) {
   state.previewed = false;
-  const form = new FormData();
-  form.append("portrait", file, file.name);
   $("portrait-name").textContent = `${file.name}: finding you in the photo…`;
   let blob;
   try {
-    blob = await api.preview(form);
+    blob = await api.preview(await personForm(file));
   } catch (error) {
     if (state.portrait !== file) {
       return; // another photo was chosen meanwhile
@@ -270,7 +270,7 @@ async function previewExtra(person) {
   status.textContent = "finding the person in the photo…";
   let blob;
   try {
-    blob = await api.preview(personForm(person.file));
+    blob = await api.preview(await personForm(person.file));
   } catch (error) {
     if (!state.extras.includes(person)) {
       return;
@@ -299,9 +299,12 @@ async function previewExtra(person) {
   refresh();
 }
 
-function personForm(file) {
+// The photo as the job will send it: a large one is shrunk first (uploads.js), so the preview is quick to
+// upload too and a photo over the server's file limit is not refused here when it need not be.
+async function personForm(file) {
+  const photo = await readyToSend(file);
   const form = new FormData();
-  form.append("portrait", file, file.name);
+  form.append("portrait", photo, photo.name);
   return form;
 }
 
@@ -803,18 +806,18 @@ function refresh() {
 
 const submitWords = () => (several() ? "Put us in the painting" : "Put me in the painting");
 
-function buildForm() {
+// The request: `photos` are the files to upload for the people, in order (shrunk where large), or null
+// to reuse the portrait already on the server (portrait_from, one person).
+function buildForm(photos) {
   const form = new FormData();
   const many = several();
-  if (many) {
-    // every photo is sent (portrait_from holds one photo only), person 1's first
-    for (const person of people()) {
-      form.append("portrait", person.file, person.file.name);
+  if (photos) {
+    // every photo is sent when there are several (portrait_from holds one photo only), person 1's first
+    for (const photo of photos) {
+      form.append("portrait", photo, photo.name);
     }
-  } else if (state.portraitJob) {
-    form.append("portrait_from", state.portraitJob);
   } else {
-    form.append("portrait", state.portrait, state.portrait.name);
+    form.append("portrait_from", state.portraitJob);
   }
   if (state.paintingFile) {
     form.append("painting_file", state.paintingFile, state.paintingFile.name);
@@ -941,17 +944,40 @@ function showStages(job, since) {
   $("progress-title").textContent = titles[status] || "Working on it…";
 }
 
+// The request to send: the photos shrunk where they are large, so that they fit in one request; when they
+// cannot, TooLargeError says which are too large and nothing is sent (uploads.js).
+async function formToSend() {
+  if (!several() && state.portraitJob) {
+    return buildForm(null);
+  }
+  const painting = state.paintingFile;
+  if (painting && state.uploads && painting.size > state.uploads.max_file_bytes) {
+    const words = `“${painting.name}” is too large to send (${megabytes(painting.size)}): the server takes paintings up to ${megabytes(state.uploads.max_file_bytes)}. Choose a smaller image.`;
+    throw Object.assign(new TooLargeError(words), { step: "painting" });
+  }
+  const originals = people().map((person) => person.file);
+  $("progress-title").textContent = originals.length > 1 ? "Getting your photos ready…" : "Getting your photo ready…";
+  const photos = await photosToSend(originals, state.uploads, (files) => requestSize(buildForm(files)), Boolean(painting));
+  $("progress-title").textContent = originals.length > 1 ? "Sending your photos…" : "Sending your photo…";
+  return buildForm(photos);
+}
+
+// The bytes the request will have, as the gateway counts them (its limit is on the whole body).
+async function requestSize(form) {
+  return (await new Response(form).blob()).size;
+}
+
 // Reuse the portrait already on the server; if it has expired or was deleted (a canceled job), upload
 // the kept file again rather than bothering the user.
 async function submitForm() {
   try {
-    return await api.submit(buildForm());
+    return await api.submit(await formToSend());
   } catch (error) {
     if (error.field !== "portrait_from") {
       throw error;
     }
     state.portraitJob = null;
-    return api.submit(buildForm());
+    return api.submit(await formToSend());
   }
 }
 
@@ -1022,6 +1048,13 @@ async function runJob(start) {
 }
 
 function explain(error) {
+  if (error instanceof TooLargeError) {
+    // found before sending: the photos (or the painting) named, at the step where they are changed
+    const step = error.step || "portrait";
+    showError(step, error.words);
+    reveal(stepSection(step));
+    return;
+  }
   if (error.failure) {
     // a photo without a person is the photo's problem: say so at the photo step
     const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : stepOf(error.failure.field) || "submit";
@@ -1553,7 +1586,10 @@ async function start() {
   refresh();
   loadHistory();
   try {
-    [state.paintings, state.styles] = await Promise.all([api.paintings(), api.styles()]);
+    let gallery;
+    [gallery, state.styles] = await Promise.all([api.paintings(), api.styles()]);
+    state.paintings = gallery.paintings;
+    state.uploads = gallery.uploads || null; // a server without it: photos are still shrunk, not fitted
     renderGallery();
     renderStyles();
     updateStyleThumb();
