@@ -23,6 +23,7 @@ from gateway.gallery_api import gallery_api
 from gateway.health_api import health_api
 from gateway.jobs_api import jobs_api
 from gateway.memory_request import InMemoryRequest
+from gateway.params import max_request_bytes
 from gateway.previews_api import previews_api
 from gateway.problems import ApiProblem, from_sitter_error, problem_response
 from shared.errors import SitterError
@@ -30,7 +31,6 @@ from shared.runtime.storage import StorageUnavailableError
 from shared.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
-MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files
 
 log = logging.getLogger("sitter.gateway")
 
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.request_class = InMemoryRequest
-    app.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+    app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sitter"] = Backends(settings)
     app.wsgi_app = ForwardedByLocalFront(app.wsgi_app)  # type: ignore[method-assign]
@@ -87,10 +87,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: RequestEntityTooLarge) -> Response:
-        limit = settings.max_upload_bytes
-        return problem_response(
-            ApiProblem(413, "upload-too-large", f"the request is too large (limit {limit} per file)")
+        detail = (
+            f"the request is too large: at most {max_request_bytes(settings)} bytes in all, "
+            f"{settings.max_upload_bytes} per file"
         )
+        return problem_response(ApiProblem(413, "upload-too-large", detail))
 
     @app.errorhandler(StorageUnavailableError)
     @app.errorhandler(RedisError)

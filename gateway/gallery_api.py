@@ -12,6 +12,7 @@ from PIL import Image
 
 from gateway.backends import settings
 from gateway.documents import base_url
+from gateway.params import max_request_bytes
 from gateway.problems import ApiProblem
 from shared import gallery
 from shared.builtin_styles import builtin_styles, thumbnail_path
@@ -51,8 +52,17 @@ def _item(item: gallery.Painting, root: str) -> dict[str, Any]:
 
 @gallery_api.get("/paintings")
 def paintings() -> Response:
+    """The gallery, and the upload limits beside it: a client choosing what to send (the web page, which
+    shrinks photos so several fit in one request) learns them where it learns the paintings. The
+    gateway still checks every request itself."""
     root = base_url(settings())
-    return jsonify({"paintings": [_item(item, root) for item in gallery.paintings().values()]})
+    uploads = {
+        "max_file_bytes": settings().max_upload_bytes,
+        "max_request_bytes": max_request_bytes(settings()),
+    }
+    return jsonify(
+        {"paintings": [_item(item, root) for item in gallery.paintings().values()], "uploads": uploads}
+    )
 
 
 @gallery_api.get("/paintings/<painting_id>")

@@ -47,6 +47,40 @@ JOB_RESPONSE = {
 # the form, derived from the model that validates it
 SUBMISSION_SCHEMA: dict[str, Any] = SubmissionForm.model_json_schema(schema_generator=OpenApiSchema)
 
+# what one request may carry, stated beside the gallery so a client (the web page) can shrink photos to fit
+# before sending; the gateway still checks every request itself
+UPLOAD_LIMITS: dict[str, Any] = {
+    "type": "object",
+    "description": "The upload limits: a larger file or request is refused with 413 `upload-too-large`",
+    "required": ["max_file_bytes", "max_request_bytes"],
+    "properties": {
+        "max_file_bytes": {
+            "type": "integer",
+            "description": "The most bytes one file may have (SITTER_MAX_UPLOAD_BYTES)",
+        },
+        "max_request_bytes": {
+            "type": "integer",
+            "description": "The most bytes one request may have, its files and fields together (two files' "
+            "worth and 64 KiB): several portraits share it",
+        },
+    },
+}
+PAINTINGS_RESPONSE: dict[str, Any] = {
+    "description": "The gallery, and the upload limits",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["paintings", "uploads"],
+                "properties": {
+                    "paintings": {"type": "array", "items": {"type": "object"}},
+                    "uploads": UPLOAD_LIMITS,
+                },
+            }
+        }
+    },
+}
+
 # every /v1/jobs operation: a key is checked first, and a keyless gateway serves only its own machine
 ACCESS: dict[str, Any] = {
     "401": _problem("Missing or wrong API key"),
@@ -160,8 +194,9 @@ PATHS: dict[str, Any] = {
     },
     "/v1/paintings": {
         "get": {
-            "summary": "The gallery: ids, titles, sizes, image and thumbnail links",
-            "responses": {"200": {"description": "Paintings"}},
+            "summary": "The gallery: ids, titles, sizes, image and thumbnail links; and `uploads`, the "
+            "largest file and request the gateway takes",
+            "responses": {"200": PAINTINGS_RESPONSE},
         }
     },
     "/v1/paintings/{painting_id}": {

@@ -35,6 +35,15 @@ from shared.imageio import finish_probe, open_for_probe
 from shared.limits import check_box_bounds, check_output_pixels
 from shared.settings import Settings
 
+MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files
+
+
+def max_request_bytes(settings: Settings) -> int:
+    """The largest request body the gateway reads: two files' worth (a portrait and a painting; several
+    portraits share it) and the form around them. Anything longer is refused (413) before it is read, so
+    the memory a request can hold stays bounded whatever it carries."""
+    return 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+
 
 @dataclass(frozen=True)
 class Submission:

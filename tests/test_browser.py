@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import re
 import shutil
@@ -28,6 +29,9 @@ import requests
 from PIL import Image
 
 from shared import gallery
+from shared.jobs import blob_key, photo_blob
+from shared.runtime.storage import blob_store
+from shared.settings import Settings
 from tests.helpers.processes import Spawn, free_port, start_gateway
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
@@ -258,7 +262,9 @@ def _choose_painting(driver: WebDriver, painting_id: str) -> WebElement:
     return card
 
 
-def _submit_and_wait(driver: WebDriver, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def _submit_and_wait(
+    driver: WebDriver, headers: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT
+) -> dict[str, Any]:
     """Submit, wait for the result, and return the job's document (the page names the job it shows)."""
     button = _by_id(driver, "submit-button")
     _wait(driver, button.is_enabled, what="the submit button to enable")
@@ -273,7 +279,7 @@ def _submit_and_wait(driver: WebDriver, headers: dict[str, str] | None = None) -
             )
             or _by_id(driver, "submit-error").is_displayed()
         ),
-        JOB_TIMEOUT,
+        timeout,
         "the result",
     )
     assert not _by_id(driver, "submit-error").is_displayed(), _by_id(driver, "submit-error").text
@@ -657,7 +663,7 @@ def test_desktop_several_people(live_stack: LiveStack, desktop: WebDriver, shots
         "const done = arguments[0]; import('/static/messages.js').then((m) =>"
         " done(['x.2', 'height.6', 'style.2', 'order', 'people', 'x'].map(m.stepOf)));"
     )
-    assert steps == ["place", "place", "style", "place", "portrait", "place"]
+    assert steps == ["place", "place", "portrait", "place", "portrait", "place"]  # style.2: on their card
     assert _csp_violations(driver) == []
 
 
@@ -700,6 +706,239 @@ def test_phone_three_people(live_stack: LiveStack, phone: WebDriver, shots: Path
     assert len(driver.find_elements(By.CSS_SELECTOR, "#stage .person-box")) == 2
     assert "woman-portrait.jpg" in driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"]').text
     _wait(driver, lambda: _has_cutout(driver, first), what="the new person 1's cut-out")
+
+
+# Every change of the output area (progress, result) is kept as a snapshot, from before the job is sent to
+# after it ends: what the progress showed, checked afterwards, with no timing to guess.
+RECORD_PROGRESS = """
+window.progressSeen = [];
+new MutationObserver(() => {
+  const progress = document.getElementById("progress");
+  window.progressSeen.push({
+    shown: !progress.hidden,
+    height: progress.getBoundingClientRect().height,
+    pageWidth: document.documentElement.scrollWidth,
+    stages: [...document.querySelectorAll("#stages li")].map((item) => ({
+      stage: item.dataset.stage,
+      state: item.dataset.state,
+      words: item.querySelector(".state").textContent,
+      marks: [...item.querySelectorAll(".person-mark")]
+        .map((mark) => [Number(mark.dataset.person), mark.dataset.state]),
+    })),
+  });
+}).observe(document.getElementById("step-make"),
+  {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+
+
+def _progress_seen(driver: WebDriver) -> list[dict[str, Any]]:
+    return [seen for seen in driver.execute_script("return window.progressSeen") if seen["shown"]]
+
+
+def _person_style(driver: WebDriver, number: int) -> Select:
+    """Person `number`'s own style choice: under the first photo for person 1, else on their card."""
+    if number == 1:
+        return Select(_by_id(driver, "first-style"))
+    card = driver.find_element(By.CSS_SELECTOR, f'.person-card[data-person="{number}"]')
+    return Select(card.find_element(By.CSS_SELECTOR, ".person-style select"))
+
+
+def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, int]:
+    """A result box (the result's pixels) in painting pixels, rounded as the page rounds (half up)."""
+    return tuple(math.floor(box[name] / scale + 0.5) for name in "xyh")  # type: ignore[return-value]
+
+
+def test_several_people_boxes_follow_the_result_and_each_has_a_style(
+    live_stack: LiveStack, desktop: WebDriver, shots: Path
+) -> None:
+    """Two people, person 2 in a style of their own, a picture 1.5 times the painting: the progress names
+    the plan and each person's stages; after the result each box stands where the server placed that
+    person (in painting pixels), still automatic; moving one box and making the picture again sends that
+    box from where it was shown, and nothing for the other."""
+    driver = desktop
+    _open(driver, live_stack)
+    _choose_portrait(driver, SAMPLE)
+    _choose_painting(driver, "starry-night").click()
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    assert not _by_id(driver, "first-style-field").is_displayed()  # one person: the style of step 3
+    _by_id(driver, "add-person-input").send_keys(str(SECOND))
+    for number in (1, 2):
+        box = _person_box(driver, number)
+        _wait(driver, lambda box=box: _has_cutout(driver, box), what=f"person {number}'s cut-out")
+    # Each person's own style: by default the job's, else any style step 3 offers; labelled per person.
+    first, second = _person_style(driver, 1), _person_style(driver, 2)
+    assert _by_id(driver, "style-people-hint").is_displayed()
+    assert first.first_selected_option.text == "Same as everyone"
+    offered = [option.get_attribute("value") for option in second.options]
+    assert offered == [
+        "",
+        *(option.get_attribute("value") for option in Select(_by_id(driver, "style-select")).options),
+    ]
+    select = driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"] .person-style select')
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{select.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Style for person 2"
+    second.select_by_value("great-wave")
+    Select(_by_id(driver, "output-scale")).select_by_value("1.5")
+    assert _axe(driver) == []
+    (shots / "desktop-people-styles.png").write_bytes(_by_id(driver, "step-portrait").screenshot_as_png)
+
+    driver.execute_script(RECORD_PROGRESS)
+    job = _submit_and_wait(driver)
+    assert job["params"]["group"]["people"] == {"2": {"style": "great-wave"}}  # boxes: automatic
+    assert job["stages"]["stylize"]["people"][1]["queue"] == "stylize.great-wave"
+    about = _by_id(driver, "result-about").text
+    assert "; person 2 (in the style of The Great Wave" in about and "person 1 standing" in about
+
+    # The progress: the plan first, then each person's segment and stylize state, one mark per person.
+    seen = _progress_seen(driver)
+    assert seen and all(
+        [stage["stage"] for stage in view["stages"]] == ["plan", "segment", "stylize", "composite"]
+        for view in seen
+    )
+    assert any(view["stages"][0]["state"] == "succeeded" for view in seen)
+    for index in (1, 2):  # segment, stylize
+        marks = [view["stages"][index]["marks"] for view in seen if view["stages"][index]["marks"]]
+        assert marks and all([person for person, _ in mark] == [1, 2] for mark in marks)
+        assert marks[-1] == [[1, "succeeded"], [2, "succeeded"]]
+    plan = driver.find_element(By.CSS_SELECTOR, '#stages li[data-stage="plan"] .stage-words')
+    words = plan.get_attribute("textContent")  # the progress is hidden once the result is shown
+    assert words == "Planning where each of you stands"
+
+    # The boxes stand where the server placed each person (the result is 1.5 times the painting).
+    people = job["result"]["people"]
+    assert [person["placement"]["kind"] for person in people] == ["auto", "auto"]
+    for person in people:
+        box = _person_box(driver, person["person"])
+        assert _box_values(box) == _in_painting_pixels(person["box"], 1.5), person
+    readout = _by_id(driver, "box-readout").text
+    assert (
+        readout.startswith("Automatic placement: everyone is placed together") and "last picture" in readout
+    )
+    _screenshot(driver, shots / "desktop-people-followed.png")
+
+    # Person 1 moved one step right: sent from where the box stood; person 2 still sends no box.
+    box1 = _person_box(driver, 1)
+    x1, y1, h1 = _box_values(box1)
+    box1.send_keys(Keys.ARROW_RIGHT)
+    width = _painting("starry-night").shape[1]
+    again = _submit_and_wait(driver)
+    moved = {"x": x1 + round(0.01 * width), "y": y1, "height": h1}
+    assert again["params"]["group"]["people"] == {"1": moved, "2": {"style": "great-wave"}}
+    placed = again["result"]["people"]
+    assert placed[0]["placement"]["kind"] == "explicit" and placed[1]["placement"]["kind"] == "auto"
+    assert _box_values(_person_box(driver, 2)) == _in_painting_pixels(placed[1]["box"], 1.5)
+    assert _box_values(box1) == (moved["x"], moved["y"], moved["height"])  # the user's box stays theirs
+
+
+def _phone_photo(source: Path, target: Path, seed: int, *, exif_turned: bool = False) -> Path:
+    """A phone camera's photo of the person in `source`: 12 megapixels (3000 x 4000, or 4000 x 3000 for a
+    landscape one), with sensor noise, at JPEG quality 95, so each is several megabytes. `exif_turned`
+    stores the pixels on their side with EXIF orientation 6, as phones do: it must be sent upright."""
+    with Image.open(source) as image:
+        rgb = image.convert("RGB")
+    landscape = rgb.width > rgb.height
+    ratio = 4 / 3 if landscape else 3 / 4
+    width = min(rgb.width, round(rgb.height * ratio))
+    height = round(width / ratio)
+    left, top = (rgb.width - width) // 2, (rgb.height - height) // 2
+    size = (4000, 3000) if landscape else (3000, 4000)
+    big = np.asarray(rgb.crop((left, top, left + width, top + height)).resize(size, Image.Resampling.BICUBIC))
+    noisy = np.clip(big + np.random.default_rng(seed).normal(0, 8, big.shape), 0, 255).astype(np.uint8)
+    photo = Image.fromarray(noisy)
+    if exif_turned:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # the camera's pixels, to be turned 90 degrees clockwise for viewing
+        photo.transpose(Image.Transpose.ROTATE_90).save(target, "JPEG", quality=95, exif=exif)
+    else:
+        photo.save(target, "JPEG", quality=95)
+    return target
+
+
+UPLOAD_LIMIT = 7_000_000  # per file; the request: 2 x that + 64 KiB, as the gateway allows
+
+
+def test_six_phone_photos_are_shrunk_to_fit_one_request(
+    live_stack: LiveStack, phone: WebDriver, spawn: Spawn, tmp_path: Path, shots: Path
+) -> None:
+    """Six 12-megapixel phone photos, 33 MB together, to a gateway that takes 14 MB in one request: the
+    page sends each as a 2560 px JPEG (upright), the job succeeds, and the phone's progress stays short.
+    Photos it cannot shrink (TIFF) and cannot fit are named before anything is sent."""
+    port = free_port()
+    env = {**live_stack.env, "SITTER_PORT": str(port), "SITTER_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}
+    start_gateway(spawn, env, name="small-upload-gateway")
+    small = LiveStack(f"http://127.0.0.1:{port}", live_stack.redis_url, env)
+    photos_dir = gallery.SAMPLES_DIR.parents[2] / "eval/composite/photos"
+    sources = [
+        SAMPLE,
+        SECOND,
+        photos_dir / "woman-portrait.jpg",
+        photos_dir / "city-portrait.jpg",
+        SAMPLE,
+        SECOND,
+    ]
+    photos = [
+        _phone_photo(source, tmp_path / f"IMG_{index:04d}.jpg", index, exif_turned=index == 6)
+        for index, source in enumerate(sources, start=1)
+    ]
+    sizes = [photo.stat().st_size for photo in photos]
+    assert sum(sizes) > 2 * (2 * UPLOAD_LIMIT + 64 * 1024), sizes  # far over what one request may carry
+
+    driver = phone
+    _open(driver, small)
+    _choose_portrait(driver, photos[0])
+    _tap(driver, _choose_painting(driver, "great-wave"))
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    _by_id(driver, "add-person-input").send_keys("\n".join(str(photo) for photo in photos[1:]))
+    for number in range(1, 7):
+        box = _person_box(driver, number)
+        _wait(driver, lambda box=box: _has_cutout(driver, box), 60, f"person {number}'s cut-out")
+    assert not _by_id(driver, "portrait-error").is_displayed()
+    driver.execute_script(RECORD_PROGRESS)
+    job = _submit_and_wait(driver, timeout=180)
+    assert len(job["result"]["people"]) == 6
+
+    # What the server stored: each photo 2560 px long, a JPEG, upright (the turned one stands, too).
+    blobs = blob_store(Settings(redis_url=live_stack.redis_url))
+    sent = [blobs.get(blob_key(job["id"], photo_blob(number))) for number in range(1, 7)]
+    print(f"six phone photos: {sum(sizes) / 2**20:.1f} MB chosen, {sum(map(len, sent)) / 2**20:.1f} MB sent")
+    for number, data in enumerate(sent, start=1):
+        with Image.open(io.BytesIO(data)) as stored:
+            assert stored.format == "JPEG" and max(stored.size) == 2560, (number, stored.size)
+            assert (stored.width > stored.height) == (number == 4), (number, stored.size)  # 4: landscape
+            assert stored.getexif().get(0x0112, 1) == 1  # no turn left to apply
+
+    # The progress on a 390 px phone: six marks per person stage, on one line, nothing wider than the screen.
+    seen = _progress_seen(driver)
+    full = [
+        view for view in seen if len(view["stages"][1]["marks"]) == 6 and len(view["stages"][2]["marks"]) == 6
+    ]
+    assert full, "the progress never showed each person"
+    assert all(view["pageWidth"] <= PHONE[0] and view["height"] < PHONE[1] / 2 for view in full), full[-1]
+
+    # Photos this browser cannot shrink (TIFF), together too large for one request: named, nothing sent.
+    driver.get(small.base_url + "/")
+    _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, ".painting")) == len(gallery.paintings()))
+    tiffs = []
+    for name in ("scan-a.tif", "scan-b.tif", "scan-c.tif"):
+        with Image.open(SAMPLE) as image:
+            image.convert("RGB").resize((1200, 1500)).save(tmp_path / name)  # uncompressed: 5.4 MB
+        tiffs.append(tmp_path / name)
+    _choose_portrait(driver, tiffs[0])
+    _tap(driver, _choose_painting(driver, "great-wave"))
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Add a person")
+    _by_id(driver, "add-person-input").send_keys(f"{tiffs[1]}\n{tiffs[2]}")
+    button = _by_id(driver, "submit-button")
+    _wait(driver, button.is_enabled, 30, "the TIFF photos checked")
+    button.click()
+    error = _by_id(driver, "portrait-error")
+    _wait(driver, error.is_displayed, 30, "the photos named as too large")
+    assert error.text.startswith("These photos are too large to send together:"), error.text
+    assert "The largest photos: “scan-" in error.text and "can't make TIFF photos smaller" in error.text
+    sent = driver.execute_script(
+        "return performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/jobs')).length"
+    )
+    assert sent == 0 and not _by_id(driver, "submit-error").is_displayed()
+    _screenshot(driver, shots / "phone-photos-too-large.png")
 
 
 def _touch_drag(driver: WebDriver, element: WebElement, dx: int, dy: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from gateway.app import MULTIPART_OVERHEAD
+from gateway.params import max_request_bytes
 from shared.settings import Settings
 from tests.helpers.compose import COMPOSE, interpolate
 from tests.helpers.deploy import (
@@ -142,7 +142,7 @@ def test_front_admits_the_gateway_upload_limit(compose: Obj) -> None:
     env = {key: str(value) for key, value in compose["services"]["gateway"]["environment"].items()}
     (size,) = front_directives()["client_max_body_size"]
     assert size.endswith("m")
-    assert int(size[:-1]) * 1024 * 1024 >= 2 * Settings.from_env(env).max_upload_bytes + MULTIPART_OVERHEAD
+    assert int(size[:-1]) * 1024 * 1024 >= max_request_bytes(Settings.from_env(env))
 
 
 def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose: Obj) -> None:

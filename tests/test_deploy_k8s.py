@@ -19,7 +19,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from gateway.app import MULTIPART_OVERHEAD
+from gateway.params import max_request_bytes
 from k8s import generate_workers
 from k8s.render import KustomizeError, render, split_image
 from shared.settings import Settings
@@ -252,7 +252,7 @@ def test_services_ingress_and_upload_limit(overlay: tuple[str, list[Obj]]) -> No
     assert public.scheme == ("https" if host in tls_hosts else "http")
     body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert body.endswith("m")
-    assert int(body[:-1]) * 1024 * 1024 >= 2 * settings.max_upload_bytes + MULTIPART_OVERHEAD
+    assert int(body[:-1]) * 1024 * 1024 >= max_request_bytes(settings)
     assert front_directives()["client_max_body_size"] == [body], "the Ingress and the front admit the same"
 
 

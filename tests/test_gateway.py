@@ -294,6 +294,23 @@ def test_gallery_and_styles(client: FlaskClient) -> None:
     assert_problem(client.get("/v1/styles/builtin-26/thumbnail"), 404, "style-not-found")
 
 
+def test_the_gallery_states_the_upload_limits_it_enforces(client: FlaskClient, settings: Settings) -> None:
+    """The web page shrinks photos to the limits /v1/paintings states: they must be the enforced ones."""
+    uploads = client.get("/v1/paintings").get_json()["uploads"]
+    assert uploads == {
+        "max_file_bytes": settings.max_upload_bytes,
+        "max_request_bytes": 2 * settings.max_upload_bytes + 64 * 1024,
+    }
+    over = b"-" * (uploads["max_request_bytes"] + 1)  # refused on its length, before it is read
+    refused = client.post("/v1/jobs", data=over, content_type="multipart/form-data; boundary=sitter")
+    assert_problem(refused, 413, "upload-too-large")
+    # two files of the largest size fit in one request: read, and judged as images (these are not)
+    largest = b"\xff\xd8" + bytes(uploads["max_file_bytes"] - 2)
+    form = {**job_form(largest), "painting_file": (io.BytesIO(largest), "painting.jpg")}
+    del form["painting"]
+    assert_problem(client.post("/v1/jobs", data=form), 415, "unsupported-media-type", "portrait")
+
+
 def test_a_painting_offers_its_suggested_spots(client: FlaskClient, portrait_jpeg: bytes) -> None:
     mona = client.get("/v1/paintings/mona-lisa").get_json()
     assert mona["id"] == "mona-lisa" and 1 <= len(mona["spots"]) <= 3

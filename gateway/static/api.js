@@ -59,7 +59,8 @@ const call = (method, url, body) => send(method, url, body, "application/json").
 export const api = {
   // images of a job need the key too, so they are fetched here and shown from object URLs
   image: (url) => send("GET", ownPath(url), undefined, "image/*").then((r) => r.blob()),
-  paintings: () => call("GET", "/v1/paintings").then((body) => body.paintings),
+  // the gallery, and the server's upload limits beside it ({paintings, uploads})
+  paintings: () => call("GET", "/v1/paintings"),
   painting: (id) => call("GET", `/v1/paintings/${encodeURIComponent(id)}`),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),
   submit: (form) => call("POST", "/v1/jobs", form),

@@ -6,6 +6,7 @@
 import { api, apiKey, follow } from "./api.js";
 import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf, stepOf } from "./messages.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
+import { TooLargeError, megabytes, photosToSend, readyToSend } from "./uploads.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +22,7 @@ const state = {
   portraitOk: false,
   portraitJob: null, // an earlier job holding this portrait on the server: reused, not uploaded again
   previewed: false, // the box shows the server's cut-out of this photo (not the photo itself)
-  extras: [], // people 2..6, one photo each: { file, ok, previewed, editor, box, card, urls }
+  extras: [], // people 2..6, one photo each: { file, ok, previewed, editor, box, card, style, urls }
   front: null, // the person the user put in front (their number); by default the last one
   lastBox: null, // the box last focused: a suggested spot is for that person
   everyone: false, // a group photo: every person in it is kept (people=all), placed automatically
@@ -29,7 +30,10 @@ const state = {
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
   styles: [],
+  uploads: null, // the server's upload limits (GET /v1/paintings): photos are shrunk to fit before sending
   job: null, // the job being followed
+  sent: null, // { id, files, painting } of the last job submitted: its result's boxes are for these photos
+  runMany: false, // the job being followed has several people (its progress names each one)
   run: null, // { stopped } of the job being followed
   shown: null, // the history entry whose result is shown
   stale: new Set(), // what the user changed since the shown result was made ("placement", "painting"...)
@@ -91,6 +95,7 @@ function choosePortrait(file) {
   state.portrait = file;
   state.portraitOk = false;
   state.portraitJob = null;
+  editor.forgetPlaced();
   markStale("photo");
   showGhost(null);
   const img = $("portrait-img");
@@ -146,12 +151,10 @@ async function decoded(url) {
 // itself stays in the box and the job will check the person anyway.
 async function previewPerson(file) {
   state.previewed = false;
-  const form = new FormData();
-  form.append("portrait", file, file.name);
   $("portrait-name").textContent = `${file.name}: finding you in the photo…`;
   let blob;
   try {
-    blob = await api.preview(form);
+    blob = await api.preview(await personForm(file));
   } catch (error) {
     if (state.portrait !== file) {
       return; // another photo was chosen meanwhile
@@ -194,7 +197,7 @@ function rejectPortrait(file, why = "") {
 
 // ---- More people: "Add a person" (one photo each, up to 6 people), removed one by one ------------
 
-const people = () => [{ editor, box: $("person-box"), file: state.portrait }, ...state.extras];
+const people = () => [{ editor, box: $("person-box"), file: state.portrait, style: $("first-style") }, ...state.extras];
 const several = () => state.extras.length > 0 || state.everyone;
 
 function addPeople(files) {
@@ -223,6 +226,7 @@ function addPerson(file) {
   const person = { file, ok: false, previewed: false, urls: {} };
   person.box = personBox();
   person.card = personCard(person);
+  person.style = person.card.querySelector(".person-style select");
   state.extras.push(person);
   person.editor = new PlacementEditor(
     { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
@@ -266,7 +270,7 @@ async function previewExtra(person) {
   status.textContent = "finding the person in the photo…";
   let blob;
   try {
-    blob = await api.preview(personForm(person.file));
+    blob = await api.preview(await personForm(person.file));
   } catch (error) {
     if (!state.extras.includes(person)) {
       return;
@@ -295,9 +299,12 @@ async function previewExtra(person) {
   refresh();
 }
 
-function personForm(file) {
+// The photo as the job will send it: a large one is shrunk first (uploads.js), so the preview is quick to
+// upload too and a photo over the server's file limit is not refused here when it need not be.
+async function personForm(file) {
+  const photo = await readyToSend(file);
   const form = new FormData();
-  form.append("portrait", file, file.name);
+  form.append("portrait", photo, photo.name);
   return form;
 }
 
@@ -334,8 +341,10 @@ function removeFirst() {
   }
   const front = state.front > 1 ? state.front - 1 : null;
   const { rect, auto, aspect } = next.editor;
+  const style = next.style.value;
   dropPerson(next);
   state.front = front;
+  $("first-style").value = style;
   choosePortrait(next.file);
   editor.aspect = aspect;
   if (auto) {
@@ -361,18 +370,37 @@ function personBox() {
   return box;
 }
 
+let cardSerial = 0; // ids for the cards' style choices, which their labels name
+
 function personCard(person) {
   const card = document.createElement("li");
   card.className = "person-card";
+  const id = `person-style-${++cardSerial}`;
   card.innerHTML =
     '<span class="person-number" aria-hidden="true"></span><img class="person-thumb" alt="" hidden>' +
     '<span class="person-words"><strong class="person-title"></strong><span class="person-name"></span>' +
     '<span class="hint person-state" aria-live="polite"></span></span>' +
-    '<button type="button" class="button remove-person">Remove</button>';
+    '<button type="button" class="button remove-person">Remove</button>' +
+    `<span class="field person-style"><label for="${id}">Style<span class="visually-hidden person-for"></span></label>` +
+    `<select id="${id}"></select></span>`;
   card.querySelector(".person-name").textContent = person.file.name;
   card.querySelector(".remove-person").addEventListener("click", () => dropPerson(person));
+  const style = card.querySelector("select");
+  fillPersonStyles(style);
+  style.addEventListener("change", () => markStale("style"));
   $("people-list").append(card);
   return card;
+}
+
+// A person's own style (sent as style.N): by default none, i.e. the job's style of step 3; else any style
+// step 3 offers. The choice is kept when the list is filled again (the styles arrive after the page).
+function fillPersonStyles(select) {
+  const chosen = select.value;
+  select.replaceChildren(new Option("Same as everyone", ""));
+  for (const child of $("style-select").children) {
+    select.append(child.cloneNode(true));
+  }
+  select.value = [...select.options].some((option) => option.value === chosen) ? chosen : "";
 }
 
 function personGhost(person, kind, src) {
@@ -404,8 +432,13 @@ function relayout() {
       person.card.querySelector(".person-number").textContent = String(number);
       person.card.querySelector(".person-title").textContent = `Person ${number}`;
       person.card.querySelector(".remove-person").setAttribute("aria-label", `Remove person ${number}${name}`);
+      person.card.querySelector(".person-for").textContent = ` for person ${number}`;
+      person.card.querySelector(".person-style").hidden = state.everyone;
     }
   });
+  // each person's own style, when each is placed as a person of their own (not a group photo's people)
+  $("first-style-field").hidden = count < 2 || state.everyone;
+  $("style-people-hint").hidden = count < 2 || state.everyone;
   $("people-list").hidden = state.extras.length === 0;
   $("remove-first").hidden = state.extras.length === 0;
   $("remove-first").setAttribute("aria-label", `Remove person 1${state.portrait ? ` (${state.portrait.name})` : ""}`);
@@ -705,6 +738,9 @@ function renderStyles() {
     const option = new Option(style.title, style.id);
     (style.kind === "painting" ? paintings : builtins).append(option);
   }
+  for (const person of people()) {
+    fillPersonStyles(person.style);
+  }
 }
 
 function updateStyleThumb() {
@@ -730,15 +766,18 @@ function showReadout(placement) {
   if (several()) {
     const number = placement === editor ? 1 : state.extras.findIndex((person) => person.editor === placement) + 2;
     const untouched = people().every((person) => person.editor.auto);
+    const shown = people().every((person) => person.editor.placed);
     $("box-readout").textContent = untouched
-      ? "Automatic placement: everyone is placed together when the picture is made. Drag a box to place that person yourself."
+      ? `Automatic placement: everyone is placed together when the picture is made${shown ? " (the boxes show where your last picture put each of you)" : ""}. Drag a box to place that person yourself.`
       : placement.auto
         ? `Person ${number}: placed automatically, around the others.`
         : `Person ${number}: ${words}.`;
     return;
   }
   $("box-readout").textContent = placement.auto
-    ? "Automatic placement: you will be fitted to the painting's best spot."
+    ? placement.placed
+      ? "Automatic placement: the box shows where your last picture put you. Drag it to choose yourself."
+      : "Automatic placement: you will be fitted to the painting's best spot."
     : placement.spot !== null
       ? `${placement.spot === 0 ? "The best suggested spot" : `Suggested spot ${placement.spot + 1}`}: ${words}.`
       : `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
@@ -767,18 +806,18 @@ function refresh() {
 
 const submitWords = () => (several() ? "Put us in the painting" : "Put me in the painting");
 
-function buildForm() {
+// The request: `photos` are the files to upload for the people, in order (shrunk where large), or null
+// to reuse the portrait already on the server (portrait_from, one person).
+function buildForm(photos) {
   const form = new FormData();
   const many = several();
-  if (many) {
-    // every photo is sent (portrait_from holds one photo only), person 1's first
-    for (const person of people()) {
-      form.append("portrait", person.file, person.file.name);
+  if (photos) {
+    // every photo is sent when there are several (portrait_from holds one photo only), person 1's first
+    for (const photo of photos) {
+      form.append("portrait", photo, photo.name);
     }
-  } else if (state.portraitJob) {
-    form.append("portrait_from", state.portraitJob);
   } else {
-    form.append("portrait", state.portrait, state.portrait.name);
+    form.append("portrait_from", state.portraitJob);
   }
   if (state.paintingFile) {
     form.append("painting_file", state.paintingFile, state.paintingFile.name);
@@ -798,10 +837,14 @@ function buildForm() {
   } else if (state.everyone) {
     form.append("people", "all"); // placed automatically: the boxes are hidden
   } else {
-    // only the boxes the user moved: the others are placed automatically, around them
+    // only the boxes the user moved: the others are placed automatically, around them; and each person's
+    // own style, where one is chosen (else the job's)
     people().forEach((person, index) => {
       for (const [name, value] of Object.entries(person.editor.personValues(index + 1))) {
         form.append(name, value);
+      }
+      if (person.style.value) {
+        form.append(`style.${index + 1}`, person.style.value);
       }
     });
     const order = orderOf();
@@ -814,12 +857,75 @@ function buildForm() {
 
 const STATE_WORDS = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed", canceled: "cancelled" };
 
+// The stages in words: one person's three, or with several people the plan first and each stage for all.
+const STAGE_WORDS = {
+  one: { segment: "Cutting you out of the photo", stylize: "Repainting you in the style", composite: "Placing you in the painting" },
+  many: {
+    plan: "Planning where each of you stands",
+    segment: "Cutting each of you out",
+    stylize: "Repainting each of you",
+    composite: "Placing you all in the painting",
+  },
+};
+
+function stageList(many) {
+  const list = $("stages");
+  const kind = many ? "many" : "one";
+  if (list.dataset.kind === kind) {
+    return;
+  }
+  list.dataset.kind = kind;
+  list.querySelector('[data-stage="plan"]')?.remove();
+  if (many) {
+    const plan = document.createElement("li");
+    plan.dataset.stage = "plan";
+    plan.innerHTML = '<span class="dot" aria-hidden="true"></span> <span class="stage-words"></span> <span class="state">waiting</span>';
+    list.prepend(plan);
+  }
+  for (const item of list.children) {
+    item.querySelector(".stage-words").textContent = STAGE_WORDS[kind][item.dataset.stage];
+    item.querySelector(".person-states")?.remove();
+  }
+}
+
+// Each person's state in a stage, one small numbered mark each (a phone has room for six on a line); in
+// words, the count of those done.
+function showPersonStates(item, stage) {
+  const each = stage.people || [];
+  let marks = item.querySelector(".person-states");
+  if (!each.length) {
+    marks?.remove();
+    return "";
+  }
+  if (!marks) {
+    marks = document.createElement("span");
+    marks.className = "person-states";
+    marks.setAttribute("aria-hidden", "true"); // the words after the stage say it
+    item.append(marks);
+  }
+  marks.replaceChildren(
+    ...each.map(({ person, state }) => {
+      const mark = document.createElement("span");
+      mark.className = "person-mark";
+      mark.dataset.person = String(person);
+      mark.dataset.state = state || "pending";
+      mark.textContent = String(person);
+      return mark;
+    }),
+  );
+  const done = each.filter((person) => person.state === "succeeded").length;
+  return stage.state === "running" ? `${done} of ${each.length} done` : "";
+}
+
 function showStages(job, since) {
+  const many = Boolean(job.stages.plan) || state.runMany;
+  stageList(many);
   for (const item of $("stages").children) {
     const stage = job.stages[item.dataset.stage] || {};
     item.dataset.state = stage.state || "pending";
     const duration = stage.state === "succeeded" && stage.duration_ms != null ? ` in ${(stage.duration_ms / 1000).toFixed(1)} s` : "";
-    item.querySelector(".state").textContent = (STATE_WORDS[stage.state] || stage.state || "waiting") + duration;
+    const counted = many ? showPersonStates(item, stage) : "";
+    item.querySelector(".state").textContent = counted || (STATE_WORDS[stage.state] || stage.state || "waiting") + duration;
   }
   // While it waits, the job document says how many pictures were asked for before it and are not done
   // (`queue.ahead`). A running job between stages (one done, the next not started) waits for a painter too.
@@ -828,7 +934,7 @@ function showStages(job, since) {
   const waited = (performance.now() - since) / 1000;
   const ahead = job.queue?.ahead > 0 ? ` (${job.queue.ahead} ${job.queue.ahead === 1 ? "picture" : "pictures"} ahead of yours)` : "";
   const titles = {
-    sending: "Sending your photo…",
+    sending: many ? "Sending your photos…" : "Sending your photo…",
     queued:
       waited > SLOW_QUEUE_S
         ? `Waiting for a free painter${ahead}… it's busy right now; yours starts as soon as one is free.`
@@ -838,26 +944,53 @@ function showStages(job, since) {
   $("progress-title").textContent = titles[status] || "Working on it…";
 }
 
+// The request to send: the photos shrunk where they are large, so that they fit in one request; when they
+// cannot, TooLargeError says which are too large and nothing is sent (uploads.js).
+async function formToSend() {
+  if (!several() && state.portraitJob) {
+    return buildForm(null);
+  }
+  const painting = state.paintingFile;
+  if (painting && state.uploads && painting.size > state.uploads.max_file_bytes) {
+    const words = `“${painting.name}” is too large to send (${megabytes(painting.size)}): the server takes paintings up to ${megabytes(state.uploads.max_file_bytes)}. Choose a smaller image.`;
+    throw Object.assign(new TooLargeError(words), { step: "painting" });
+  }
+  const originals = people().map((person) => person.file);
+  $("progress-title").textContent = originals.length > 1 ? "Getting your photos ready…" : "Getting your photo ready…";
+  const photos = await photosToSend(originals, state.uploads, (files) => requestSize(buildForm(files)), Boolean(painting));
+  $("progress-title").textContent = originals.length > 1 ? "Sending your photos…" : "Sending your photo…";
+  return buildForm(photos);
+}
+
+// The bytes the request will have, as the gateway counts them (its limit is on the whole body).
+async function requestSize(form) {
+  return (await new Response(form).blob()).size;
+}
+
 // Reuse the portrait already on the server; if it has expired or was deleted (a canceled job), upload
 // the kept file again rather than bothering the user.
 async function submitForm() {
   try {
-    return await api.submit(buildForm());
+    return await api.submit(await formToSend());
   } catch (error) {
     if (error.field !== "portrait_from") {
       throw error;
     }
     state.portraitJob = null;
-    return api.submit(buildForm());
+    return api.submit(await formToSend());
   }
 }
 
 function submit() {
+  const many = several();
+  const files = people().map((person) => person.file);
+  const painting = state.paintingId || state.paintingFile;
+  state.runMany = many;
   return runJob(async () => {
-    const many = several();
     const job = await submitForm();
     // a job with several people holds several photos: the next one-person job uploads its photo again
     state.portraitJob = many ? null : job.id;
+    state.sent = { id: job.id, files, painting };
     return job;
   });
 }
@@ -915,6 +1048,13 @@ async function runJob(start) {
 }
 
 function explain(error) {
+  if (error instanceof TooLargeError) {
+    // found before sending: the photos (or the painting) named, at the step where they are changed
+    const step = error.step || "portrait";
+    showError(step, error.words);
+    reveal(stepSection(step));
+    return;
+  }
   if (error.failure) {
     // a photo without a person is the photo's problem: say so at the photo step
     const step = error.failure.code === "no-person" ? FIELD_STEP.portrait : stepOf(error.failure.field) || "submit";
@@ -969,15 +1109,13 @@ function downloadName(entry, suffix = "") {
 // A finished job as the page keeps it: what people read in the history strip, and what naming needs.
 function remember(job) {
   const painting = state.paintings.find((item) => item.id === job.params.painting);
-  const style = state.styles.find((item) => item.id === job.params.style);
-  const ownStyle = job.params.style === job.params.painting || job.params.style === "custom";
   const { box, width, height, format } = job.result;
   const many = Array.isArray(job.result.people);
   const entry = {
     id: job.id,
     painting: job.params.painting || null,
     paintingTitle: painting ? painting.title : job.params.painting || "Your own painting",
-    styleWords: ownStyle ? "in its own style" : `in the style of ${style ? style.title : job.params.style}`,
+    styleWords: styleWords(job.params.style, job),
     placement: many ? peopleWords(job) : box ? describePlacement(box, box.w, width, height) : "",
     people: many ? job.result.people.length : 1,
     format,
@@ -993,12 +1131,26 @@ function remember(job) {
   return entry;
 }
 
-// "2 people: person 1 standing at the bottom left, ...; person 2 ..." (a group photo's people are named
-// as found in it, left to right).
+// "in its own style", "in the style of Built-in: mosaic": a style id of the job (the stored id: the
+// painting's own id, or `custom` for an uploaded painting's).
+function styleWords(id, job, ownWords = "in its own style") {
+  if (id === job.params.painting || id === "custom") {
+    return ownWords;
+  }
+  return `in the style of ${state.styles.find((item) => item.id === id)?.title || id}`;
+}
+
+// "2 people: person 1 standing at the bottom left, ...; person 2 (in the style of ...) ..." (a group
+// photo's people are named as found in it, left to right).
 function peopleWords(job) {
   const { people: placed, width, height } = job.result;
   const group = job.params.group?.every_person ? " from your group photo" : "";
-  const each = placed.map((person) => `person ${person.person} ${describePlacement(person.box, person.box.w, width, height)}`);
+  const own = job.params.group?.people || {};
+  const each = placed.map((person) => {
+    const style = own[String(person.person)]?.style;
+    const styled = style && style !== job.params.style ? ` (${styleWords(style, job, "in the painting's own style")})` : "";
+    return `person ${person.person}${styled} ${describePlacement(person.box, person.box.w, width, height)}`;
+  });
   return `${placed.length} ${placed.length === 1 ? "person" : "people"}${group}: ${each.join("; ")}`;
 }
 
@@ -1105,24 +1257,43 @@ async function showResult(entry, { scroll = true } = {}) {
   setJobInUrl(entry.id);
   renderHistory();
   updateOutput();
-  // The real cut-out's shape is now known: later placements draw the box exactly as it will land.
   const made = state.job && state.job.id === entry.id ? state.job : null;
-  const placed = made?.result?.people;
-  const box = made?.result?.box;
-  if (placed) {
-    // each person's real shape, when this page still holds the same photos (not a group photo's people)
-    const everyone = people();
-    if (!made.params.group?.every_person && placed.length === everyone.length) {
-      placed.forEach((person, index) => person.box.h > 0 && everyone[index].editor.setAspect(person.box.w / person.box.h));
-    }
-  } else if (box && box.h > 0) {
-    editor.setAspect(box.w / box.h);
+  if (made) {
+    followPlacement(made);
   }
   performance.mark("sitter:result-shown");
   if (scroll) {
     reveal($("result"), "start");
   }
   $("result-title").focus({ preventScroll: true });
+}
+
+// After a result made from the photos and the painting this page still holds, each box stands where the
+// server placed that person, with their real proportions, so "adjust and run again" starts from the
+// picture. The result's boxes are in its own pixels: painting pixels times its output_scale. A box the
+// user placed stays as they placed it; an automatic one moves there and is still sent as automatic
+// (nothing for that person), so the next picture plans it again around what the user moved; a box on a
+// suggested spot moves to where the spot put this person and still asks for that spot.
+function followPlacement(job) {
+  const sent = state.sent?.id === job.id ? state.sent : null;
+  const everyone = people();
+  const placed = job.result.people || [{ person: 1, box: job.result.box }];
+  const same =
+    sent &&
+    !job.params.group?.every_person && // a group photo's people are not this page's boxes
+    sent.painting === (state.paintingId || state.paintingFile) &&
+    sent.files.length === everyone.length &&
+    sent.files.every((file, index) => everyone[index].file === file) &&
+    placed.length === everyone.length;
+  if (!same) {
+    return;
+  }
+  const scale = Number(job.params.output_scale) || 1;
+  for (const { person, box } of placed) {
+    if (box && box.w > 0 && box.h > 0) {
+      everyone[person - 1].editor.follow(box, scale);
+    }
+  }
 }
 
 // The phone's share sheet, with the picture itself, where the browser can share files; else only the
@@ -1303,6 +1474,7 @@ async function restore(id) {
   } else if (job.status === "canceled") {
     showInfo("restore", "That picture was cancelled before it was finished. Make a new one below.");
   } else {
+    state.runMany = false; // the job document says (its plan stage) whether it has several people
     await runJob(async () => job);
   }
 }
@@ -1373,6 +1545,7 @@ async function start() {
     updateStyleThumb();
     markStale("style");
   });
+  $("first-style").addEventListener("change", () => markStale("style"));
   $("strength").addEventListener("input", () => {
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
     markStale("style");
@@ -1413,7 +1586,10 @@ async function start() {
   refresh();
   loadHistory();
   try {
-    [state.paintings, state.styles] = await Promise.all([api.paintings(), api.styles()]);
+    let gallery;
+    [gallery, state.styles] = await Promise.all([api.paintings(), api.styles()]);
+    state.paintings = gallery.paintings;
+    state.uploads = gallery.uploads || null; // a server without it: photos are still shrunk, not fitted
     renderGallery();
     renderStyles();
     updateStyleThumb();

@@ -109,10 +109,14 @@ export const FIELD_STEP = {
   people: "portrait",
 };
 
-// The step for a field, a person's own (`x.2`, `style.2`) included: that of the field it stands for.
+// The step for a field, a person's own (`x.2`) included: that of the field it stands for; but a person's
+// own style is chosen on their card, at the photo step.
 export function stepOf(field) {
   if (!field) {
     return null;
+  }
+  if (/^style\.[0-9]+$/.test(field)) {
+    return "portrait";
   }
   return FIELD_STEP[field] || FIELD_STEP[field.replace(/\.[0-9]+$/, "")] || null;
 }

@@ -52,6 +52,7 @@ export class PlacementEditor {
     this.auto = true;
     this.spot = null; // index of a suggested spot the box sits on, sent as `spot` until the user drags
     this.preview = null; // where automatic placement will put a standard bust (the painting's best spot)
+    this.placed = null; // where the last picture placed this person automatically ({x, y, h}): drawn while auto
     this.rect = { x: 0, y: 0, h: 0 };
     this.slot = { index: 0, count: 1 }; // with several people, untouched boxes are drawn side by side
     box.addEventListener("pointerdown", (event) => this.startGesture(event, event.target === handle ? "resize" : "move"));
@@ -62,7 +63,36 @@ export class PlacementEditor {
     this.width = width;
     this.height = height;
     this.preview = null;
+    this.placed = null;
     this.reset();
+  }
+
+  // Where the server placed this person in a result: `box` {x, y, w, h} in the result's pixels, `scale`
+  // times the painting's. The box takes the person's real proportions; an automatic box is drawn there
+  // (and stays automatic: the next job plans it again), a box on a suggested spot moves to where the spot
+  // put this person (and still asks for the spot), and one the user placed stays where they put it.
+  follow(box, scale) {
+    this.aspect = box.w / box.h;
+    const rect = { x: Math.round(box.x / scale), y: Math.round(box.y / scale), h: Math.max(1, Math.round(box.h / scale)) };
+    if (this.auto) {
+      this.placed = rect;
+      this.reset();
+    } else {
+      if (this.spot !== null) {
+        this.rect = rect;
+      }
+      this.render();
+    }
+  }
+
+  // Another photo for this box, or other people around it: the last picture's placement is not its own.
+  forgetPlaced() {
+    if (this.placed) {
+      this.placed = null;
+      if (this.auto) {
+        this.reset();
+      }
+    }
   }
 
   // The server's best spot for a standard bust: where the automatic box is drawn (still sent as auto).
@@ -107,17 +137,24 @@ export class PlacementEditor {
   // This box is person index + 1 of `count`: with several people the untouched boxes stand in a row along
   // the bottom (a preview only: the server plans them together, by their faces and the painting).
   setSlot(index, count) {
+    if (index !== this.slot.index || count !== this.slot.count) {
+      this.placed = null; // other people: the last picture's plan was made for others
+    }
     this.slot = { index, count };
     if (this.auto) {
       this.reset();
     }
   }
 
+  // Automatic: drawn where the last picture placed this person, else where automatic placement is
+  // expected (several people: a row along the bottom; one: the painting's best spot for a bust).
   reset() {
     this.auto = true;
     this.spot = null;
     const { index, count } = this.slot;
-    if (count > 1 && this.width) {
+    if (this.placed) {
+      this.rect = { ...this.placed };
+    } else if (count > 1 && this.width) {
       const share = Math.min(0.5 * this.height, (0.9 * this.width) / (count * this.aspect));
       const h = Math.max(1, Math.round(share));
       const w = Math.max(1, Math.round(h * this.aspect));
