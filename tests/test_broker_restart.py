@@ -163,7 +163,6 @@ def test_a_job_running_through_a_broker_restart_succeeds(
         expected = image_of(client.get(reference["links"]["result"]).data)
 
         caught = submit(client, portrait)
-        behind = [submit(client, portrait) for _ in range(2)]
 
         def stylizing() -> bool:
             record = jobs.get(caught)
@@ -172,6 +171,9 @@ def test_a_job_running_through_a_broker_restart_succeeds(
         wait_for(stylizing, 60, "the stylize stage to start", interval=0.002)
         stylizer.kill(signal.SIGSTOP)
         assert stylizing(), "the stage ended before the stylizer was frozen"
+        # queued behind the frozen stylizer, so they sit in the broker through the restart (submitted only
+        # now: on a loaded machine the caught stage could end while they were being submitted)
+        behind = [submit(client, portrait) for _ in range(2)]
         runs_before = stage_runs(Metrics(jobs.client).render())
         down_at = time.monotonic()
         restartable.stop()
