@@ -32,6 +32,7 @@ from shared import gallery
 from shared.jobs import blob_key, photo_blob
 from shared.runtime.storage import blob_store
 from shared.settings import Settings
+from tests.helpers.images import group_photo
 from tests.helpers.processes import Spawn, free_port, start_gateway
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
@@ -828,6 +829,116 @@ def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     assert placed[0]["placement"]["kind"] == "explicit" and placed[1]["placement"]["kind"] == "auto"
     assert _box_values(_person_box(driver, 2)) == _in_painting_pixels(placed[1]["box"], 1.5)
     assert _box_values(box1) == (moved["x"], moved["y"], moved["height"])  # the user's box stays theirs
+
+
+def _group_boxes(driver: WebDriver) -> list[WebElement]:
+    """The boxes of a group photo's people (people=all), once a picture has found them."""
+    return driver.find_elements(By.CSS_SELECTOR, "#stage .group-box")
+
+
+def _group_box(driver: WebDriver, number: int) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'#stage .group-box[data-person="{number}"]')
+
+
+def _has_painted_ghost(driver: WebDriver, box: WebElement) -> bool:
+    return bool(
+        driver.execute_script(
+            "const g = arguments[0].querySelector('.box-ghost');"
+            "return !g.hidden && g.classList.contains('painted') && g.naturalWidth > 0",
+            box,
+        )
+    )
+
+
+def test_a_group_photos_people_can_be_placed_by_hand_after_a_picture(
+    live_stack: LiveStack, desktop: WebDriver, tmp_path: Path, shots: Path
+) -> None:
+    """With "Everyone in the photo" the people are known only once a picture has found them. After it,
+    each gets a numbered box where the picture put them (still automatic: sent as nothing) and a card with
+    their own style; person 2's box dragged, their style chosen and person 2 put in front, the next job
+    carries exactly person 2's box and style and the order, and person 2 stands where dragged. Unticking
+    "Everyone in the photo" takes the boxes away, and ticking it again does not bring them back."""
+    driver = desktop
+    photo = tmp_path / "group.jpg"
+    photo.write_bytes(group_photo())  # two portraits side by side, the second at 3/4 size
+    _open(driver, live_stack)
+    _choose_portrait(driver, photo)
+    _choose_painting(driver, "great-wave").click()
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Everyone in the photo")
+    _by_id(driver, "people-all").click()
+    assert _by_id(driver, "group-note").is_displayed() and _group_boxes(driver) == []
+    assert (
+        not _by_id(driver, "person-box").is_displayed() and not _by_id(driver, "place-actions").is_displayed()
+    )
+
+    first = _submit_and_wait(driver)
+    people = first["result"]["people"]
+    assert [person["photo"] for person in people] == [1, 1]
+    assert first["result"]["order"] == [2, 1]  # the smaller face behind
+    boxes = [_group_box(driver, number) for number in (1, 2)]
+    assert len(_group_boxes(driver)) == 2 and all(box.is_displayed() for box in boxes)
+    for person, box in zip(people, boxes, strict=True):
+        assert _box_values(box) == _in_painting_pixels(person["box"], 1), person
+        assert box.get_attribute("role") == "group" and box.get_attribute("tabindex") == "0"
+        label = f"Person {person['person']} (from group.jpg): their place in the painting."
+        assert str(box.get_attribute("aria-label")).startswith(label)
+    _wait(driver, lambda: all(_has_painted_ghost(driver, box) for box in boxes), what="the painted people")
+    assert [box.find_element(By.CSS_SELECTOR, ".box-number").text for box in boxes] == ["1", "2"]
+    assert (
+        _by_id(driver, "group-placed-note").is_displayed() and not _by_id(driver, "group-note").is_displayed()
+    )
+    readout = _by_id(driver, "box-readout").text
+    assert (
+        readout.startswith("Automatic placement: everyone is placed together") and "last picture" in readout
+    )
+    front = Select(_by_id(driver, "order-select"))
+    assert front.first_selected_option.text == "Person 1"  # in front in the last picture
+    card = driver.find_element(By.CSS_SELECTOR, '#group-list .person-card[data-person="2"]')
+    assert "Person 2" in card.text and "from group.jpg" in card.text
+    assert card.find_elements(By.CSS_SELECTOR, "button") == []  # a photo's people cannot be removed
+    style = card.find_element(By.CSS_SELECTOR, ".person-style select")
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{style.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Style for person 2"
+    assert _axe(driver) == []
+    _screenshot(driver, shots / "desktop-group-boxes.png")
+
+    # Person 2 dragged with the mouse and put in front, in a style of their own; person 1 left alone.
+    box1, box2 = boxes
+    before = _box_values(box1)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box2)
+    x2, y2, h2 = _box_values(box2)
+    ActionChains(driver).click_and_hold(box2).move_by_offset(-80, -40).release().perform()
+    scale = _scale(driver, "great-wave")
+    dragged = _box_values(box2)
+    assert abs(dragged[0] - (x2 - 80 * scale)) <= 3 and abs(dragged[1] - (y2 - 40 * scale)) <= 3
+    assert dragged[2] == h2 and _box_values(box1) == before
+    assert _by_id(driver, "box-readout").text.startswith("Person 2: ")
+    front.select_by_value("2")
+    assert int(str(box2.value_of_css_property("z-index"))) > int(str(box1.value_of_css_property("z-index")))
+    Select(style).select_by_value("starry-night")
+    (shots / "desktop-group-moved.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
+
+    again = _submit_and_wait(driver)
+    group = again["params"]["group"]
+    assert group["every_person"] is True
+    moved = {"x": dragged[0], "y": dragged[1], "height": dragged[2]}
+    assert group["people"] == {"2": {**moved, "style": "starry-night"}}  # nothing for person 1
+    assert group["order"] == [0, 1]  # stored 0-based: person 1 at the back, person 2 in front
+    placed = again["result"]["people"]
+    assert [person["placement"]["kind"] for person in placed] == ["auto", "explicit"]
+    assert (placed[1]["box"]["x"], placed[1]["box"]["y"], placed[1]["box"]["h"]) == dragged
+    assert again["result"]["order"] == [1, 2]
+    assert _box_values(box2) == dragged  # the user's box stays theirs; person 1's follows the picture
+    assert _box_values(box1) == _in_painting_pixels(placed[0]["box"], 1)
+    assert "person 2 (in the style of The Starry Night" in _by_id(driver, "result-about").text
+
+    # Unticked, the boxes and cards go (they were the last picture's people); ticked again, they stay gone.
+    _by_id(driver, "people-all").click()
+    assert _group_boxes(driver) == [] and not _by_id(driver, "group-list").is_displayed()
+    assert _by_id(driver, "person-box").is_displayed() and not _by_id(driver, "order-field").is_displayed()
+    _by_id(driver, "people-all").click()
+    assert _group_boxes(driver) == [] and _by_id(driver, "group-note").is_displayed()
+    assert _csp_violations(driver) == []
 
 
 def _phone_photo(source: Path, target: Path, seed: int, *, exif_turned: bool = False) -> Path:
