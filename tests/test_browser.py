@@ -744,6 +744,14 @@ def _person_style(driver: WebDriver, number: int) -> Select:
     return Select(card.find_element(By.CSS_SELECTOR, ".person-style select"))
 
 
+def _person_strength(driver: WebDriver, number: int) -> Select:
+    """Person `number`'s own strength, beside their style."""
+    if number == 1:
+        return Select(_by_id(driver, "first-strength"))
+    card = driver.find_element(By.CSS_SELECTOR, f'.person-card[data-person="{number}"]')
+    return Select(card.find_element(By.CSS_SELECTOR, ".person-strength select"))
+
+
 def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, int]:
     """A result box (the result's pixels) in painting pixels, rounded as the page rounds (half up)."""
     return tuple(math.floor(box[name] / scale + 0.5) for name in "xyh")  # type: ignore[return-value]
@@ -752,10 +760,10 @@ def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, in
 def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     live_stack: LiveStack, desktop: WebDriver, shots: Path
 ) -> None:
-    """Two people, person 2 in a style of their own, a picture 1.5 times the painting: the progress names
-    the plan and each person's stages; after the result each box stands where the server placed that
-    person (in painting pixels), still automatic; moving one box and making the picture again sends that
-    box from where it was shown, and nothing for the other."""
+    """Two people, person 2 in a style and strength of their own, a picture 1.5 times the painting: the
+    progress names the plan and each person's stages; after the result each box stands where the server
+    placed that person (in painting pixels), still automatic; moving one box and making the picture again
+    sends that box from where it was shown, and nothing for the other."""
     driver = desktop
     _open(driver, live_stack)
     _choose_portrait(driver, SAMPLE)
@@ -779,16 +787,32 @@ def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     label = driver.find_element(By.CSS_SELECTOR, f'label[for="{select.get_attribute("id")}"]')
     assert label.get_attribute("textContent") == "Style for person 2"
     second.select_by_value("great-wave")
+    # ... and their own strength beside it: by default the job's (nothing sent), else a tenth at a time
+    strength = _person_strength(driver, 2)
+    assert _person_strength(driver, 1).first_selected_option.text == "Same as everyone"
+    assert [option.get_attribute("value") for option in strength.options] == [
+        "",
+        *(f"{tenths / 10:g}" for tenths in range(10, -1, -1)),
+    ]
+    chooser = driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"] .person-strength select')
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{chooser.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Strength for person 2"
+    strength.select_by_value("0.5")
     Select(_by_id(driver, "output-scale")).select_by_value("1.5")
     assert _axe(driver) == []
     (shots / "desktop-people-styles.png").write_bytes(_by_id(driver, "step-portrait").screenshot_as_png)
 
     driver.execute_script(RECORD_PROGRESS)
     job = _submit_and_wait(driver)
-    assert job["params"]["group"]["people"] == {"2": {"style": "great-wave"}}  # boxes: automatic
+    own = {"style": "great-wave", "strength": 0.5}
+    assert job["params"]["group"]["people"] == {"2": own}  # boxes: automatic
     assert job["stages"]["stylize"]["people"][1]["queue"] == "stylize.great-wave"
     about = _by_id(driver, "result-about").text
-    assert "; person 2 (in the style of The Great Wave" in about and "person 1 standing" in about
+    assert (
+        "; person 2 (in the style of The Great Wave off Kanagawa (Katsushika Hokusai), 50% strength) "
+        in about
+    )
+    assert "person 1 standing" in about
 
     # The progress: the plan first, then each person's segment and stylize state, one mark per person.
     seen = _progress_seen(driver)
@@ -824,7 +848,7 @@ def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     width = _painting("starry-night").shape[1]
     again = _submit_and_wait(driver)
     moved = {"x": x1 + round(0.01 * width), "y": y1, "height": h1}
-    assert again["params"]["group"]["people"] == {"1": moved, "2": {"style": "great-wave"}}
+    assert again["params"]["group"]["people"] == {"1": moved, "2": own}
     placed = again["result"]["people"]
     assert placed[0]["placement"]["kind"] == "explicit" and placed[1]["placement"]["kind"] == "auto"
     assert _box_values(_person_box(driver, 2)) == _in_painting_pixels(placed[1]["box"], 1.5)
@@ -855,9 +879,10 @@ def test_a_group_photos_people_can_be_placed_by_hand_after_a_picture(
 ) -> None:
     """With "Everyone in the photo" the people are known only once a picture has found them. After it,
     each gets a numbered box where the picture put them (still automatic: sent as nothing) and a card with
-    their own style; person 2's box dragged, their style chosen and person 2 put in front, the next job
-    carries exactly person 2's box and style and the order, and person 2 stands where dragged. Unticking
-    "Everyone in the photo" takes the boxes away, and ticking it again does not bring them back."""
+    their own style and strength; person 2's box dragged, their style and strength chosen and person 2 put
+    in front, the next job carries exactly person 2's box, style and strength and the order, and person 2
+    stands where dragged. Unticking "Everyone in the photo" takes the boxes away, and ticking it again
+    does not bring them back."""
     driver = desktop
     photo = tmp_path / "group.jpg"
     photo.write_bytes(group_photo())  # two portraits side by side, the second at 3/4 size
@@ -916,13 +941,14 @@ def test_a_group_photos_people_can_be_placed_by_hand_after_a_picture(
     front.select_by_value("2")
     assert int(str(box2.value_of_css_property("z-index"))) > int(str(box1.value_of_css_property("z-index")))
     Select(style).select_by_value("starry-night")
+    Select(card.find_element(By.CSS_SELECTOR, ".person-strength select")).select_by_value("0.5")
     (shots / "desktop-group-moved.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
 
     again = _submit_and_wait(driver)
     group = again["params"]["group"]
     assert group["every_person"] is True
     moved = {"x": dragged[0], "y": dragged[1], "height": dragged[2]}
-    assert group["people"] == {"2": {**moved, "style": "starry-night"}}  # nothing for person 1
+    assert group["people"] == {"2": {**moved, "style": "starry-night", "strength": 0.5}}  # none for 1
     assert group["order"] == [0, 1]  # stored 0-based: person 1 at the back, person 2 in front
     placed = again["result"]["people"]
     assert [person["placement"]["kind"] for person in placed] == ["auto", "explicit"]

@@ -199,7 +199,10 @@ function rejectPortrait(file, why = "") {
 
 // ---- More people: "Add a person" (one photo each, up to 6 people), removed one by one ------------
 
-const people = () => [{ editor, box: $("person-box"), file: state.portrait, style: $("first-style") }, ...state.extras];
+const people = () => [
+  { editor, box: $("person-box"), file: state.portrait, style: $("first-style"), strength: $("first-strength") },
+  ...state.extras,
+];
 const several = () => state.extras.length > 0 || state.everyone;
 // The boxes on the painting: one per photo, or with "Everyone in the photo" the people the last picture
 // found in it (none before that picture: they are known only once the job has found them)
@@ -231,7 +234,6 @@ function addPerson(file) {
   const person = { file, ok: false, previewed: false, urls: {} };
   person.box = personBox();
   person.card = personCard(person, $("people-list"), file.name);
-  person.style = person.card.querySelector(".person-style select");
   state.extras.push(person);
   clearGroup(); // other photos: the last picture's people are not these
   person.editor = new PlacementEditor(
@@ -348,10 +350,11 @@ function removeFirst() {
   }
   const front = state.front > 1 ? state.front - 1 : null;
   const { rect, auto, aspect } = next.editor;
-  const style = next.style.value;
+  const [style, strength] = [next.style.value, next.strength.value];
   dropPerson(next);
   state.front = front;
   $("first-style").value = style;
+  $("first-strength").value = strength;
   choosePortrait(next.file);
   editor.aspect = aspect;
   if (auto) {
@@ -379,29 +382,46 @@ function personBox() {
 
 let cardSerial = 0; // ids for the cards' style choices, which their labels name
 
-// A person's card in `list`: their number, picture, name, and own style; a person added from a photo of
-// their own can be removed (a group photo's people cannot: the photo holds them).
+// A person's card in `list`: their number, picture, name, own style and strength (person.style and
+// person.strength); a person added from a photo of their own can be removed (a group photo's people
+// cannot: the photo holds them).
 function personCard(person, list, name) {
   const card = document.createElement("li");
   card.className = "person-card";
-  const id = `person-style-${++cardSerial}`;
+  const id = `person-${++cardSerial}`;
   const removable = list === $("people-list");
+  const field = (kind, words) =>
+    `<span class="field person-${kind}"><label for="${id}-${kind}">${words}<span class="visually-hidden person-for"></span></label>` +
+    `<select id="${id}-${kind}"></select></span>`;
   card.innerHTML =
     '<span class="person-number" aria-hidden="true"></span><img class="person-thumb" alt="" hidden>' +
     '<span class="person-words"><strong class="person-title"></strong><span class="person-name"></span>' +
     '<span class="hint person-state" aria-live="polite"></span></span>' +
     (removable ? '<button type="button" class="button remove-person">Remove</button>' : "") +
-    `<span class="field person-style"><label for="${id}">Style<span class="visually-hidden person-for"></span></label>` +
-    `<select id="${id}"></select></span>`;
+    `<span class="person-choices">${field("style", "Style")}${field("strength", "Strength")}</span>`;
   card.querySelector(".person-name").textContent = name;
   if (removable) {
     card.querySelector(".remove-person").addEventListener("click", () => dropPerson(person));
   }
-  const style = card.querySelector("select");
-  fillPersonStyles(style);
-  style.addEventListener("change", () => markStale("style"));
+  person.style = card.querySelector(".person-style select");
+  person.strength = card.querySelector(".person-strength select");
+  fillPersonStyles(person.style);
+  fillStrengths(person.strength);
+  for (const select of [person.style, person.strength]) {
+    select.addEventListener("change", () => markStale("style"));
+  }
   list.append(card);
   return card;
+}
+
+// A person's own strength (sent as strength.N, 0..1 as the job's): by default none, i.e. the job's
+// strength of step 3; else a tenth at a time.
+function fillStrengths(select) {
+  select.replaceChildren(new Option("Same as everyone", ""));
+  for (let tenths = 10; tenths >= 0; tenths--) {
+    const words = { 10: "100% (fully painted)", 0: "0% (keeps the photo)" }[tenths] || `${10 * tenths}%`;
+    select.append(new Option(words, String(tenths / 10)));
+  }
 }
 
 // A person's own style (sent as style.N): by default none, i.e. the job's style of step 3; else any style
@@ -457,7 +477,6 @@ function groupPerson(found, files) {
   person.box = personBox();
   person.box.classList.add("group-box");
   person.card = personCard(person, $("group-list"), photo ? `from ${photo.name}` : "from your group photo");
-  person.style = person.card.querySelector(".person-style select");
   person.editor = new PlacementEditor(
     { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
     showReadout,
@@ -534,8 +553,10 @@ function relayout() {
       person.card.querySelector(".person-number").textContent = String(number);
       person.card.querySelector(".person-title").textContent = `Person ${number}`;
       person.card.querySelector(".remove-person").setAttribute("aria-label", `Remove person ${number}${name}`);
-      person.card.querySelector(".person-for").textContent = ` for person ${number}`;
-      person.card.querySelector(".person-style").hidden = state.everyone;
+      for (const words of person.card.querySelectorAll(".person-for")) {
+        words.textContent = ` for person ${number}`;
+      }
+      person.card.querySelector(".person-choices").hidden = state.everyone;
     }
   });
   const found = state.group?.people || [];
@@ -549,7 +570,9 @@ function relayout() {
     person.card.dataset.person = number;
     person.card.querySelector(".person-number").textContent = number;
     person.card.querySelector(".person-title").textContent = `Person ${number}`;
-    person.card.querySelector(".person-for").textContent = ` for person ${number}`;
+    for (const words of person.card.querySelectorAll(".person-for")) {
+      words.textContent = ` for person ${number}`;
+    }
   });
   const boxes = onStage().length;
   // each person's own style: each photo's person, or a group photo's people once a picture found them
@@ -988,7 +1011,7 @@ function buildForm(photos) {
 }
 
 // Only the boxes the user moved: the others are placed automatically, around them; and each person's own
-// style, where one is chosen (else the job's).
+// style and strength, where chosen (else the job's).
 function appendPeople(form, everyone) {
   everyone.forEach((person, index) => {
     for (const [name, value] of Object.entries(person.editor.personValues(index + 1))) {
@@ -996,6 +1019,9 @@ function appendPeople(form, everyone) {
     }
     if (person.style.value) {
       form.append(`style.${index + 1}`, person.style.value);
+    }
+    if (person.strength.value) {
+      form.append(`strength.${index + 1}`, person.strength.value);
     }
   });
 }
@@ -1285,15 +1311,19 @@ function styleWords(id, job, ownWords = "in its own style") {
   return `in the style of ${state.styles.find((item) => item.id === id)?.title || id}`;
 }
 
-// "2 people: person 1 standing at the bottom left, ...; person 2 (in the style of ...) ..." (a group
-// photo's people are named as found in it, left to right).
+// "2 people: person 1 standing at the bottom left, ...; person 2 (in the style of ..., 50% strength) ..."
+// (a group photo's people are named as found in it, left to right).
 function peopleWords(job) {
   const { people: placed, width, height } = job.result;
   const group = job.params.group?.every_person ? " from your group photo" : "";
   const own = job.params.group?.people || {};
   const each = placed.map((person) => {
-    const style = own[String(person.person)]?.style;
-    const styled = style && style !== job.params.style ? ` (${styleWords(style, job, "in the painting's own style")})` : "";
+    const { style, strength } = own[String(person.person)] || {};
+    const words = [
+      style && style !== job.params.style ? styleWords(style, job, "in the painting's own style") : "",
+      strength != null && strength !== job.params.strength ? `${Math.round(100 * strength)}% strength` : "",
+    ].filter(Boolean);
+    const styled = words.length ? ` (${words.join(", ")})` : "";
     return `person ${person.person}${styled} ${describePlacement(person.box, person.box.w, width, height)}`;
   });
   return `${placed.length} ${placed.length === 1 ? "person" : "people"}${group}: ${each.join("; ")}`;
@@ -1697,7 +1727,10 @@ async function start() {
     updateStyleThumb();
     markStale("style");
   });
-  $("first-style").addEventListener("change", () => markStale("style"));
+  fillStrengths($("first-strength"));
+  for (const id of ["first-style", "first-strength"]) {
+    $(id).addEventListener("change", () => markStale("style"));
+  }
   $("strength").addEventListener("input", () => {
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
     markStale("style");
