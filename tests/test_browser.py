@@ -957,6 +957,13 @@ def test_a_group_photos_people_can_be_placed_by_hand_after_a_picture(
     assert _box_values(box2) == dragged  # the user's box stays theirs; person 1's follows the picture
     assert _box_values(box1) == _in_painting_pixels(placed[0]["box"], 1)
     assert "person 2 (in the style of The Starry Night" in _by_id(driver, "result-about").text
+    _screenshot(driver, shots / "desktop-group-again.png")
+    # The same page at a phone's width: the cards and the boxes fit, nothing runs off the side.
+    metrics = {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    _screenshot(driver, shots / "phone-group-boxes.png")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     # Unticked, the boxes and cards go (they were the last picture's people); ticked again, they stay gone.
     _by_id(driver, "people-all").click()

@@ -596,8 +596,8 @@ function relayout() {
   $("group-note").hidden = !state.everyone || !editor.width || found.length > 0;
   $("group-placed-note").hidden = !state.everyone || !editor.width || found.length === 0;
   $("place-actions").hidden = boxes === 0;
-  $("place-help").hidden = many;
-  $("place-help-several").hidden = !many || boxes === 0;
+  $("place-help").hidden = boxes !== 1; // one person's words also for a group photo of one
+  $("place-help-several").hidden = boxes < 2;
   $("place-title-words").textContent = many ? "Where each of you stands" : "Where you stand";
   $("auto-button").textContent = many ? "Auto place everyone" : "Auto place";
   showSpotsFor();
@@ -1680,7 +1680,7 @@ async function showArtifacts() {
 
 function tryAgain() {
   reveal(stepSection("place"), "start");
-  $("person-box").focus({ preventScroll: true });
+  onStage()[0]?.box.focus({ preventScroll: true });
 }
 
 // ---- API key: asked for only when the server wants one (a 401) ----------------------------------
