@@ -32,6 +32,7 @@ from shared import gallery
 from shared.jobs import blob_key, photo_blob
 from shared.runtime.storage import blob_store
 from shared.settings import Settings
+from tests.helpers.images import group_photo
 from tests.helpers.processes import Spawn, free_port, start_gateway
 from tests.live_stack import UNSERVED_STYLE, WORKER_MAX_PIXELS, LiveStack
 
@@ -743,6 +744,14 @@ def _person_style(driver: WebDriver, number: int) -> Select:
     return Select(card.find_element(By.CSS_SELECTOR, ".person-style select"))
 
 
+def _person_strength(driver: WebDriver, number: int) -> Select:
+    """Person `number`'s own strength, beside their style."""
+    if number == 1:
+        return Select(_by_id(driver, "first-strength"))
+    card = driver.find_element(By.CSS_SELECTOR, f'.person-card[data-person="{number}"]')
+    return Select(card.find_element(By.CSS_SELECTOR, ".person-strength select"))
+
+
 def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, int]:
     """A result box (the result's pixels) in painting pixels, rounded as the page rounds (half up)."""
     return tuple(math.floor(box[name] / scale + 0.5) for name in "xyh")  # type: ignore[return-value]
@@ -751,10 +760,10 @@ def _in_painting_pixels(box: dict[str, int], scale: float) -> tuple[int, int, in
 def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     live_stack: LiveStack, desktop: WebDriver, shots: Path
 ) -> None:
-    """Two people, person 2 in a style of their own, a picture 1.5 times the painting: the progress names
-    the plan and each person's stages; after the result each box stands where the server placed that
-    person (in painting pixels), still automatic; moving one box and making the picture again sends that
-    box from where it was shown, and nothing for the other."""
+    """Two people, person 2 in a style and strength of their own, a picture 1.5 times the painting: the
+    progress names the plan and each person's stages; after the result each box stands where the server
+    placed that person (in painting pixels), still automatic; moving one box and making the picture again
+    sends that box from where it was shown, and nothing for the other."""
     driver = desktop
     _open(driver, live_stack)
     _choose_portrait(driver, SAMPLE)
@@ -778,16 +787,32 @@ def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     label = driver.find_element(By.CSS_SELECTOR, f'label[for="{select.get_attribute("id")}"]')
     assert label.get_attribute("textContent") == "Style for person 2"
     second.select_by_value("great-wave")
+    # ... and their own strength beside it: by default the job's (nothing sent), else a tenth at a time
+    strength = _person_strength(driver, 2)
+    assert _person_strength(driver, 1).first_selected_option.text == "Same as everyone"
+    assert [option.get_attribute("value") for option in strength.options] == [
+        "",
+        *(f"{tenths / 10:g}" for tenths in range(10, -1, -1)),
+    ]
+    chooser = driver.find_element(By.CSS_SELECTOR, '.person-card[data-person="2"] .person-strength select')
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{chooser.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Strength for person 2"
+    strength.select_by_value("0.5")
     Select(_by_id(driver, "output-scale")).select_by_value("1.5")
     assert _axe(driver) == []
     (shots / "desktop-people-styles.png").write_bytes(_by_id(driver, "step-portrait").screenshot_as_png)
 
     driver.execute_script(RECORD_PROGRESS)
     job = _submit_and_wait(driver)
-    assert job["params"]["group"]["people"] == {"2": {"style": "great-wave"}}  # boxes: automatic
+    own = {"style": "great-wave", "strength": 0.5}
+    assert job["params"]["group"]["people"] == {"2": own}  # boxes: automatic
     assert job["stages"]["stylize"]["people"][1]["queue"] == "stylize.great-wave"
     about = _by_id(driver, "result-about").text
-    assert "; person 2 (in the style of The Great Wave" in about and "person 1 standing" in about
+    assert (
+        "; person 2 (in the style of The Great Wave off Kanagawa (Katsushika Hokusai), 50% strength) "
+        in about
+    )
+    assert "person 1 standing" in about
 
     # The progress: the plan first, then each person's segment and stylize state, one mark per person.
     seen = _progress_seen(driver)
@@ -823,11 +848,130 @@ def test_several_people_boxes_follow_the_result_and_each_has_a_style(
     width = _painting("starry-night").shape[1]
     again = _submit_and_wait(driver)
     moved = {"x": x1 + round(0.01 * width), "y": y1, "height": h1}
-    assert again["params"]["group"]["people"] == {"1": moved, "2": {"style": "great-wave"}}
+    assert again["params"]["group"]["people"] == {"1": moved, "2": own}
     placed = again["result"]["people"]
     assert placed[0]["placement"]["kind"] == "explicit" and placed[1]["placement"]["kind"] == "auto"
     assert _box_values(_person_box(driver, 2)) == _in_painting_pixels(placed[1]["box"], 1.5)
     assert _box_values(box1) == (moved["x"], moved["y"], moved["height"])  # the user's box stays theirs
+
+
+def _group_boxes(driver: WebDriver) -> list[WebElement]:
+    """The boxes of a group photo's people (people=all), once a picture has found them."""
+    return driver.find_elements(By.CSS_SELECTOR, "#stage .group-box")
+
+
+def _group_box(driver: WebDriver, number: int) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'#stage .group-box[data-person="{number}"]')
+
+
+def _has_painted_ghost(driver: WebDriver, box: WebElement) -> bool:
+    return bool(
+        driver.execute_script(
+            "const g = arguments[0].querySelector('.box-ghost');"
+            "return !g.hidden && g.classList.contains('painted') && g.naturalWidth > 0",
+            box,
+        )
+    )
+
+
+def test_a_group_photos_people_can_be_placed_by_hand_after_a_picture(
+    live_stack: LiveStack, desktop: WebDriver, tmp_path: Path, shots: Path
+) -> None:
+    """With "Everyone in the photo" the people are known only once a picture has found them. After it,
+    each gets a numbered box where the picture put them (still automatic: sent as nothing) and a card with
+    their own style and strength; person 2's box dragged, their style and strength chosen and person 2 put
+    in front, the next job carries exactly person 2's box, style and strength and the order, and person 2
+    stands where dragged. Unticking "Everyone in the photo" takes the boxes away, and ticking it again
+    does not bring them back."""
+    driver = desktop
+    photo = tmp_path / "group.jpg"
+    photo.write_bytes(group_photo())  # two portraits side by side, the second at 3/4 size
+    _open(driver, live_stack)
+    _choose_portrait(driver, photo)
+    _choose_painting(driver, "great-wave").click()
+    _wait(driver, _by_id(driver, "people").is_displayed, what="Everyone in the photo")
+    _by_id(driver, "people-all").click()
+    assert _by_id(driver, "group-note").is_displayed() and _group_boxes(driver) == []
+    assert (
+        not _by_id(driver, "person-box").is_displayed() and not _by_id(driver, "place-actions").is_displayed()
+    )
+
+    first = _submit_and_wait(driver)
+    people = first["result"]["people"]
+    assert [person["photo"] for person in people] == [1, 1]
+    assert first["result"]["order"] == [2, 1]  # the smaller face behind
+    boxes = [_group_box(driver, number) for number in (1, 2)]
+    assert len(_group_boxes(driver)) == 2 and all(box.is_displayed() for box in boxes)
+    for person, box in zip(people, boxes, strict=True):
+        assert _box_values(box) == _in_painting_pixels(person["box"], 1), person
+        assert box.get_attribute("role") == "group" and box.get_attribute("tabindex") == "0"
+        label = f"Person {person['person']} (from group.jpg): their place in the painting."
+        assert str(box.get_attribute("aria-label")).startswith(label)
+    _wait(driver, lambda: all(_has_painted_ghost(driver, box) for box in boxes), what="the painted people")
+    assert [box.find_element(By.CSS_SELECTOR, ".box-number").text for box in boxes] == ["1", "2"]
+    assert (
+        _by_id(driver, "group-placed-note").is_displayed() and not _by_id(driver, "group-note").is_displayed()
+    )
+    readout = _by_id(driver, "box-readout").text
+    assert (
+        readout.startswith("Automatic placement: everyone is placed together") and "last picture" in readout
+    )
+    front = Select(_by_id(driver, "order-select"))
+    assert front.first_selected_option.text == "Person 1"  # in front in the last picture
+    card = driver.find_element(By.CSS_SELECTOR, '#group-list .person-card[data-person="2"]')
+    assert "Person 2" in card.text and "from group.jpg" in card.text
+    assert card.find_elements(By.CSS_SELECTOR, "button") == []  # a photo's people cannot be removed
+    style = card.find_element(By.CSS_SELECTOR, ".person-style select")
+    label = driver.find_element(By.CSS_SELECTOR, f'label[for="{style.get_attribute("id")}"]')
+    assert label.get_attribute("textContent") == "Style for person 2"
+    assert _axe(driver) == []
+    _screenshot(driver, shots / "desktop-group-boxes.png")
+
+    # Person 2 dragged with the mouse and put in front, in a style of their own; person 1 left alone.
+    box1, box2 = boxes
+    before = _box_values(box1)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box2)
+    x2, y2, h2 = _box_values(box2)
+    ActionChains(driver).click_and_hold(box2).move_by_offset(-80, -40).release().perform()
+    scale = _scale(driver, "great-wave")
+    dragged = _box_values(box2)
+    assert abs(dragged[0] - (x2 - 80 * scale)) <= 3 and abs(dragged[1] - (y2 - 40 * scale)) <= 3
+    assert dragged[2] == h2 and _box_values(box1) == before
+    assert _by_id(driver, "box-readout").text.startswith("Person 2: ")
+    front.select_by_value("2")
+    assert int(str(box2.value_of_css_property("z-index"))) > int(str(box1.value_of_css_property("z-index")))
+    Select(style).select_by_value("starry-night")
+    Select(card.find_element(By.CSS_SELECTOR, ".person-strength select")).select_by_value("0.5")
+    (shots / "desktop-group-moved.png").write_bytes(_by_id(driver, "step-place").screenshot_as_png)
+
+    again = _submit_and_wait(driver)
+    group = again["params"]["group"]
+    assert group["every_person"] is True
+    moved = {"x": dragged[0], "y": dragged[1], "height": dragged[2]}
+    assert group["people"] == {"2": {**moved, "style": "starry-night", "strength": 0.5}}  # none for 1
+    assert group["order"] == [0, 1]  # stored 0-based: person 1 at the back, person 2 in front
+    placed = again["result"]["people"]
+    assert [person["placement"]["kind"] for person in placed] == ["auto", "explicit"]
+    assert (placed[1]["box"]["x"], placed[1]["box"]["y"], placed[1]["box"]["h"]) == dragged
+    assert again["result"]["order"] == [1, 2]
+    assert _box_values(box2) == dragged  # the user's box stays theirs; person 1's follows the picture
+    assert _box_values(box1) == _in_painting_pixels(placed[0]["box"], 1)
+    assert "person 2 (in the style of The Starry Night" in _by_id(driver, "result-about").text
+    _screenshot(driver, shots / "desktop-group-again.png")
+    # The same page at a phone's width: the cards and the boxes fit, nothing runs off the side.
+    metrics = {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    _screenshot(driver, shots / "phone-group-boxes.png")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    # Unticked, the boxes and cards go (they were the last picture's people); ticked again, they stay gone.
+    _by_id(driver, "people-all").click()
+    assert _group_boxes(driver) == [] and not _by_id(driver, "group-list").is_displayed()
+    assert _by_id(driver, "person-box").is_displayed() and not _by_id(driver, "order-field").is_displayed()
+    _by_id(driver, "people-all").click()
+    assert _group_boxes(driver) == [] and _by_id(driver, "group-note").is_displayed()
+    assert _csp_violations(driver) == []
 
 
 def _phone_photo(source: Path, target: Path, seed: int, *, exif_turned: bool = False) -> Path:

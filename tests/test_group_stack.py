@@ -28,14 +28,13 @@ from shared import gallery
 from shared.runtime.job_store import JobStore
 from shared.runtime.storage import blob_store, redis_client
 from shared.settings import Settings
-from tests.helpers.images import image_of
+from tests.helpers.images import PHOTOS, group_photo, image_of, jpeg, small
 from tests.helpers.jobs import WORKER_LIMITS, poll
 from tests.helpers.processes import Spawn, Spawned, start_workers
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-PHOTOS = Path(__file__).resolve().parents[1] / "eval" / "composite" / "photos"  # PD/CC0, SOURCES.md there
 CAT = Path(__file__).resolve().parent / "data" / "person_check" / "no-person-cat.jpg"
 LIMITS = {  # two pool processes per worker share two busy cores: generous time limits
     "SITTER_TASK_SOFT_TIME_LIMIT": "40",
@@ -43,30 +42,6 @@ LIMITS = {  # two pool processes per worker share two busy cores: generous time 
     "SITTER_VISIBILITY_TIMEOUT": "60",
     "SITTER_WORKER_CONCURRENCY": "2",
 }
-
-
-def small(path: Path, width: int) -> np.ndarray:
-    image = Image.open(path).convert("RGB")
-    return np.asarray(
-        image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
-    )
-
-
-def jpeg(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=92)
-    return buffer.getvalue()
-
-
-def group_photo() -> bytes:
-    """Two public-domain portraits side by side on one light background, the second at 3/4 size (an adult
-    and a child): a group photo whose people and size ratio are known."""
-    adult, child = small(PHOTOS / "obama-portrait.jpg", 300), small(PHOTOS / "grace-hopper.jpg", 225)
-    height = max(adult.shape[0], child.shape[0])
-    canvas = np.full((height, adult.shape[1] + child.shape[1], 3), 235, dtype=np.uint8)
-    canvas[height - adult.shape[0] :, : adult.shape[1]] = adult
-    canvas[height - child.shape[0] :, adult.shape[1] :] = child
-    return jpeg(canvas)
 
 
 @pytest.fixture(scope="module")

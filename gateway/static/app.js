@@ -26,6 +26,7 @@ const state = {
   front: null, // the person the user put in front (their number); by default the last one
   lastBox: null, // the box last focused: a suggested spot is for that person
   everyone: false, // a group photo: every person in it is kept (people=all), placed automatically
+  group: null, // after a picture of that group photo, its people: { order, front, people: [{ editor, box, card, style, ... }] }
   paintings: [],
   paintingId: null, // a gallery id, or null when an uploaded painting is used
   paintingFile: null,
@@ -96,6 +97,7 @@ function choosePortrait(file) {
   state.portraitOk = false;
   state.portraitJob = null;
   editor.forgetPlaced();
+  clearGroup();
   markStale("photo");
   showGhost(null);
   const img = $("portrait-img");
@@ -197,8 +199,14 @@ function rejectPortrait(file, why = "") {
 
 // ---- More people: "Add a person" (one photo each, up to 6 people), removed one by one ------------
 
-const people = () => [{ editor, box: $("person-box"), file: state.portrait, style: $("first-style") }, ...state.extras];
+const people = () => [
+  { editor, box: $("person-box"), file: state.portrait, style: $("first-style"), strength: $("first-strength") },
+  ...state.extras,
+];
 const several = () => state.extras.length > 0 || state.everyone;
+// The boxes on the painting: one per photo, or with "Everyone in the photo" the people the last picture
+// found in it (none before that picture: they are known only once the job has found them)
+const onStage = () => (state.everyone ? state.group?.people || [] : people());
 
 function addPeople(files) {
   if (files.length) {
@@ -225,9 +233,9 @@ function addPerson(file) {
   }
   const person = { file, ok: false, previewed: false, urls: {} };
   person.box = personBox();
-  person.card = personCard(person);
-  person.style = person.card.querySelector(".person-style select");
+  person.card = personCard(person, $("people-list"), file.name);
   state.extras.push(person);
+  clearGroup(); // other photos: the last picture's people are not these
   person.editor = new PlacementEditor(
     { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
     showReadout,
@@ -323,6 +331,7 @@ function dropPerson(person, why = "") {
   for (const url of Object.values(person.urls)) {
     URL.revokeObjectURL(url);
   }
+  clearGroup();
   markStale("photos");
   relayout();
   showError("portrait", why);
@@ -341,10 +350,11 @@ function removeFirst() {
   }
   const front = state.front > 1 ? state.front - 1 : null;
   const { rect, auto, aspect } = next.editor;
-  const style = next.style.value;
+  const [style, strength] = [next.style.value, next.strength.value];
   dropPerson(next);
   state.front = front;
   $("first-style").value = style;
+  $("first-strength").value = strength;
   choosePortrait(next.file);
   editor.aspect = aspect;
   if (auto) {
@@ -372,24 +382,46 @@ function personBox() {
 
 let cardSerial = 0; // ids for the cards' style choices, which their labels name
 
-function personCard(person) {
+// A person's card in `list`: their number, picture, name, own style and strength (person.style and
+// person.strength); a person added from a photo of their own can be removed (a group photo's people
+// cannot: the photo holds them).
+function personCard(person, list, name) {
   const card = document.createElement("li");
   card.className = "person-card";
-  const id = `person-style-${++cardSerial}`;
+  const id = `person-${++cardSerial}`;
+  const removable = list === $("people-list");
+  const field = (kind, words) =>
+    `<span class="field person-${kind}"><label for="${id}-${kind}">${words}<span class="visually-hidden person-for"></span></label>` +
+    `<select id="${id}-${kind}"></select></span>`;
   card.innerHTML =
     '<span class="person-number" aria-hidden="true"></span><img class="person-thumb" alt="" hidden>' +
     '<span class="person-words"><strong class="person-title"></strong><span class="person-name"></span>' +
     '<span class="hint person-state" aria-live="polite"></span></span>' +
-    '<button type="button" class="button remove-person">Remove</button>' +
-    `<span class="field person-style"><label for="${id}">Style<span class="visually-hidden person-for"></span></label>` +
-    `<select id="${id}"></select></span>`;
-  card.querySelector(".person-name").textContent = person.file.name;
-  card.querySelector(".remove-person").addEventListener("click", () => dropPerson(person));
-  const style = card.querySelector("select");
-  fillPersonStyles(style);
-  style.addEventListener("change", () => markStale("style"));
-  $("people-list").append(card);
+    (removable ? '<button type="button" class="button remove-person">Remove</button>' : "") +
+    `<span class="person-choices">${field("style", "Style")}${field("strength", "Strength")}</span>`;
+  card.querySelector(".person-name").textContent = name;
+  if (removable) {
+    card.querySelector(".remove-person").addEventListener("click", () => dropPerson(person));
+  }
+  person.style = card.querySelector(".person-style select");
+  person.strength = card.querySelector(".person-strength select");
+  fillPersonStyles(person.style);
+  fillStrengths(person.strength);
+  for (const select of [person.style, person.strength]) {
+    select.addEventListener("change", () => markStale("style"));
+  }
+  list.append(card);
   return card;
+}
+
+// A person's own strength (sent as strength.N, 0..1 as the job's): by default none, i.e. the job's
+// strength of step 3; else a tenth at a time.
+function fillStrengths(select) {
+  select.replaceChildren(new Option("Same as everyone", ""));
+  for (let tenths = 10; tenths >= 0; tenths--) {
+    const words = { 10: "100% (fully painted)", 0: "0% (keeps the photo)" }[tenths] || `${10 * tenths}%`;
+    select.append(new Option(words, String(tenths / 10)));
+  }
 }
 
 // A person's own style (sent as style.N): by default none, i.e. the job's style of step 3; else any style
@@ -414,6 +446,95 @@ function personGhost(person, kind, src) {
   thumb.hidden = false;
 }
 
+// ---- A group photo's people, after a picture of it: a box and a card each ------------------------------
+
+// With "Everyone in the photo" the people are known only once a job has found them. After its picture,
+// made from the photos and the painting the page still holds, the result's `people` (number, photo, box)
+// are this photo's people: each gets a numbered box where the picture put them (automatic until moved, so
+// sent as nothing) and a card in step 1 with their own style. The next picture of the same people moves
+// the boxes as with separate photos; another photo or painting, or unticking (or ticking) "Everyone in the
+// photo", takes them away (clearGroup), since they belonged to that picture.
+function showGroup(job, files, scale) {
+  const placed = job.result.people || [];
+  if (state.group?.people.length !== placed.length) {
+    clearGroup();
+    state.group = { order: [], front: null, people: placed.map((found) => groupPerson(found, files)) };
+  }
+  const group = state.group;
+  group.order = job.result.order || placed.map((found) => found.person);
+  placed.forEach(({ box }, index) => {
+    if (box && box.w > 0 && box.h > 0) {
+      group.people[index].editor.follow(box, scale);
+    }
+  });
+  relayout();
+  paintedGhosts(job, group);
+}
+
+function groupPerson(found, files) {
+  const photo = files[found.photo - 1];
+  const person = { from: photo ? photo.name : "", urls: {} };
+  person.box = personBox();
+  person.box.classList.add("group-box");
+  person.card = personCard(person, $("group-list"), photo ? `from ${photo.name}` : "from your group photo");
+  person.editor = new PlacementEditor(
+    { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
+    showReadout,
+    () => markStale("placement"),
+  );
+  person.editor.setPainting(editor.width, editor.height);
+  return person;
+}
+
+function clearGroup() {
+  const group = state.group;
+  if (!group) {
+    return;
+  }
+  state.group = null;
+  for (const person of group.people) {
+    person.box.remove();
+    person.card.remove();
+    for (const url of Object.values(person.urls)) {
+      URL.revokeObjectURL(url);
+    }
+  }
+  if (state.lastBox && !state.lastBox.isConnected) {
+    state.lastBox = null;
+  }
+}
+
+// Each person drawn in their box (and on their card) as the picture painted them: their part of the
+// result, faded at its edges, so a number on the painting is a face, not only an outline.
+async function paintedGhosts(job, group) {
+  const picture = state.pictures.get(job.id);
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(picture?.blob);
+  } catch {
+    return; // the numbered outlines stay: the pictures are a preview, nothing depends on them
+  }
+  for (const [index, { box }] of job.result.people.entries()) {
+    const person = group.people[index];
+    if (state.group !== group || !box || !(box.w > 0 && box.h > 0)) {
+      continue;
+    }
+    const shrink = Math.min(1, 400 / box.h);
+    const canvas = new OffscreenCanvas(Math.max(1, Math.round(box.w * shrink)), Math.max(1, Math.round(box.h * shrink)));
+    canvas.getContext("2d").drawImage(bitmap, box.x, box.y, box.w, box.h, 0, 0, canvas.width, canvas.height);
+    const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 });
+    if (state.group !== group) {
+      break;
+    }
+    if (person.urls.painted) {
+      URL.revokeObjectURL(person.urls.painted);
+    }
+    person.urls.painted = URL.createObjectURL(blob);
+    personGhost(person, "painted", person.urls.painted);
+  }
+  bitmap.close();
+}
+
 // After any change in who is in the picture: numbers, labels, the boxes' row, and which controls show.
 function relayout() {
   const everyone = people();
@@ -432,13 +553,33 @@ function relayout() {
       person.card.querySelector(".person-number").textContent = String(number);
       person.card.querySelector(".person-title").textContent = `Person ${number}`;
       person.card.querySelector(".remove-person").setAttribute("aria-label", `Remove person ${number}${name}`);
-      person.card.querySelector(".person-for").textContent = ` for person ${number}`;
-      person.card.querySelector(".person-style").hidden = state.everyone;
+      for (const words of person.card.querySelectorAll(".person-for")) {
+        words.textContent = ` for person ${number}`;
+      }
+      person.card.querySelector(".person-choices").hidden = state.everyone;
     }
   });
-  // each person's own style, when each is placed as a person of their own (not a group photo's people)
+  const found = state.group?.people || [];
+  found.forEach((person, index) => {
+    const number = String(index + 1);
+    person.box.querySelector(".box-number").textContent = number;
+    person.box.dataset.person = number;
+    person.box.hidden = !editor.width;
+    const from = person.from ? ` (from ${person.from})` : "";
+    person.box.setAttribute("aria-label", `Person ${number}${from}: their place in the painting. ${BOX_KEYS}`);
+    person.card.dataset.person = number;
+    person.card.querySelector(".person-number").textContent = number;
+    person.card.querySelector(".person-title").textContent = `Person ${number}`;
+    for (const words of person.card.querySelectorAll(".person-for")) {
+      words.textContent = ` for person ${number}`;
+    }
+  });
+  const boxes = onStage().length;
+  // each person's own style: each photo's person, or a group photo's people once a picture found them
   $("first-style-field").hidden = count < 2 || state.everyone;
-  $("style-people-hint").hidden = count < 2 || state.everyone;
+  $("group-list").hidden = found.length < 2;
+  $("group-list-hint").hidden = found.length < 2;
+  $("style-people-hint").hidden = (count < 2 || state.everyone) && found.length < 2;
   $("people-list").hidden = state.extras.length === 0;
   $("remove-first").hidden = state.extras.length === 0;
   $("remove-first").setAttribute("aria-label", `Remove person 1${state.portrait ? ` (${state.portrait.name})` : ""}`);
@@ -451,17 +592,18 @@ function relayout() {
     : count > 1
       ? `${count} people, one photo each (up to ${MAX_PEOPLE}). Each gets a numbered box in step 4.`
       : `Someone else, from another photo: up to ${MAX_PEOPLE} people in one picture.`;
-  $("stage").classList.toggle("several", count > 1 && !state.everyone);
-  $("group-note").hidden = !state.everyone || !editor.width;
-  $("place-actions").hidden = state.everyone;
-  $("place-help").hidden = many;
-  $("place-help-several").hidden = !many || state.everyone;
+  $("stage").classList.toggle("several", boxes > 1);
+  $("group-note").hidden = !state.everyone || !editor.width || found.length > 0;
+  $("group-placed-note").hidden = !state.everyone || !editor.width || found.length === 0;
+  $("place-actions").hidden = boxes === 0;
+  $("place-help").hidden = boxes !== 1; // one person's words also for a group photo of one
+  $("place-help-several").hidden = boxes < 2;
   $("place-title-words").textContent = many ? "Where each of you stands" : "Where you stand";
   $("auto-button").textContent = many ? "Auto place everyone" : "Auto place";
   showSpotsFor();
-  renderOrder(count);
-  if (editor.width && !state.everyone) {
-    showReadout(editor); // from one person to several and back, the words change with the boxes
+  renderOrder();
+  if (editor.width && boxes) {
+    showReadout(onStage()[0].editor); // from one person to several and back, the words change with the boxes
   }
   refresh();
   if (state.stale.size) {
@@ -470,29 +612,36 @@ function relayout() {
 }
 
 // Who stands in front where boxes overlap: the API's `order` lists the people back to front; by default
-// the last person is in front. The boxes are stacked the same way.
-function renderOrder(count) {
+// the last person is in front, in a group photo the one the last picture put in front (the server puts
+// smaller faces behind larger ones). The boxes are stacked the same way.
+function renderOrder() {
+  const count = onStage().length;
+  const group = state.everyone ? state.group : null;
+  const front = group ? group.front : state.front;
+  const chosen = front && front <= count ? front : group ? group.order.at(-1) : count;
   const select = $("order-select");
-  const chosen = state.front && state.front <= count ? state.front : count;
   select.replaceChildren();
   for (let number = 1; number <= count; number++) {
     select.append(new Option(`Person ${number}`, String(number)));
   }
   select.value = String(chosen);
-  $("order-field").hidden = count < 2 || state.everyone;
+  $("order-field").hidden = count < 2;
   stackBoxes();
 }
 
+// Back to front, by number: the one in front last; the others as numbered, or in a group photo as the
+// last picture had them.
 function orderOf() {
-  const count = people().length;
+  const count = onStage().length;
   const front = Number($("order-select").value) || count;
-  const back = Array.from({ length: count }, (_, index) => index + 1).filter((number) => number !== front);
-  return [...back, front];
+  const group = state.everyone ? state.group : null;
+  const numbers = group ? group.order : Array.from({ length: count }, (_, index) => index + 1);
+  return [...numbers.filter((number) => number !== front), front];
 }
 
 function stackBoxes() {
   const order = orderOf();
-  people().forEach((person, index) => {
+  onStage().forEach((person, index) => {
     person.box.style.zIndex = String(1 + order.indexOf(index + 1));
   });
 }
@@ -601,6 +750,9 @@ function chooseGalleryPainting(id) {
   if (state.shown && state.shown.painting !== id) {
     markStale("painting");
   }
+  if (state.paintingId !== id) {
+    clearGroup(); // the last picture's places were in the other painting
+  }
   state.paintingId = id;
   state.paintingFile = null;
   $("painting-name").textContent = "";
@@ -645,12 +797,13 @@ function renderSpots(spots) {
 // With several people a spot is for the person whose box was last touched (person 1 at first), named
 // before the spots' buttons.
 function spotTarget() {
-  return people().find((person) => person.box === state.lastBox)?.editor || editor;
+  const boxes = onStage();
+  return (boxes.find((person) => person.box === state.lastBox) || boxes[0])?.editor || editor;
 }
 
 function showSpotsFor() {
-  const many = people().length > 1 && !state.everyone;
-  const number = people().findIndex((person) => person.editor === spotTarget()) + 1;
+  const many = onStage().length > 1;
+  const number = onStage().findIndex((person) => person.editor === spotTarget()) + 1;
   const words = many ? `Put person ${number} on:` : "";
   $("spots-for").textContent = words;
   $("spots-for").hidden = !many || !$("spots").children.length;
@@ -673,6 +826,7 @@ function choosePaintingFile(file) {
   probe.onload = () => {
     renderSpots([]);
     markStale("painting");
+    clearGroup();
     state.paintingId = null;
     state.paintingFile = file;
     $("painting-name").textContent = file.name;
@@ -764,9 +918,13 @@ function updateStyleThumb() {
 function showReadout(placement) {
   const words = placement.describe();
   if (several()) {
-    const number = placement === editor ? 1 : state.extras.findIndex((person) => person.editor === placement) + 2;
-    const untouched = people().every((person) => person.editor.auto);
-    const shown = people().every((person) => person.editor.placed);
+    const boxes = onStage();
+    const number = boxes.findIndex((person) => person.editor === placement) + 1;
+    if (!number) {
+      return; // a box not on the painting now (a photo's, while a group photo's people are shown)
+    }
+    const untouched = boxes.every((person) => person.editor.auto);
+    const shown = boxes.every((person) => person.editor.placed);
     $("box-readout").textContent = untouched
       ? `Automatic placement: everyone is placed together when the picture is made${shown ? " (the boxes show where your last picture put each of you)" : ""}. Drag a box to place that person yourself.`
       : placement.auto
@@ -835,24 +993,37 @@ function buildForm(photos) {
       form.append(name, value);
     }
   } else if (state.everyone) {
-    form.append("people", "all"); // placed automatically: the boxes are hidden
+    // every person found in the photo; after a picture of it, what the user chose for its people (the
+    // server checks the numbers against the people it finds), else everyone is placed automatically
+    form.append("people", "all");
+    appendPeople(form, state.group?.people || []);
+    if (state.group?.front) {
+      form.append("order", orderOf().join(","));
+    }
   } else {
-    // only the boxes the user moved: the others are placed automatically, around them; and each person's
-    // own style, where one is chosen (else the job's)
-    people().forEach((person, index) => {
-      for (const [name, value] of Object.entries(person.editor.personValues(index + 1))) {
-        form.append(name, value);
-      }
-      if (person.style.value) {
-        form.append(`style.${index + 1}`, person.style.value);
-      }
-    });
+    appendPeople(form, people());
     const order = orderOf();
     if (order.at(-1) !== order.length) {
       form.append("order", order.join(","));
     }
   }
   return form;
+}
+
+// Only the boxes the user moved: the others are placed automatically, around them; and each person's own
+// style and strength, where chosen (else the job's).
+function appendPeople(form, everyone) {
+  everyone.forEach((person, index) => {
+    for (const [name, value] of Object.entries(person.editor.personValues(index + 1))) {
+      form.append(name, value);
+    }
+    if (person.style.value) {
+      form.append(`style.${index + 1}`, person.style.value);
+    }
+    if (person.strength.value) {
+      form.append(`strength.${index + 1}`, person.strength.value);
+    }
+  });
 }
 
 const STATE_WORDS = { pending: "waiting", running: "working…", succeeded: "done", failed: "failed", canceled: "cancelled" };
@@ -1140,15 +1311,19 @@ function styleWords(id, job, ownWords = "in its own style") {
   return `in the style of ${state.styles.find((item) => item.id === id)?.title || id}`;
 }
 
-// "2 people: person 1 standing at the bottom left, ...; person 2 (in the style of ...) ..." (a group
-// photo's people are named as found in it, left to right).
+// "2 people: person 1 standing at the bottom left, ...; person 2 (in the style of ..., 50% strength) ..."
+// (a group photo's people are named as found in it, left to right).
 function peopleWords(job) {
   const { people: placed, width, height } = job.result;
   const group = job.params.group?.every_person ? " from your group photo" : "";
   const own = job.params.group?.people || {};
   const each = placed.map((person) => {
-    const style = own[String(person.person)]?.style;
-    const styled = style && style !== job.params.style ? ` (${styleWords(style, job, "in the painting's own style")})` : "";
+    const { style, strength } = own[String(person.person)] || {};
+    const words = [
+      style && style !== job.params.style ? styleWords(style, job, "in the painting's own style") : "",
+      strength != null && strength !== job.params.strength ? `${Math.round(100 * strength)}% strength` : "",
+    ].filter(Boolean);
+    const styled = words.length ? ` (${words.join(", ")})` : "";
     return `person ${person.person}${styled} ${describePlacement(person.box, person.box.w, width, height)}`;
   });
   return `${placed.length} ${placed.length === 1 ? "person" : "people"}${group}: ${each.join("; ")}`;
@@ -1277,18 +1452,25 @@ async function showResult(entry, { scroll = true } = {}) {
 function followPlacement(job) {
   const sent = state.sent?.id === job.id ? state.sent : null;
   const everyone = people();
-  const placed = job.result.people || [{ person: 1, box: job.result.box }];
   const same =
     sent &&
-    !job.params.group?.every_person && // a group photo's people are not this page's boxes
     sent.painting === (state.paintingId || state.paintingFile) &&
     sent.files.length === everyone.length &&
-    sent.files.every((file, index) => everyone[index].file === file) &&
-    placed.length === everyone.length;
+    sent.files.every((file, index) => everyone[index].file === file);
   if (!same) {
     return;
   }
   const scale = Number(job.params.output_scale) || 1;
+  if (job.params.group?.every_person) {
+    if (state.everyone) {
+      showGroup(job, sent.files, scale); // a group photo's people get boxes of their own
+    }
+    return;
+  }
+  const placed = job.result.people || [{ person: 1, box: job.result.box }];
+  if (placed.length !== everyone.length) {
+    return;
+  }
   for (const { person, box } of placed) {
     if (box && box.w > 0 && box.h > 0) {
       everyone[person - 1].editor.follow(box, scale);
@@ -1498,7 +1680,7 @@ async function showArtifacts() {
 
 function tryAgain() {
   reveal(stepSection("place"), "start");
-  $("person-box").focus({ preventScroll: true });
+  onStage()[0]?.box.focus({ preventScroll: true });
 }
 
 // ---- API key: asked for only when the server wants one (a 401) ----------------------------------
@@ -1545,7 +1727,10 @@ async function start() {
     updateStyleThumb();
     markStale("style");
   });
-  $("first-style").addEventListener("change", () => markStale("style"));
+  fillStrengths($("first-strength"));
+  for (const id of ["first-style", "first-strength"]) {
+    $(id).addEventListener("change", () => markStale("style"));
+  }
   $("strength").addEventListener("input", () => {
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
     markStale("style");
@@ -1554,7 +1739,7 @@ async function start() {
     $(id).addEventListener("change", () => markStale("style"));
   }
   $("auto-button").addEventListener("click", () => {
-    for (const person of people()) {
+    for (const person of onStage()) {
       person.editor.reset();
     }
     markStale("placement");
@@ -1563,6 +1748,7 @@ async function start() {
   $("add-person-input").addEventListener("change", (event) => addPeople([...event.target.files]));
   $("people-all").addEventListener("change", (event) => {
     state.everyone = event.target.checked;
+    clearGroup(); // a group photo's boxes belong to the picture made with it ticked
     markStale("choice of people");
     relayout();
   });
@@ -1571,7 +1757,11 @@ async function start() {
     showSpotsFor();
   });
   $("order-select").addEventListener("change", () => {
-    state.front = Number($("order-select").value);
+    if (state.everyone && state.group) {
+      state.group.front = Number($("order-select").value);
+    } else {
+      state.front = Number($("order-select").value);
+    }
     stackBoxes();
     markStale("placement");
   });
