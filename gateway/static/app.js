@@ -5,10 +5,11 @@
 
 import { api, apiKey, follow } from "./api.js";
 import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf, stepOf } from "./messages.js";
+import { $, clearMessages, reveal, showError, showInfo, stepSection } from "./page.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
+import { markStale, refresh, showStale } from "./refresh.js";
+import { objectUrl, several, state } from "./state.js";
 import { TooLargeError, megabytes, photosToSend, readyToSend } from "./uploads.js";
-
-const $ = (id) => document.getElementById(id);
 
 const HISTORY_ITEM = "sitter.history"; // this tab's results (sessionStorage): ids and words, no pictures
 const HISTORY_SIZE = 12;
@@ -17,74 +18,11 @@ const MAX_PEOPLE = 6; // the API's limit of people in one picture (shared/limits
 const BOX_KEYS = "Arrow keys move it; plus and minus resize it.";
 const ONE_BOX_LABEL = `Your place in the painting. ${BOX_KEYS}`;
 
-const state = {
-  portrait: null, // the chosen File, kept so "try another placement" needs no new pick
-  portraitOk: false,
-  portraitJob: null, // an earlier job holding this portrait on the server: reused, not uploaded again
-  previewed: false, // the box shows the server's cut-out of this photo (not the photo itself)
-  extras: [], // people 2..6, one photo each: { file, ok, previewed, editor, box, card, style, urls }
-  front: null, // the person the user put in front (their number); by default the last one
-  lastBox: null, // the box last focused: a suggested spot is for that person
-  everyone: false, // a group photo: every person in it is kept (people=all), placed automatically
-  group: null, // after a picture of that group photo, its people: { order, front, people: [{ editor, box, card, style, ... }] }
-  paintings: [],
-  paintingId: null, // a gallery id, or null when an uploaded painting is used
-  paintingFile: null,
-  styles: [],
-  uploads: null, // the server's upload limits (GET /v1/paintings): photos are shrunk to fit before sending
-  job: null, // the job being followed
-  sent: null, // { id, files, painting } of the last job submitted: its result's boxes are for these photos
-  runMany: false, // the job being followed has several people (its progress names each one)
-  run: null, // { stopped } of the job being followed
-  shown: null, // the history entry whose result is shown
-  stale: new Set(), // what the user changed since the shown result was made ("placement", "painting"...)
-  history: [], // this tab's results, newest first
-  pictures: new Map(), // job id -> { blob, url } of its result, fetched once
-  thumbs: new Map(), // job id -> object URL of its thumbnail artifact (the strip after a reload)
-  share: null, // { file, title } for the share sheet, where the browser can share files
-  pendingRestore: null, // a job id from the URL, waiting for an API key
-  urls: {}, // object URLs to revoke when replaced
-};
-
 const editor = new PlacementEditor(
   { stage: $("stage"), image: $("stage-img"), box: $("person-box"), handle: $("resize-handle") },
   showReadout,
   () => markStale("placement"),
 );
-
-function objectUrl(slot, blob) {
-  if (state.urls[slot]) {
-    URL.revokeObjectURL(state.urls[slot]);
-  }
-  state.urls[slot] = URL.createObjectURL(blob);
-  return state.urls[slot];
-}
-
-function setMessage(id, message) {
-  const element = $(id);
-  element.textContent = message || "";
-  element.hidden = !message;
-}
-
-const showError = (step, message) => setMessage(`${step}-error`, message);
-const showInfo = (where, message) => setMessage(`${where}-info`, message);
-
-function clearMessages() {
-  for (const step of ["portrait", "painting", "style", "place", "submit"]) {
-    showError(step, "");
-  }
-  for (const where of ["submit", "restore", "result"]) {
-    showInfo(where, "");
-  }
-}
-
-// Bring something into view without jumping over it when the user prefers less motion.
-function reveal(element, block = "nearest") {
-  const motion = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
-  element.scrollIntoView({ behavior: motion, block });
-}
-
-const stepSection = (step) => $(`step-${step}`);
 
 // ---- Step 1: portrait ---------------------------------------------------------------------------
 
@@ -203,7 +141,7 @@ const people = () => [
   { editor, box: $("person-box"), file: state.portrait, style: $("first-style"), strength: $("first-strength") },
   ...state.extras,
 ];
-const several = () => state.extras.length > 0 || state.everyone;
+
 // The boxes on the painting: one per photo, or with "Everyone in the photo" the people the last picture
 // found in it (none before that picture: they are known only once the job has found them)
 const onStage = () => (state.everyone ? state.group?.people || [] : people());
@@ -943,27 +881,6 @@ function showReadout(placement) {
 
 // ---- Submit and progress --------------------------------------------------------------------------
 
-function refresh() {
-  const photos = state.portraitOk && state.extras.every((person) => person.ok);
-  const ready = photos && (state.paintingId || state.paintingFile);
-  const busy = Boolean(state.run);
-  $("submit-button").disabled = !ready || busy;
-  $("submit-button").textContent = submitWords();
-  // "Add a person" once there is a first person to add to
-  $("people").hidden = !state.portraitOk && state.extras.length === 0 && !state.everyone;
-  // while busy the progress view speaks; the hint would only repeat it
-  $("submit-hint").hidden = busy;
-  $("submit-hint").textContent = ready
-    ? "Ready when you are."
-    : !state.portraitOk
-      ? "Choose a photo of yourself first."
-      : !photos
-        ? "Checking the photos…"
-        : "Now pick a painting.";
-}
-
-const submitWords = () => (several() ? "Put us in the painting" : "Put me in the painting");
-
 // The request: `photos` are the files to upload for the people, in order (shrunk where large), or null
 // to reuse the portrait already on the server (portrait_from, one person).
 function buildForm(photos) {
@@ -1504,27 +1421,6 @@ async function share() {
       showInfo("result", "Sharing didn't work in this browser. Use Download, then share the file.");
     }
   }
-}
-
-function markStale(what) {
-  if (!state.shown || $("result").hidden) {
-    return;
-  }
-  state.stale.add(what);
-  showStale();
-}
-
-function showStale() {
-  const changes = [...state.stale];
-  const outdated = changes.length > 0;
-  setMessage(
-    "stale-note",
-    outdated
-      ? `This was made with ${changes.length === 1 ? `the earlier ${changes[0]}` : "your earlier choices"}. Press “${submitWords()}” to update it.`
-      : "",
-  );
-  $("result").classList.toggle("outdated", outdated);
-  $("result-title").textContent = outdated ? "Your last picture" : "Here you are";
 }
 
 // A thumbnail is the result itself (the API has no smaller one), so it is fetched only once on screen.
