@@ -4,6 +4,7 @@
 // update it and call refresh() to sync the controls.
 
 import { api, apiKey, follow } from "./api.js";
+import { editor, onStage, orderOf, people, renderOrder, showReadout, stackBoxes } from "./boxes.js";
 import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, formatOf, stepOf } from "./messages.js";
 import { $, clearMessages, reveal, showError, showInfo, stepSection } from "./page.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
@@ -17,12 +18,6 @@ const SLOW_QUEUE_S = 8; // queued longer than this: say the service is busy
 const MAX_PEOPLE = 6; // the API's limit of people in one picture (shared/limits.py)
 const BOX_KEYS = "Arrow keys move it; plus and minus resize it.";
 const ONE_BOX_LABEL = `Your place in the painting. ${BOX_KEYS}`;
-
-const editor = new PlacementEditor(
-  { stage: $("stage"), image: $("stage-img"), box: $("person-box"), handle: $("resize-handle") },
-  showReadout,
-  () => markStale("placement"),
-);
 
 // ---- Step 1: portrait ---------------------------------------------------------------------------
 
@@ -136,15 +131,6 @@ function rejectPortrait(file, why = "") {
 }
 
 // ---- More people: "Add a person" (one photo each, up to 6 people), removed one by one ------------
-
-const people = () => [
-  { editor, box: $("person-box"), file: state.portrait, style: $("first-style"), strength: $("first-strength") },
-  ...state.extras,
-];
-
-// The boxes on the painting: one per photo, or with "Everyone in the photo" the people the last picture
-// found in it (none before that picture: they are known only once the job has found them)
-const onStage = () => (state.everyone ? state.group?.people || [] : people());
 
 function addPeople(files) {
   if (files.length) {
@@ -549,41 +535,6 @@ function relayout() {
   }
 }
 
-// Who stands in front where boxes overlap: the API's `order` lists the people back to front; by default
-// the last person is in front, in a group photo the one the last picture put in front (the server puts
-// smaller faces behind larger ones). The boxes are stacked the same way.
-function renderOrder() {
-  const count = onStage().length;
-  const group = state.everyone ? state.group : null;
-  const front = group ? group.front : state.front;
-  const chosen = front && front <= count ? front : group ? group.order.at(-1) : count;
-  const select = $("order-select");
-  select.replaceChildren();
-  for (let number = 1; number <= count; number++) {
-    select.append(new Option(`Person ${number}`, String(number)));
-  }
-  select.value = String(chosen);
-  $("order-field").hidden = count < 2;
-  stackBoxes();
-}
-
-// Back to front, by number: the one in front last; the others as numbered, or in a group photo as the
-// last picture had them.
-function orderOf() {
-  const count = onStage().length;
-  const front = Number($("order-select").value) || count;
-  const group = state.everyone ? state.group : null;
-  const numbers = group ? group.order : Array.from({ length: count }, (_, index) => index + 1);
-  return [...numbers.filter((number) => number !== front), front];
-}
-
-function stackBoxes() {
-  const order = orderOf();
-  onStage().forEach((person, index) => {
-    person.box.style.zIndex = String(1 + order.indexOf(index + 1));
-  });
-}
-
 function setUpDropzone() {
   const zone = $("dropzone");
   zone.addEventListener("dragover", (event) => {
@@ -849,34 +800,6 @@ function updateStyleThumb() {
   }
   thumb.hidden = !thumb.getAttribute("src");
   thumb.alt = style ? `Style sample: ${style.title}` : "";
-}
-
-// ---- Step 4 readout: the placement in words (the box carries the numbers as data-x, -y, -h) --------
-
-function showReadout(placement) {
-  const words = placement.describe();
-  if (several()) {
-    const boxes = onStage();
-    const number = boxes.findIndex((person) => person.editor === placement) + 1;
-    if (!number) {
-      return; // a box not on the painting now (a photo's, while a group photo's people are shown)
-    }
-    const untouched = boxes.every((person) => person.editor.auto);
-    const shown = boxes.every((person) => person.editor.placed);
-    $("box-readout").textContent = untouched
-      ? `Automatic placement: everyone is placed together when the picture is made${shown ? " (the boxes show where your last picture put each of you)" : ""}. Drag a box to place that person yourself.`
-      : placement.auto
-        ? `Person ${number}: placed automatically, around the others.`
-        : `Person ${number}: ${words}.`;
-    return;
-  }
-  $("box-readout").textContent = placement.auto
-    ? placement.placed
-      ? "Automatic placement: the box shows where your last picture put you. Drag it to choose yourself."
-      : "Automatic placement: you will be fitted to the painting's best spot."
-    : placement.spot !== null
-      ? `${placement.spot === 0 ? "The best suggested spot" : `Suggested spot ${placement.spot + 1}`}: ${words}.`
-      : `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
 }
 
 // ---- Submit and progress --------------------------------------------------------------------------
