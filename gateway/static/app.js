@@ -9,6 +9,7 @@ import { ACCEPT, FIELD_STEP, FORMAT_WORDS, explainFailure, explainProblem, forma
 import { $, clearMessages, reveal, showError, showInfo, stepSection } from "./page.js";
 import { PlacementEditor, describePlacement } from "./placement.js";
 import { markStale, refresh, showStale } from "./refresh.js";
+import { loadSpots, renderSpots, showSpotsFor } from "./spots.js";
 import { objectUrl, several, state } from "./state.js";
 import { TooLargeError, megabytes, photosToSend, readyToSend } from "./uploads.js";
 
@@ -649,54 +650,6 @@ function chooseGalleryPainting(id) {
   showError("painting", "");
   showPainting(item.image, item.width, item.height, `${item.title} by ${item.artist}`);
   loadSpots(id);
-}
-
-// ---- Suggested spots: where the painting has room for a person, one tap each ----------------------
-
-async function loadSpots(id) {
-  renderSpots([]);
-  let painting;
-  try {
-    painting = await api.painting(id);
-  } catch {
-    return; // the spots are a convenience: the drag box and automatic placement still work
-  }
-  if (state.paintingId !== id) {
-    return; // another painting was chosen meanwhile
-  }
-  editor.setPreview(painting.spots[0] || null);
-  renderSpots(painting.spots);
-}
-
-function renderSpots(spots) {
-  const holder = $("spots");
-  holder.replaceChildren();
-  spots.forEach((spot, index) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "button spot";
-    button.textContent = index === 0 ? "Best spot" : `Spot ${index + 1}`;
-    button.title = spot.reason;
-    button.addEventListener("click", () => spotTarget().useSpot(index, spot));
-    holder.append(button);
-  });
-  showSpotsFor();
-}
-
-// With several people a spot is for the person whose box was last touched (person 1 at first), named
-// before the spots' buttons.
-function spotTarget() {
-  const boxes = onStage();
-  return (boxes.find((person) => person.box === state.lastBox) || boxes[0])?.editor || editor;
-}
-
-function showSpotsFor() {
-  const many = onStage().length > 1;
-  const number = onStage().findIndex((person) => person.editor === spotTarget()) + 1;
-  const words = many ? `Put person ${number} on:` : "";
-  $("spots-for").textContent = words;
-  $("spots-for").hidden = !many || !$("spots").children.length;
-  $("spots").setAttribute("aria-label", many ? `Suggested places for person ${number}` : "Suggested places");
 }
 
 function choosePaintingFile(file) {
