@@ -136,7 +136,7 @@ export function dropEntry(id) {
 export const GONE =
   "That picture is no longer on the server: pictures are kept only for a while, then deleted. Make a new one below, it only takes a moment.";
 
-// A thumbnail is the result itself (the API has no smaller one), so it is fetched only once on screen.
+// A thumbnail is fetched only once its place in the strip is on screen (a long history costs nothing more).
 const pendingThumbs = new Map();
 const thumbs = new IntersectionObserver((seen) => {
   for (const { target, isIntersecting } of seen) {
