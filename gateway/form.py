@@ -54,6 +54,11 @@ PERSON_FIELD = re.compile(r"^(x|y|height|style|strength)\.([0-9]{1,3})$")
 PLACEMENT_FIELDS = ("x", "y", "height")
 
 
+def missing_file(name: str) -> InvalidParameterError:
+    """A required upload that is not there (the preview's `portrait` too)."""
+    return InvalidParameterError(f"the `{name}` file is required (multipart/form-data)", field=name)
+
+
 @dataclass(frozen=True)
 class FormContext:
     """What validation needs beyond the form: the settings and the trained style ids."""
@@ -205,9 +210,7 @@ class SubmissionForm(BaseModel):
     @ours
     def _one_portrait(cls, value: str | None, info: ValidationInfo) -> str | None:
         if not info.data.get("portrait") and value is None:
-            raise InvalidParameterError(
-                "the `portrait` file is required (multipart/form-data)", field="portrait"
-            )
+            raise missing_file("portrait")
         if info.data.get("portrait") and value is not None:
             raise InvalidParameterError(
                 "send either a `portrait` file or `portrait_from`, not both", field="portrait"
@@ -275,7 +278,7 @@ class SubmissionForm(BaseModel):
     @ours
     def _one_person_only(cls, value: Any, info: ValidationInfo) -> Any:
         """With several people the one-person placement would be ambiguous: each person has their own."""
-        if _several(info.data.get("portrait"), info.data.get("people")):
+        if _several_so_far(info):
             given = (info.context or {}).get("given", ())
             for name in (*PLACEMENT_FIELDS, "spot", "auto"):
                 if name in given:
@@ -342,7 +345,7 @@ class SubmissionForm(BaseModel):
         """Each person once; how many there are is known here for separate photos, for a group photo only
         once the worker has found them."""
         photos, every_person = len(info.data.get("portrait") or ()), info.data.get("people") == "all"
-        if not _several(info.data.get("portrait"), info.data.get("people")):
+        if not _several_so_far(info):
             raise InvalidParameterError("order is for jobs with several people", field="order")
         count = None if every_person else photos
         try:
@@ -375,6 +378,11 @@ class SubmissionForm(BaseModel):
 
 def _several(portraits: Any, people: Any) -> bool:
     return len(portraits or ()) > 1 or people == "all"
+
+
+def _several_so_far(info: ValidationInfo) -> bool:
+    """`several`, from the fields validated before this one (portrait and people come first)."""
+    return _several(info.data.get("portrait"), info.data.get("people"))
 
 
 def read_form(

@@ -27,10 +27,10 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from gateway.decode_budget import DecodeBudget
-from gateway.form import PLACEMENT_FIELDS, FormContext, read_form
+from gateway.form import PLACEMENT_FIELDS, FormContext, missing_file, read_form
 from gateway.problems import ApiProblem
 from shared import gallery
-from shared.errors import InvalidParameterError, SitterError
+from shared.errors import SitterError
 from shared.imageio import finish_probe, open_for_probe
 from shared.limits import check_box_bounds, check_output_pixels
 from shared.settings import Settings
@@ -142,6 +142,6 @@ def read_file(
     upload = files.get(name)
     if upload is None or not upload.filename:  # a browser sends an empty part for an unchosen file
         if required:
-            raise InvalidParameterError(f"the `{name}` file is required (multipart/form-data)", field=name)
+            raise missing_file(name)
         return None
     return _read_upload(upload, name, settings)
