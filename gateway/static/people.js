@@ -69,11 +69,7 @@ export function addPerson(file) {
   person.card = personCard(person, $("people-list"), file.name);
   state.extras.push(person);
   clearGroup(); // other photos: the last picture's people are not these
-  person.editor = new PlacementEditor(
-    { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
-    showReadout,
-    () => markStale("placement"),
-  );
+  person.editor = boxEditor(person.box);
   if (editor.width) {
     person.editor.setPainting(editor.width, editor.height);
   }
@@ -150,11 +146,7 @@ export function dropPerson(person, why = "") {
   state.extras.splice(index, 1);
   const number = index + 2; // the people after them move up one number; so does the one in front
   state.front = state.front === number ? null : state.front > number ? state.front - 1 : state.front;
-  person.card.remove();
-  person.box.remove();
-  for (const url of Object.values(person.urls)) {
-    URL.revokeObjectURL(url);
-  }
+  discard(person);
   clearGroup();
   markStale("photos");
   relayout();
@@ -178,6 +170,24 @@ function personBox() {
     '<span class="box-number" aria-hidden="true"></span><span class="resize-handle" aria-hidden="true"></span>';
   $("stage").append(box);
   return box;
+}
+
+// The editor that moves and resizes a person's box on the painting.
+function boxEditor(box) {
+  return new PlacementEditor(
+    { stage: $("stage"), image: $("stage-img"), box, handle: box.querySelector(".resize-handle") },
+    showReadout,
+    () => markStale("placement"),
+  );
+}
+
+// A person gone from the page: their box, their card and the pictures made for them.
+function discard(person) {
+  person.card.remove();
+  person.box.remove();
+  for (const url of Object.values(person.urls)) {
+    URL.revokeObjectURL(url);
+  }
 }
 
 let cardSerial = 0; // ids for the cards' style choices, which their labels name
@@ -246,6 +256,23 @@ function personGhost(person, kind, src) {
   thumb.hidden = false;
 }
 
+// A person's box and card carry their number: the badge, the data-person the page and its tests read, the
+// words a screen reader says.
+function numberBox(box, number, label) {
+  box.querySelector(".box-number").textContent = String(number);
+  box.dataset.person = String(number);
+  box.setAttribute("aria-label", label);
+}
+
+function numberCard(card, number) {
+  card.dataset.person = String(number);
+  card.querySelector(".person-number").textContent = String(number);
+  card.querySelector(".person-title").textContent = `Person ${number}`;
+  for (const words of card.querySelectorAll(".person-for")) {
+    words.textContent = ` for person ${number}`;
+  }
+}
+
 // After any change in who is in the picture: numbers, labels, the boxes' row, and which controls show.
 export function relayout() {
   const everyone = people();
@@ -254,36 +281,22 @@ export function relayout() {
   everyone.forEach((person, index) => {
     const number = index + 1;
     person.editor.setSlot(index, state.everyone ? 1 : count);
-    person.box.querySelector(".box-number").textContent = String(number);
-    person.box.dataset.person = String(number);
     person.box.hidden = !editor.width || state.everyone;
     const name = person.file ? ` (${person.file.name})` : "";
-    person.box.setAttribute("aria-label", count > 1 ? `Person ${number}${name}: their place in the painting. ${BOX_KEYS}` : ONE_BOX_LABEL);
+    numberBox(person.box, number, count > 1 ? `Person ${number}${name}: their place in the painting. ${BOX_KEYS}` : ONE_BOX_LABEL);
     if (index > 0) {
-      person.card.dataset.person = String(number);
-      person.card.querySelector(".person-number").textContent = String(number);
-      person.card.querySelector(".person-title").textContent = `Person ${number}`;
+      numberCard(person.card, number);
       person.card.querySelector(".remove-person").setAttribute("aria-label", `Remove person ${number}${name}`);
-      for (const words of person.card.querySelectorAll(".person-for")) {
-        words.textContent = ` for person ${number}`;
-      }
       person.card.querySelector(".person-choices").hidden = state.everyone;
     }
   });
   const found = state.group?.people || [];
   found.forEach((person, index) => {
-    const number = String(index + 1);
-    person.box.querySelector(".box-number").textContent = number;
-    person.box.dataset.person = number;
+    const number = index + 1;
     person.box.hidden = !editor.width;
     const from = person.from ? ` (from ${person.from})` : "";
-    person.box.setAttribute("aria-label", `Person ${number}${from}: their place in the painting. ${BOX_KEYS}`);
-    person.card.dataset.person = number;
-    person.card.querySelector(".person-number").textContent = number;
-    person.card.querySelector(".person-title").textContent = `Person ${number}`;
-    for (const words of person.card.querySelectorAll(".person-for")) {
-      words.textContent = ` for person ${number}`;
-    }
+    numberBox(person.box, number, `Person ${number}${from}: their place in the painting. ${BOX_KEYS}`);
+    numberCard(person.card, number);
   });
   const boxes = onStage().length;
   // each person's own style: each photo's person, or a group photo's people once a picture found them
@@ -353,11 +366,7 @@ function groupPerson(found, files) {
   person.box = personBox();
   person.box.classList.add("group-box");
   person.card = personCard(person, $("group-list"), photo ? `from ${photo.name}` : "from your group photo");
-  person.editor = new PlacementEditor(
-    { stage: $("stage"), image: $("stage-img"), box: person.box, handle: person.box.querySelector(".resize-handle") },
-    showReadout,
-    () => markStale("placement"),
-  );
+  person.editor = boxEditor(person.box);
   person.editor.setPainting(editor.width, editor.height);
   return person;
 }
@@ -369,11 +378,7 @@ export function clearGroup() {
   }
   state.group = null;
   for (const person of group.people) {
-    person.box.remove();
-    person.card.remove();
-    for (const url of Object.values(person.urls)) {
-      URL.revokeObjectURL(url);
-    }
+    discard(person);
   }
   if (state.lastBox && !state.lastBox.isConnected) {
     state.lastBox = null;
