@@ -236,7 +236,7 @@ class SubmissionForm(BaseModel):
                 field="painting",
             )
         if value:
-            gallery.painting(value)  # unknown id -> UnknownPaintingError (422), before any decoding
+            gallery.size(value)  # unknown id -> UnknownPaintingError (422), before any decoding; cached
         return value
 
     @field_validator("persons", mode="before")
