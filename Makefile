@@ -5,19 +5,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint bench models clean
+.PHONY: demo test test-fast lint bench models clean lock
 
-$(STAMP): pyproject.toml
+# One lock for the venv and the images (docker/lock.py writes it; `make lock` refreshes it), so a clone installs
+# the versions the tests ran against; a new lock reinstalls the venv.
+LOCK := docker/constraints.txt
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check --constraint $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 # torch for the training test (tests/test_training.py, ~20 s); `make demo` and the images stay torch-free
 TRAIN_STAMP := $(VENV)/.train-stamp
 $(TRAIN_STAMP): $(STAMP)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
+	$(BIN)/pip install -q --disable-pip-version-check --constraint $(LOCK) -e '.[train]'
 	touch $(TRAIN_STAMP)
+
+# Refresh the lock: upgrade the venv to the newest versions pyproject.toml allows (no constraints), then pin what
+# is installed (docker/lock.py; its GPU part asks the package index). Run the tests, then commit the new lock.
+lock: $(TRAIN_STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager -e '.[dev,train,deploy]'
+	$(BIN)/python docker/lock.py
+	touch $(STAMP) $(TRAIN_STAMP)
 
 models: $(STAMP)
 	$(BIN)/sitter models fetch
