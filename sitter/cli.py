@@ -1,6 +1,9 @@
 """The `sitter` command: blend in-process, browse the gallery and styles, manage models, evaluate, benchmark.
 
 Every expected failure is a SitterError: it is printed as one line and the command exits 2, no traceback.
+That includes a missing extra: this module imports only the base install's packages (`pip install .`, as
+in the image's models stage); each command that needs more imports it in its handler, after checking
+(sitter.extras) that its extras are there.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from shared.settings import model_store
 from sitter.client import add_submit_parser
+from sitter.extras import needs_extras
+from sitter.stack_arguments import add_arguments as add_stack_arguments
 
 if TYPE_CHECKING:
     from services.painting.options import Harmonize
@@ -72,6 +77,7 @@ def _order(text: str | None) -> list[int] | None:
         ) from None
 
 
+@needs_extras("sitter blend", "segmenter", "stylizer", "compositor")
 def cmd_blend(args: argparse.Namespace) -> int:
     from services.painting.group import MAX_PEOPLE
     from sitter.pipeline import BlendOptions, Pipeline
@@ -189,6 +195,14 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_export(args: argparse.Namespace) -> int:
+    from shared.worker_models import export
+
+    copied = export(args.service, model_store(args.model_dir), Path(args.into))
+    print(f"{len(copied)} model(s) of the {args.service} image copied to {args.into}")
+    return 0
+
+
 def cmd_models_list(args: argparse.Namespace) -> int:
     missing = 0
     for item in models.status(model_store(args.model_dir)):
@@ -199,6 +213,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+@needs_extras("sitter eval segmentation", "segmenter")
 def cmd_eval_segmentation(args: argparse.Namespace) -> int:
     from services.segmenter.evaluate import evaluate
     from services.segmenter.matting import PortraitMatter
@@ -208,6 +223,7 @@ def cmd_eval_segmentation(args: argparse.Namespace) -> int:
     return 0
 
 
+@needs_extras("sitter eval composite", "segmenter", "stylizer", "compositor", "eval")
 def cmd_eval_composite(args: argparse.Namespace) -> int:
     from sitter.eval_composite import as_json, evaluate, format_table, load_annotations
     from sitter.perceptual import Features
@@ -238,6 +254,7 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
     return 0
 
 
+@needs_extras("sitter bench", "segmenter", "stylizer", "compositor")
 def cmd_bench(args: argparse.Namespace) -> int:
     from sitter.bench import run_bench
 
@@ -245,17 +262,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+@needs_extras("sitter train-style", "train")  # only this command needs torch; no image installs it
 def cmd_train_style(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401  (only this command needs it; workers never install it)
-    except ImportError:
-        print("error: training needs torch: pip install -e '.[train]'", file=sys.stderr)
-        return 2
     from training.cli import run
 
     return run(args)
 
 
+@needs_extras("sitter up", "segmenter", "stylizer", "compositor", "worker", "gateway")
 def cmd_up(args: argparse.Namespace) -> int:
     from sitter.stack import serve
 
@@ -347,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     model_cmd.add_parser("list", help="name, size, path and state of each model").set_defaults(
         handler=cmd_models_list
     )
+    export = model_cmd.add_parser(
+        "export", help="copy the verified models one worker service's image carries into a directory"
+    )
+    export.add_argument("service", choices=["segmenter", "stylizer", "compositor"])
+    export.add_argument("into", help="the directory (created when missing)")
+    export.set_defaults(handler=cmd_models_export)
 
     evaluation = sub.add_parser("eval", help="evaluate a stage").add_subparsers(
         dest="eval_command", required=True
@@ -413,8 +433,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_submit_parser(sub)
     up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")
-    from sitter.stack import add_arguments as add_stack_arguments
-
     add_stack_arguments(up)  # the same options as `python -m sitter.stack`
     up.set_defaults(handler=cmd_up)
     return parser

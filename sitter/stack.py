@@ -34,6 +34,7 @@ from shared.runtime.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
 from sitter.processes import STACK, command, dies_with_us
 from sitter.rabbitmq_node import RabbitMQNode
+from sitter.stack_arguments import add_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
@@ -207,18 +208,6 @@ def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The stack's options, shared by `python -m sitter.stack` and `sitter up`. Defaults come from the
-    environment when the stack starts (see `serve`), so building a parser never reads Settings."""
-    parser.add_argument("--styles", help="styles the stylizer serves (default all)")
-    parser.add_argument("--port", type=int, help="gateway port (default SITTER_PORT or 8000)")
-    parser.add_argument(
-        "--broker",
-        choices=("redis", "rabbitmq"),
-        help="where the task queues live (default: rabbitmq when SITTER_BROKER_URL is amqp://, else redis)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
