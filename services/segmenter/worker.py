@@ -10,18 +10,11 @@ from shared.models import model_path
 from shared.queues import SEGMENTER_QUEUES
 from shared.runtime.worker import serve
 from shared.settings import Settings
-
-MODELS = (
-    "selfie-segmenter",
-    "selfie-segmenter-landscape",
-    "face-detector",
-    "face-detector-full-range",
-    "pose-detector",
-)
+from shared.worker_models import worker_models
 
 
 def check_models(settings: Settings) -> None:
-    for name in MODELS:
+    for name in worker_models("segmenter"):
         model_path(name, settings.models)
 
 

@@ -20,14 +20,7 @@ from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
 from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
 from shared.trained import STYLE_PREFIX
-
-MODELS = (
-    "multistyle26",
-    "arbitrary-predict",
-    "arbitrary-transform",
-    "face-detector-full-range",
-    "pose-detector",
-)
+from shared.worker_models import worker_models
 
 
 @dataclass
@@ -56,19 +49,12 @@ def expand_styles(specs: Sequence[str], trained_ids: list[str]) -> list[str]:
     return chosen
 
 
-def check_models(settings: Settings) -> None:
-    for name in MODELS:
-        model_path(name, settings.models)
-
-
 def checker(styles: Sequence[str]) -> Any:
-    """check_models plus the own network of each served trained style (`trained-<id>` is its model name)."""
+    """Each model the worker opens for `styles` (shared.worker_models: also what its image carries)."""
 
     def check(settings: Settings) -> None:
-        check_models(settings)
-        for style in styles:
-            if style.startswith(STYLE_PREFIX):
-                model_path(style, settings.models)
+        for name in worker_models("stylizer", styles):
+            model_path(name, settings.models)
 
     return check
 
