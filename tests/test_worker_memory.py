@@ -105,3 +105,27 @@ def test_the_plan_task_loads_40mp_photos_one_at_a_time(
     # before: the plan task held all three (stylizer +999 MiB), segmenter +1580, compositor +796 MiB
     assert growth["segmenter"] < WORKING_SIZE_PEAK and growth["stylizer"] < WORKING_SIZE_PEAK
     assert growth["compositor"] < 400 * MB
+
+
+def _painting_jpeg(side: int) -> bytes:
+    from shared.gallery import painting
+
+    with Image.open(painting("starry-night").path) as image:
+        big = image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_canvas_filling_box_at_2x_grows_no_worker_by_1_5_gb(
+    stack: tuple[FlaskClient, dict[str, Spawned]], photo_40mp: bytes
+) -> None:
+    """The issue's first probe: a 40 MP portrait in a box that fills a 3160x3160 painting's 2x result
+    (6320x6320, 40 MP). The compositor places it a band of rows at a time; it once took +6.2 GB."""
+    fields = {"x": "-4000", "y": "-4000", "height": "12640", "output_scale": "2", "style": "starry-night"}
+    wall = (io.BytesIO(_painting_jpeg(3160)), "wall.jpg")
+    document, growth = _run_measured(stack, [photo_40mp], painting_file=wall, painting="", **fields)
+    assert document["status"] == "succeeded", document
+    assert document["result"]["width"] == 6320
+    # measured: segmenter +291, stylizer +990, compositor +862 MiB (3820 before the bands)
+    assert max(growth.values()) < 1536 * MB
