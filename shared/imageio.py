@@ -102,6 +102,7 @@ class Probe:
     image: Image.Image
     size: tuple[int, int]
     cost: int
+    stored_bytes: int  # the whole image as Pillow stores it: what a worker's full-size load takes at most
 
 
 def open_for_probe(
@@ -119,11 +120,12 @@ def open_for_probe(
         width, height = image.size
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
         size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        stored = width * height * _stored_bytes_per_pixel(image.mode)
         if image.format == "JPEG":
             scale = 1 / 8 if long_side is None else min(1.0, long_side / max(width, height))
             image.draft(image.mode, (max(round(width * scale), 1), max(round(height * scale), 1)))
         cost = image.size[0] * image.size[1] * _stored_bytes_per_pixel(image.mode)
-        return Probe(image, size, cost)
+        return Probe(image, size, cost, stored)
 
 
 def finish_probe(probe: Probe, *, what: str = "image") -> tuple[int, int]:

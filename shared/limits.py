@@ -79,6 +79,8 @@ def check_output_pixels(width: int, height: int, scale: float, max_pixels: int) 
         )
 
 
+BAND_PIXELS = 2_000_000  # the compositor places a larger visible part a band of rows at a time (~100 B/px)
+MIN_BAND_ROWS = 256  # each band also reads the feather's margin above and below it: keep that a small share
 PHOTO_SIDE = 4096  # the long side a person's photo is decoded at by every worker: the stylizer's largest
 # output (services/stylizer/stylizer.py MAX_MAX_SIZE), so a larger photo only costs memory
 

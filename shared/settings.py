@@ -43,6 +43,11 @@ class Settings:
     decode_budget_bytes: int = 320 * 1024 * 1024  # pixels one gateway process validates at once
     decode_wait_seconds: int = 10  # a decode waits this long for budget, then gets 503 busy
     max_working_size: int = 1024
+    # the memory one job may add to a worker's pool process (shared/work_budget.py predicts it from the
+    # headers; the gateway refuses a job over any): under the deploy limits less the idle worker; 0: none
+    segmenter_budget_bytes: int = 1280 * 1024 * 1024
+    stylizer_budget_bytes: int = 2304 * 1024 * 1024  # its pods have 3 GiB (4 GiB for custom)
+    compositor_budget_bytes: int = 1280 * 1024 * 1024
     preview_wait_seconds: int = 8  # POST /v1/previews waits this long for a segmenter, then answers 503 busy
     task_soft_time_limit: int = 120
     task_time_limit: int = 180

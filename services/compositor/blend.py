@@ -30,6 +30,7 @@ from services.painting.options import Harmonize
 from services.painting.plan import Plan, final_box
 from services.stylizer.colour import SKIN_AMOUNT, skin_weight
 from shared.errors import InvalidParameterError
+from shared.limits import BAND_PIXELS, MIN_BAND_ROWS
 
 DEFAULT_FEATHER = 0.004  # edge softening radius as a fraction of the placed height: 2 px on a 500 px person
 MAX_FEATHER_PX = 48.0  # the erosion kernel and blur grow with the radius: bound them for giant boxes
@@ -180,10 +181,6 @@ def composite(
         canvas = (slice(visible.y + top, visible.y + top + rows), slice(visible.x, visible.x + visible.w))
         image[canvas] = _blend(image[canvas], person_rgb, person_alpha)
     return Composite(image=image, box=box, cutout=cut)
-
-
-BAND_PIXELS = 2_000_000  # a larger visible part is placed a band of rows at a time (~100 bytes a pixel)
-MIN_BAND_ROWS = 256  # each band also reads the feather's margin above and below it: keep that a small share
 
 
 @dataclass(frozen=True)
