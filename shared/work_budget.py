@@ -12,7 +12,7 @@ against measured peaks (tests/test_work_budget.py). With
     V   the largest visible part of a person's box (result width x the rows their box can cover),
 the three formulas are
     segmenter  = FIXED + max over photos (D + 14 p)                    one person per task
-    stylizer   = FIXED + 12 P + max over photos max(D + 8 p, 4 p + 400 s)  decode, then the network
+    stylizer   = STYLIZER_FIXED + 12 P + max over photos max(D + 8 p, 4 p + 200 s)   decode, then network
     compositor = FIXED + 14 O + 7 P + sum over photos (6 p + 40 s) + 80 min(V, band) + 4 V
 where `band` is what the compositor places at once (limits.BAND_PIXELS, at least MIN_BAND_ROWS rows).
 Pure: the gateway passes the sizes and the budgets (settings) in.
@@ -31,8 +31,8 @@ FIXED = 64 * MIB  # per-task overheads that do not follow pixels (buffers, the d
 SEGMENTER_PER_PIXEL = 14  # the working photo, its matte and the guided filter's planes, float32
 STYLIZER_PER_PIXEL = 8  # decoding: the photo as stored (D) and at working size, with the plan's copies
 STYLIZER_HELD_PER_PIXEL = 4  # the working photo kept while the network runs
-STYLIZER_PER_STYLIZED_PIXEL = 400  # the style network's activations at the stylized size (measured ~290,
-# and ~360 when one process paints two people in turn: the runtime's arena does not reuse all of it)
+STYLIZER_FIXED = 256 * MIB  # the style networks' own buffers and the style vectors, whatever the size
+STYLIZER_PER_STYLIZED_PIXEL = 200  # the style network's activations at the stylized size (measured ~170)
 STYLIZER_PER_PAINTING_PIXEL = 12  # an uploaded painting decoded, analysed and its style computed
 COMPOSITOR_PER_OUTPUT_PIXEL = 14  # the (enlarged) painting, the result and its PNG and thumbnail
 COMPOSITOR_PER_PAINTING_PIXEL = 7  # an uploaded painting as decoded
@@ -105,7 +105,7 @@ def stylizer_peak(work: Work) -> int:
         )
         for photo in work.photos
     )
-    return FIXED + STYLIZER_PER_PAINTING_PIXEL * work.painting_pixels + each
+    return STYLIZER_FIXED + STYLIZER_PER_PAINTING_PIXEL * work.painting_pixels + each
 
 
 def compositor_peak(work: Work) -> int:
