@@ -15,7 +15,7 @@ import uuid
 from flask import Blueprint, Response, request
 
 from gateway.backends import backends, settings
-from gateway.jobs_api import check_rate, require_api_key
+from gateway.jobs_api import check_rate, client_identity, require_api_key
 from gateway.params import read_file
 from gateway.problem_types import PROBLEMS
 from gateway.problems import ApiProblem
@@ -30,10 +30,15 @@ previews_api.before_request(require_api_key)
 
 @previews_api.post("")
 def create_preview() -> Response:
-    back, conf = backends(), settings()
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise ApiProblem(415, "unsupported-media-type", "send the photo as multipart/form-data (`portrait`)")
     check_rate()
+    with backends().preview_slots.hold(client_identity()):  # 503 busy at once beyond them
+        return _preview()
+
+
+def _preview() -> Response:
+    back, conf = backends(), settings()
     portrait = read_file(request.files, "portrait", conf, required=True)
     assert portrait is not None
     probe = open_for_probe(portrait, max_pixels=conf.max_pixels, what="portrait", long_side=PREVIEW_SIDE)

@@ -57,8 +57,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
     "busy": (
         503,
-        "The gateway is decoding other large uploads, or no segmenter was free for a preview; retry after "
-        "Retry-After seconds.",
+        "The gateway is decoding other large uploads, or no segmenter was free for a preview, or "
+        "SITTER_PREVIEW_SLOTS previews are already waiting; retry after Retry-After seconds.",
     ),
     "no-person": (
         422,

@@ -124,7 +124,10 @@ def open_for_probe(
         if image.format == "JPEG":
             scale = 1 / 8 if long_side is None else min(1.0, long_side / max(width, height))
             image.draft(image.mode, (max(round(width * scale), 1), max(round(height * scale), 1)))
-        cost = image.size[0] * image.size[1] * _stored_bytes_per_pixel(image.mode)
+        per_pixel = _stored_bytes_per_pixel(image.mode)
+        if long_side is not None and image.mode in WIDE_MODES:
+            per_pixel += PREVIEW_WIDE_EXTRA  # a preview also makes it 8-bit before shrinking it
+        cost = image.size[0] * image.size[1] * per_pixel
         return Probe(image, size, cost, stored)
 
 
@@ -214,6 +217,9 @@ def _stored_bytes_per_pixel(mode: str) -> int:
 
 WIDE_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 ROWS_PER_STEP = 256  # 16-bit and float images are scaled to 8 bits a band of rows at a time
+# the 8-bit copy of a 16-bit or float image and the shrinking's copies, per pixel: a 16-bit 6324x6324 PNG's
+# preview peaks at 136 MiB over the 76 MiB its pixels take as stored
+PREVIEW_WIDE_EXTRA = 2
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
