@@ -14,7 +14,7 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from gateway.backends import backends, settings
+from gateway.backends import Backends, backends, settings
 from gateway.jobs_api import check_rate, client_identity, require_api_key
 from gateway.params import read_file
 from gateway.problem_types import PROBLEMS
@@ -39,6 +39,7 @@ def create_preview() -> Response:
 
 def _preview() -> Response:
     back, conf = backends(), settings()
+    _check_queue(back, conf.preview_queue_max)
     portrait = read_file(request.files, "portrait", conf, required=True)
     assert portrait is not None
     probe = open_for_probe(portrait, max_pixels=conf.max_pixels, what="portrait", long_side=PREVIEW_SIDE)
@@ -72,3 +73,19 @@ def _preview() -> Response:
     response = Response(answer.png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _check_queue(back: Backends, most: int) -> None:
+    """503 `busy` at once when `most` previews already wait in the broker: with the segmenters down or
+    busy, expired ones (each ~100 KB) would otherwise pile up there until a segmenter drops them."""
+    try:
+        (waiting,) = back.broker.depths([PREVIEW_QUEUE])
+    except Exception as exc:
+        raise ApiProblem(503, "broker-unavailable", "the job queue is unreachable; try again") from exc
+    if waiting >= most:
+        raise ApiProblem(
+            503,
+            "busy",
+            f"{waiting} previews are already waiting for a segmenter; a job with the photo still works",
+            headers={"Retry-After": "5"},
+        )

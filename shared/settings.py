@@ -51,6 +51,7 @@ class Settings:
     preview_wait_seconds: int = 8  # POST /v1/previews waits this long for a segmenter, then answers 503 busy
     preview_slots: int = 3  # previews one gateway process lets wait at once (below its threads: 8 deployed)
     preview_slots_per_key: int = 2  # of those, one API key's (one address's without keys)
+    preview_queue_max: int = 16  # previews waiting in the broker at most (all gateways): none pile up
     task_soft_time_limit: int = 120
     task_time_limit: int = 180
     visibility_timeout: int = 0  # 0: task_time_limit + 60: a task is redelivered only once surely dead
@@ -103,8 +104,11 @@ class Settings:
             raise SitterError("SITTER_JOB_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT")
         if not 1 <= self.preview_wait_seconds < 10:  # the Redis client's socket timeout is 10 s
             raise SitterError("SITTER_PREVIEW_WAIT_SECONDS must be 1 to 9")
-        if self.preview_slots < 1 or self.preview_slots_per_key < 1:
-            raise SitterError("SITTER_PREVIEW_SLOTS and SITTER_PREVIEW_SLOTS_PER_KEY must be at least 1")
+        if min(self.preview_slots, self.preview_slots_per_key, self.preview_queue_max) < 1:
+            raise SitterError(
+                "SITTER_PREVIEW_SLOTS, SITTER_PREVIEW_SLOTS_PER_KEY and SITTER_PREVIEW_QUEUE_MAX "
+                "must be at least 1"
+            )
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
         try:
