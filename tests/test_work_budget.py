@@ -223,3 +223,43 @@ def test_the_formulas_grow_with_every_size_they_read() -> None:
         assert compositor_peak(bigger) > compositor_peak(base)
     # a 16-bit PNG costs its stored bytes, a JPEG its RGB ones: both at 4096 px working size
     assert Photo(6324, 6324, 6324 * 6324 * 2).working_pixels == 4096 * 4096
+
+
+@pytest.mark.slow
+def test_the_largest_accepted_group_job_fits_its_budgets_and_time_limits(
+    stack: tuple[FlaskClient, dict[str, Spawned]], module_redis_url: str
+) -> None:
+    """The refused six-people job at the output_scale the refusal names: it runs on the real workers
+    within every budget and inside each stage's soft time limit."""
+    client, workers = stack
+    photo = _jpeg((5475, 7300), quality=60)
+    wall = _jpeg((3160, 3160), "starry-night", 60)
+    boxes = {f"{name}.{n}": value for n in range(1, 7) for name, value in (("x", "-4000"), ("y", "-4000"))}
+    boxes.update({f"height.{n}": "12640" for n in range(1, 7)})
+
+    def form(scale: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {**boxes, "output_scale": scale, "style": "starry-night"}
+        fields["portrait"] = [(io.BytesIO(photo), f"photo{n}.jpg") for n in range(1, 7)]
+        fields["painting_file"] = (io.BytesIO(wall), "wall.jpg")
+        return fields
+
+    budgets = Settings()
+    from gateway.app import create_app
+
+    with create_app(Settings(redis_url=module_redis_url)).test_client() as strict:  # default budgets
+        largest = strict.post("/v1/jobs", data=form("2")).get_json()["largest"]
+    pools = {name: pool_process(spawned.process.pid) for name, spawned in workers.items()}
+    base = {name: reset_peak(pid) for name, pid in pools.items()}
+    response = client.post("/v1/jobs", data=form(str(largest)))
+    assert response.status_code == 202, response.get_json()
+    document = poll(client, response.get_json()["id"], timeout=600)
+    assert document["status"] == "succeeded", document
+    growth = {name: peak_bytes(pid) - base[name] for name, pid in pools.items()}
+    seconds = {name: stage["duration_ms"] / 1000 for name, stage in document["stages"].items()}
+    print(
+        f"six people at {largest}x: growth MiB", {n: round(v / MIB) for n, v in growth.items()}, "s", seconds
+    )
+    for name in pools:
+        assert growth[name] <= getattr(budgets, f"{name}_budget_bytes")
+    # measured here: composite 47-63 s of the 120 s soft limit (2 shared cores), the other stages < 30 s
+    assert max(seconds.values()) < 0.75 * budgets.task_soft_time_limit
