@@ -13,6 +13,7 @@ from flask import current_app
 from redis import Redis
 
 from gateway.decode_budget import DecodeBudget
+from gateway.preview_slots import PreviewSlots
 from shared.runtime.broker import Broker, broker_for
 from shared.runtime.celery_app import create_celery
 from shared.runtime.job_store import JobStore
@@ -27,6 +28,7 @@ class Backends:
         self.settings = settings
         # made here, not lazily: every request thread of the process must share the one budget
         self.decode_budget = DecodeBudget(settings.decode_budget_bytes, settings.decode_wait_seconds)
+        self.preview_slots = PreviewSlots(settings.preview_slots, settings.preview_slots_per_key)
 
     @cached_property
     def redis(self) -> Redis:

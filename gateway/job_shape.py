@@ -164,3 +164,10 @@ class Problem(TypedDict):
     code: Annotated[str, _one_of(*PROBLEMS)]
     field: NotRequired[str]
     instance: str
+    limit: NotRequired[Annotated[str, Field(description="job-too-large: the setting of the budget")]]
+    largest: NotRequired[
+        Annotated[
+            float | None,
+            Field(description="job-too-large: the largest value of `field` that fits (null: none does)"),
+        ]
+    ]

@@ -5,7 +5,8 @@ A portrait can also be reused from an earlier job (`portrait_from`, for "try ano
 was validated when first uploaded, so its blob is copied as is. The uploads are decoded once here, last, after
 every cheap check, within a per-process memory budget, only to prove they are images within the limits (the
 workers decode the stored original bytes themselves, with the same decoder, so EXIF rotation etc. are
-settled alike).
+settled alike). Last, the job's work budget (gateway/job_budget.py): from those sizes, what each worker
+would need; a job over a worker's budget is refused here, before anything is stored.
 The style rule: by default a job is painted in the style of its own painting, so the style id is the
 gallery painting's id, or `custom` for an uploaded painting; `builtin-N` or another gallery id may be
 chosen instead. Blends of several styles are a CLI feature only.
@@ -28,12 +29,14 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from gateway.decode_budget import DecodeBudget
 from gateway.form import PLACEMENT_FIELDS, FormContext, missing_file, read_form
+from gateway.job_budget import check_work
 from gateway.problems import ApiProblem
 from shared import gallery
 from shared.errors import SitterError
 from shared.imageio import finish_probe, open_for_probe
 from shared.limits import check_box_bounds, check_output_pixels
 from shared.settings import Settings
+from shared.work_budget import Photo
 
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers besides the two files
 
@@ -93,14 +96,18 @@ def parse_submission(
             "people": people,
         }
     # every cheap check is done: only now decode, within the process's memory budget
-    for number, photo in enumerate(portraits, start=1):
+    photos = []
+    for number, upload in enumerate(portraits, start=1):
         try:
-            validate_image(photo, "portrait" if number == 1 else f"portrait {number}", settings, budget)
+            photos.append(
+                validate_image(upload, "portrait" if number == 1 else f"portrait {number}", settings, budget)
+            )
         except SitterError as exc:  # the message names the photo; the field is the form's
             exc.field = "portrait"
             raise
     if painting_file is not None:
-        width, height = validate_image(painting_file, "painting_file", settings, budget)
+        painting = validate_image(painting_file, "painting_file", settings, budget)
+        width, height = painting.width, painting.height
     else:
         assert fields.painting is not None
         width, height = gallery.size(fields.painting)
@@ -108,6 +115,7 @@ def parse_submission(
     check_output_pixels(width, height, fields.output_scale, settings.max_pixels)
     for number, person in fields.persons.items():
         check_box_bounds(person.x, person.y, person.height, width, height, suffix=f".{number}")
+    check_work(fields, photos, (width, height), painting_file is not None, settings)
     return Submission(
         params=params,
         portrait=portraits[0] if portraits else None,
@@ -117,11 +125,13 @@ def parse_submission(
     )
 
 
-def validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> tuple[int, int]:
-    """Prove the upload is an image within the limits (the workers decode it again for real)."""
+def validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> Photo:
+    """Prove the upload is an image within the limits (the workers decode it again for real); its upright
+    size and stored bytes, for the job's work budget."""
     probe = open_for_probe(data, max_pixels=settings.max_pixels, what=what)
     with budget.reserve(probe.cost, what):
-        return finish_probe(probe, what=what)
+        width, height = finish_probe(probe, what=what)
+    return Photo(width, height, probe.stored_bytes)
 
 
 def _read_upload(upload: FileStorage, name: str, settings: Settings) -> bytes:

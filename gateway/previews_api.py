@@ -14,8 +14,8 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from gateway.backends import backends, settings
-from gateway.jobs_api import check_rate, require_api_key
+from gateway.backends import Backends, backends, settings
+from gateway.jobs_api import check_rate, client_identity, require_api_key
 from gateway.params import read_file
 from gateway.problem_types import PROBLEMS
 from gateway.problems import ApiProblem
@@ -30,10 +30,16 @@ previews_api.before_request(require_api_key)
 
 @previews_api.post("")
 def create_preview() -> Response:
-    back, conf = backends(), settings()
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise ApiProblem(415, "unsupported-media-type", "send the photo as multipart/form-data (`portrait`)")
     check_rate()
+    with backends().preview_slots.hold(client_identity()):  # 503 busy at once beyond them
+        return _preview()
+
+
+def _preview() -> Response:
+    back, conf = backends(), settings()
+    _check_queue(back, conf.preview_queue_max)
     portrait = read_file(request.files, "portrait", conf, required=True)
     assert portrait is not None
     probe = open_for_probe(portrait, max_pixels=conf.max_pixels, what="portrait", long_side=PREVIEW_SIDE)
@@ -67,3 +73,19 @@ def create_preview() -> Response:
     response = Response(answer.png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _check_queue(back: Backends, most: int) -> None:
+    """503 `busy` at once when `most` previews already wait in the broker: with the segmenters down or
+    busy, expired ones (each ~100 KB) would otherwise pile up there until a segmenter drops them."""
+    try:
+        (waiting,) = back.broker.depths([PREVIEW_QUEUE])
+    except Exception as exc:
+        raise ApiProblem(503, "broker-unavailable", "the job queue is unreachable; try again") from exc
+    if waiting >= most:
+        raise ApiProblem(
+            503,
+            "busy",
+            f"{waiting} previews are already waiting for a segmenter; a job with the photo still works",
+            headers={"Retry-After": "5"},
+        )

@@ -15,6 +15,13 @@ PROBLEMS: dict[str, tuple[int, str]] = {
         "SITTER_DECODE_BUDGET_BYTES.",
     ),
     "upload-too-large": (413, "An upload or the whole request is larger than SITTER_MAX_UPLOAD_BYTES."),
+    "job-too-large": (
+        413,
+        "The job would take a worker past its memory budget (SITTER_SEGMENTER_BUDGET_BYTES, "
+        "SITTER_STYLIZER_BUDGET_BYTES or SITTER_COMPOSITOR_BUDGET_BYTES), predicted from the images' sizes, "
+        "the output_scale and the boxes; `limit` names the setting, `field` what to change and `largest` "
+        "its largest value that fits (megapixels for an image; null: none does). Nothing was stored.",
+    ),
     "invalid-parameter": (422, "A form field is missing, malformed or out of range; `field` names it."),
     "idempotency-key-reused": (422, "The Idempotency-Key was already used for a different request."),
     "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
@@ -50,8 +57,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "blob-gone": (410, "The image was deleted (DELETE) or has expired."),
     "busy": (
         503,
-        "The gateway is decoding other large uploads, or no segmenter was free for a preview; retry after "
-        "Retry-After seconds.",
+        "The gateway is decoding other large uploads, or no segmenter was free for a preview, or "
+        "SITTER_PREVIEW_SLOTS previews are already waiting; retry after Retry-After seconds.",
     ),
     "no-person": (
         422,

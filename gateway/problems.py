@@ -49,13 +49,16 @@ class ApiProblem(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, str | float | None] | None = None,
     ) -> None:
+        """`extra`: more members of the problem document (`limit`, `largest` of `job-too-large`)."""
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
         self.field = field
         self.headers = headers or {}
+        self.extra = extra or {}
 
 
 def from_sitter_error(error: SitterError) -> ApiProblem:
@@ -85,7 +88,7 @@ def problem_response(problem: ApiProblem) -> Response:
     }
     if problem.field:
         body["field"] = problem.field
-    response = jsonify(body)
+    response = jsonify({**body, **problem.extra})
     response.status_code = problem.status
     response.content_type = PROBLEM_JSON
     for name, value in problem.headers.items():

@@ -7,12 +7,13 @@ composite task of the job reads that one file, so all of them follow the same pl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from services.painting.people import PeoplePlan
-from shared.imageio import decode_image
+from shared.imageio import decode_photo
 from shared.jobs import PEOPLE_BLOB, blob_key, photo_blob
 from shared.runtime.storage import BlobStore
 
@@ -26,12 +27,13 @@ def store_people(blobs: BlobStore, job_id: str, people: PeoplePlan) -> None:
     blobs.put(blob_key(job_id, PEOPLE_BLOB), data, content_type="application/json")
 
 
-def load_photos(blobs: BlobStore, job_id: str, count: int, max_pixels: int) -> list[np.ndarray]:
-    """The job's uploaded photos, decoded (photo 1 is the `portrait` blob, then `portrait.2` ...)."""
-    return [
-        decode_image(blobs.get(blob_key(job_id, photo_blob(n))), max_pixels=max_pixels, what=f"photo {n}")
-        for n in range(1, count + 1)
-    ]
+def load_photos(blobs: BlobStore, job_id: str, count: int, max_pixels: int) -> Iterator[np.ndarray]:
+    """The job's uploaded photos at working size, one at a time (photo 1 is the `portrait` blob, then
+    `portrait.2` ...): the plan step looks at each once, so six 40 MP photos are never held together."""
+    for n in range(1, count + 1):
+        yield decode_photo(
+            blobs.get(blob_key(job_id, photo_blob(n))), max_pixels=max_pixels, what=f"photo {n}"
+        )
 
 
 def person_photo(
@@ -40,7 +42,7 @@ def person_photo(
     """Person `person` (1-based) cut from their photo, exactly as the plan step saw them."""
     source = people.sources[person - 1]
     raw = blobs.get(blob_key(job_id, photo_blob(source.photo)))
-    return source.cut(decode_image(raw, max_pixels=max_pixels, what=f"photo {source.photo}"))
+    return source.cut(decode_photo(raw, max_pixels=max_pixels, what=f"photo {source.photo}"))
 
 
 def who(people: PeoplePlan, person: int) -> str:

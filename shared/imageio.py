@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shared.errors import ImageTooLargeError, InvalidImageError, InvalidParameterError
+from shared.limits import PHOTO_SIDE, working_size
 
 try:  # HEIC/HEIF photos from phones; optional so a slim install still decodes the common formats
     import pillow_heif
@@ -33,19 +34,65 @@ CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 def decode_image(
-    data: bytes | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image"
+    data: bytes | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    what: str = "image",
+    long_side: int | None = None,
 ) -> np.ndarray:
     """Return an upright uint8 RGB array, or raise InvalidImageError naming `what` and the reason.
 
     The pixel limit is checked on the declared size, before any pixel is decoded, so a tiny file that
-    claims to be gigapixels costs nothing.
+    claims to be gigapixels costs nothing. With `long_side` the image comes at `working_size` (the same
+    size in every process that decodes these bytes): a JPEG is decoded at the smallest 1/2^k scale still
+    at least that large, anything else shrunk before it is converted, so no full-size RGB copy is made.
     """
     raw = _read(data, what)
     with _decoding_errors(what):
         image = _open_checked(raw, max_pixels, what)
-        image.load()
         _check_min_side(image.size, what)
-        return _to_rgb(ImageOps.exif_transpose(image))
+        target = _stored_target(image, long_side)
+        if target is not None and image.format == "JPEG":
+            image.draft(image.mode, target)
+        image.load()
+        return _to_rgb(ImageOps.exif_transpose(_shrunk(image, target)))
+
+
+def decode_photo(
+    data: bytes | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "photo"
+) -> np.ndarray:
+    """A person's photo at the size every worker uses (long side at most PHOTO_SIDE): segmenter, plan and
+    stylizer see the same pixels, so boxes and scales found by one hold for the others."""
+    return decode_image(data, max_pixels=max_pixels, what=what, long_side=PHOTO_SIDE)
+
+
+def _stored_target(image: Image.Image, long_side: int | None) -> tuple[int, int] | None:
+    """The working size in the file's own orientation (before EXIF rotation), or None: no shrinking."""
+    if long_side is None:
+        return None
+    width, height = image.size
+    turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    upright = (height, width) if turned else (width, height)
+    size = working_size(*upright, long_side)
+    if size == upright:
+        return None
+    return (size[1], size[0]) if turned else size
+
+
+RESIZABLE_MODES = ("L", "LA", "RGB", "RGBA")  # Pillow resizes these itself (RGBA premultiplied)
+
+
+def _shrunk(image: Image.Image, target: tuple[int, int] | None) -> Image.Image:
+    """The loaded image 8-bit (banded, for 16-bit and float) and shrunk to `target`, in as few bytes as
+    Pillow allows: reduce() by whole factors first, then Lanczos, before any conversion to RGB."""
+    if image.mode in WIDE_MODES:
+        image = _wide_to_8bit(image)
+    if target is None or image.size == target:
+        return image
+    if image.mode not in RESIZABLE_MODES or "transparency" in image.info:
+        transparent = image.mode in ("LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "RGB")
+    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 @dataclass(frozen=True)
@@ -55,6 +102,7 @@ class Probe:
     image: Image.Image
     size: tuple[int, int]
     cost: int
+    stored_bytes: int  # the whole image as Pillow stores it: what a worker's full-size load takes at most
 
 
 def open_for_probe(
@@ -72,11 +120,15 @@ def open_for_probe(
         width, height = image.size
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
         size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        stored = width * height * _stored_bytes_per_pixel(image.mode)
         if image.format == "JPEG":
             scale = 1 / 8 if long_side is None else min(1.0, long_side / max(width, height))
             image.draft(image.mode, (max(round(width * scale), 1), max(round(height * scale), 1)))
-        cost = image.size[0] * image.size[1] * _stored_bytes_per_pixel(image.mode)
-        return Probe(image, size, cost)
+        per_pixel = _stored_bytes_per_pixel(image.mode)
+        if long_side is not None and image.mode in WIDE_MODES:
+            per_pixel += PREVIEW_WIDE_EXTRA  # a preview also makes it 8-bit before shrinking it
+        cost = image.size[0] * image.size[1] * per_pixel
+        return Probe(image, size, cost, stored)
 
 
 def finish_probe(probe: Probe, *, what: str = "image") -> tuple[int, int]:
@@ -94,7 +146,7 @@ def preview_of(probe: Probe, long_side: int, *, what: str = "image") -> np.ndarr
     with _decoding_errors(what):
         image = probe.image
         if image.mode in WIDE_MODES:  # Pillow shrinks few 16-bit modes: make it 8-bit first
-            image = Image.fromarray(_to_8bit(np.asarray(image)))
+            image = _wide_to_8bit(image)
         image.thumbnail((long_side, long_side), Image.Resampling.BOX)
         return _to_rgb(ImageOps.exif_transpose(image))
 
@@ -165,29 +217,37 @@ def _stored_bytes_per_pixel(mode: str) -> int:
 
 WIDE_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 ROWS_PER_STEP = 256  # 16-bit and float images are scaled to 8 bits a band of rows at a time
+# the 8-bit copy of a 16-bit or float image and the shrinking's copies, per pixel: a 16-bit 6324x6324 PNG's
+# preview peaks at 136 MiB over the 76 MiB its pixels take as stored
+PREVIEW_WIDE_EXTRA = 2
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
     """Normalise any Pillow mode to 8-bit RGB; transparency is flattened onto white."""
     if image.mode in WIDE_MODES:
-        image = Image.fromarray(_to_8bit(np.asarray(image)))
+        image = _wide_to_8bit(image)
     if image.mode == "P" or image.mode == "LA" or "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, image)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    if image.mode != "RGB":  # an RGB image is read as it is: a converted copy of a 40 MP one is 160 MB
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
-def _to_8bit(wide: np.ndarray) -> np.ndarray:
-    """16-bit, 32-bit or float greyscale to uint8 (full range when it exceeds 255), in bands of rows, so a
-    40 MP 16-bit image never has a float copy of itself (float64 once cost 0.65 GB at 6300x6300)."""
-    top = 65535.0 if float(wide.max()) > 255 else 255.0
-    out = np.empty(wide.shape, dtype=np.uint8)
-    for row in range(0, wide.shape[0], ROWS_PER_STEP):
-        band = wide[row : row + ROWS_PER_STEP].astype(np.float32) * np.float32(255.0 / top) + np.float32(0.5)
+def _wide_to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit or float greyscale to 8-bit (full range when it exceeds 255), a band of rows at a
+    time, so a 40 MP 16-bit image never has a float copy, nor a numpy copy, of itself (a float64 copy once
+    cost 0.65 GB at 6300x6300)."""
+    top = 65535.0 if float(image.getextrema()[1]) > 255 else 255.0  # type: ignore[arg-type]
+    width, height = image.size
+    out = np.empty((height, width), dtype=np.uint8)
+    for row in range(0, height, ROWS_PER_STEP):
+        rows = np.asarray(image.crop((0, row, width, min(row + ROWS_PER_STEP, height))))
+        band = rows.astype(np.float32) * np.float32(255.0 / top) + np.float32(0.5)
         out[row : row + ROWS_PER_STEP] = np.clip(band, 0, 255)
-    return out
+    return Image.fromarray(out)
 
 
 FAST_PNG_PIXELS = 4_000_000

@@ -77,3 +77,18 @@ def check_output_pixels(width: int, height: int, scale: float, max_pixels: int) 
             f"limit; choose a smaller output_scale (up to {largest:g})",
             field="output_scale",
         )
+
+
+BAND_PIXELS = 2_000_000  # the compositor places a larger visible part a band of rows at a time (~100 B/px)
+MIN_BAND_ROWS = 256  # each band also reads the feather's margin above and below it: keep that a small share
+PHOTO_SIDE = 4096  # the long side a person's photo is decoded at by every worker: the stylizer's largest
+# output (services/stylizer/stylizer.py MAX_MAX_SIZE), so a larger photo only costs memory
+
+
+def working_size(width: int, height: int, long_side: int = PHOTO_SIDE) -> tuple[int, int]:
+    """The (width, height) a width x height picture is worked at: itself, or shrunk to `long_side`. One
+    rule, so the gateway's budget and every worker that decodes the photo agree on its pixels."""
+    if max(width, height) <= long_side:
+        return width, height
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -43,7 +43,15 @@ class Settings:
     decode_budget_bytes: int = 320 * 1024 * 1024  # pixels one gateway process validates at once
     decode_wait_seconds: int = 10  # a decode waits this long for budget, then gets 503 busy
     max_working_size: int = 1024
+    # the memory one job may add to a worker's pool process (shared/work_budget.py predicts it from the
+    # headers; the gateway refuses a job over any): under the deploy limits less the idle worker; 0: none
+    segmenter_budget_bytes: int = 1280 * 1024 * 1024
+    stylizer_budget_bytes: int = 2304 * 1024 * 1024  # its pods have 3 GiB (4 GiB for custom)
+    compositor_budget_bytes: int = 1280 * 1024 * 1024
     preview_wait_seconds: int = 8  # POST /v1/previews waits this long for a segmenter, then answers 503 busy
+    preview_slots: int = 3  # previews one gateway process lets wait at once (below its threads: 8 deployed)
+    preview_slots_per_key: int = 2  # of those, one API key's (one address's without keys)
+    preview_queue_max: int = 16  # previews waiting in the broker at most (all gateways): none pile up
     task_soft_time_limit: int = 120
     task_time_limit: int = 180
     visibility_timeout: int = 0  # 0: task_time_limit + 60: a task is redelivered only once surely dead
@@ -96,6 +104,11 @@ class Settings:
             raise SitterError("SITTER_JOB_TIMEOUT must exceed SITTER_TASK_TIME_LIMIT")
         if not 1 <= self.preview_wait_seconds < 10:  # the Redis client's socket timeout is 10 s
             raise SitterError("SITTER_PREVIEW_WAIT_SECONDS must be 1 to 9")
+        if min(self.preview_slots, self.preview_slots_per_key, self.preview_queue_max) < 1:
+            raise SitterError(
+                "SITTER_PREVIEW_SLOTS, SITTER_PREVIEW_SLOTS_PER_KEY and SITTER_PREVIEW_QUEUE_MAX "
+                "must be at least 1"
+            )
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
         try:

@@ -22,7 +22,7 @@ import numpy as np
 from services.compositor.placement import Placement
 from shared import gallery, models
 from shared.errors import InvalidParameterError, SitterError
-from shared.imageio import decode_image, encode_image, format_for_path
+from shared.imageio import decode_image, decode_photo, encode_image, format_for_path
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from shared.settings import model_store
@@ -106,7 +106,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
             raise InvalidParameterError("--cutout is for one person", field="cutout")
     elif args.box or args.order:
         raise InvalidParameterError("--box and --order are for several people", field="box")
-    portraits = [decode_image(Path(p), what="portrait") for p in args.portrait]
+    portraits = [decode_photo(Path(p), what="portrait") for p in args.portrait]  # as the workers do
     name, painting = _load_painting(args.painting)
     placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
     if args.spot is not None and not placement.is_auto:

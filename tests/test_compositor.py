@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from services.compositor.blend import composite, resize_premultiplied
 from services.compositor.cutout import cutout, person_bbox
 from services.compositor.harmonize import feather_alpha, harmonize_colors
-from services.compositor.placement import Placement
+from services.compositor.placement import Box, Placement
 from shared.errors import InvalidImageError, InvalidParameterError
 
 
@@ -247,3 +247,19 @@ def test_a_box_past_the_canvas_shows_what_the_whole_box_would(x: int, y: int, he
     assert whole.box.clip(big.shape[1], big.shape[0]) == whole.box  # the reference really is whole
     shown = whole.image[pad:-pad, pad:-pad].astype(int)
     assert np.abs(clipped.image.astype(int) - shown).max() <= 2
+
+
+@pytest.mark.parametrize("harmonize", [False, True])
+def test_a_canvas_filling_box_placed_in_bands_is_the_box_placed_at_once(harmonize: bool) -> None:
+    """The compositor places a large visible part a band of rows at a time (its memory is a band's); each
+    band reads the feather's margin around it, so the bands join without a seam: the same picture, but for
+    the warp's 1/32-pixel sampling, which starts from each band's own origin (a level here and there)."""
+    _, stylized, matte = _random_scene()
+    painting = np.random.default_rng(5).integers(0, 256, (700, 600, 3), dtype=np.uint8)
+    wish = Placement(-300, -400, 2400)
+    at_once = composite(painting, stylized, matte, wish, harmonize=harmonize, band_pixels=10**9)
+    banded = composite(painting, stylized, matte, wish, harmonize=harmonize, band_pixels=50_000)
+    assert at_once.box.clip(600, 700) == Box(0, 0, 600, 700)  # the box fills the canvas
+    for ours, theirs in ((banded.image, at_once.image), (banded.cutout, at_once.cutout)):
+        differ = np.abs(ours.astype(int) - theirs.astype(int))
+        assert differ.max() <= 1 and np.count_nonzero(differ) < 0.001 * differ.size

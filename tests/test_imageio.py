@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from shared.errors import ImageTooLargeError, InvalidImageError, InvalidParameterError
-from shared.imageio import decode_image, encode_image, format_for_path
+from shared.imageio import decode_image, decode_photo, encode_image, format_for_path
+from shared.limits import working_size
 
 
 def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:
@@ -125,3 +126,37 @@ def test_heic_from_phones_decodes() -> None:
     pixels = decode_image(buffer.getvalue())
     assert pixels.shape == (48, 64, 3)
     assert abs(int(pixels[5, 5, 0]) - 200) < 12
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "P", "RGBA", "LA", "I;16", "CMYK"])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
+def test_a_photo_comes_at_working_size_whatever_its_format(mode: str, fmt: str) -> None:
+    """Every worker gets the same pixels from the same bytes: `working_size` of the upright size."""
+    if (fmt == "JPEG" and mode not in ("RGB", "L", "CMYK")) or (fmt == "PNG" and mode == "CMYK"):
+        pytest.skip(f"{fmt} does not store {mode}")
+    big = _gradient(200, 150).resize((1000, 750))
+    image = (
+        big.convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(np.asarray(big.convert("L"), np.uint16) * 257)
+    )
+    pixels = decode_image(_encode(image, fmt), long_side=300)
+    assert pixels.shape == (225, 300, 3) and pixels.dtype == np.uint8
+    small = decode_image(_encode(image, fmt), long_side=2000)  # never enlarged
+    assert small.shape == (750, 1000, 3)
+
+
+def test_a_rotated_jpeg_photo_is_shrunk_upright_and_drafted() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: 1200 wide, shown 1200 tall
+    data = _encode(_gradient(1200, 400).convert("RGB"), "JPEG", exif=exif)
+    assert decode_photo(data).shape == (1200, 400, 3)  # under PHOTO_SIDE: as it is
+    assert decode_image(data, long_side=300).shape == (300, 100, 3)
+    assert working_size(400, 1200, 300) == (100, 300)
+
+
+def test_a_16bit_photo_keeps_its_range_at_working_size() -> None:
+    ramp = np.tile(np.linspace(0, 65535, 800), (600, 1)).astype(np.uint16)
+    pixels = decode_image(_encode(Image.fromarray(ramp), "PNG"), long_side=400)
+    assert pixels.shape == (300, 400, 3)
+    assert pixels[0, 0, 0] < 3 and pixels[0, -1, 0] > 252

@@ -30,6 +30,7 @@ from services.painting.options import Harmonize
 from services.painting.plan import Plan, final_box
 from services.stylizer.colour import SKIN_AMOUNT, skin_weight
 from shared.errors import InvalidParameterError
+from shared.limits import BAND_PIXELS, MIN_BAND_ROWS
 
 DEFAULT_FEATHER = 0.004  # edge softening radius as a fraction of the placed height: 2 px on a 500 px person
 MAX_FEATHER_PX = 48.0  # the erosion kernel and blur grow with the radius: bound them for giant boxes
@@ -136,13 +137,15 @@ def composite(
     harmonize_amount: float = LOCAL_AMOUNT,
     feather: float = DEFAULT_FEATHER,
     threshold: float = PERSON_THRESHOLD,
+    band_pixels: int | None = None,
 ) -> Composite:
     """Blend the person (stylized image + soft matte, any matte resolution) into the painting.
 
     Without a plan, or with an explicit one, the box follows `placement` and the person's aspect ratio
     (x, y: the person's top-left). An auto or spot plan fixes the scale and the anchor row; the matte
     (at the photo's resolution) gives the person's exact extent. Raises InvalidImageError when the matte
-    holds no person, InvalidParameterError for a bad placement or a negative feather.
+    holds no person, InvalidParameterError for a bad placement or a negative feather. A large visible
+    part is placed `band_pixels` (default BAND_PIXELS) at a time, alike in any band size.
     """
     if painting_rgb.ndim != 3 or painting_rgb.shape[2] != 3 or painting_rgb.dtype != np.uint8:
         raise ValueError(f"the painting must be HxWx3 uint8, got {painting_rgb.shape} {painting_rgb.dtype}")
@@ -165,24 +168,56 @@ def composite(
         )
     radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)
-    margin = _feather_margin(radius)
-    # the part of the box (in box pixels) that shows, grown by what the feather reads around it
-    shown = Box(visible.x - box.x, visible.y - box.y, visible.w, visible.h)
+    sides = _open_cuts(extent, matte.shape[:2], box, painting_w, painting_h) if steps.edges else set()
+    edges = _Edges(radius, sides, FRAME_FADE * box.h)
+    image = painting_rgb.copy()
+    cut = np.empty((visible.h, visible.w, 4), dtype=np.uint8)
+    step = _band_rows(alpha.size, box, visible, band_pixels or BAND_PIXELS)
+    for top in range(0, visible.h, step):
+        rows = min(step, visible.h - top)
+        shown = Box(visible.x - box.x, visible.y - box.y + top, visible.w, rows)
+        person_rgb, person_alpha = _placed_part(rgb, alpha, box, shown, edges)
+        cut[top : top + rows] = to_rgba(person_rgb, person_alpha)
+        canvas = (slice(visible.y + top, visible.y + top + rows), slice(visible.x, visible.x + visible.w))
+        image[canvas] = _blend(image[canvas], person_rgb, person_alpha)
+    return Composite(image=image, box=box, cutout=cut)
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """What softens the person's edge: the feather radius, the photo-frame cuts to fade and their length."""
+
+    radius: float
+    sides: set[str]
+    length: float
+
+
+def _band_rows(source_pixels: int, box: Box, visible: Box, band_pixels: int) -> int:
+    """Rows per band: all of them for a small visible part, or a person shrunk from the stylized photo
+    (resized whole, no larger than the photo); else about `band_pixels` a band, so the float work of a box
+    that fills a 40 MP canvas costs a band's memory, not 6 GB."""
+    if visible.w * visible.h <= band_pixels or box.w * box.h <= source_pixels:
+        return max(visible.h, 1)
+    return max(band_pixels // max(visible.w, 1), MIN_BAND_ROWS)
+
+
+def _placed_part(
+    rgb: np.ndarray, alpha: np.ndarray, box: Box, shown: Box, edges: _Edges
+) -> tuple[np.ndarray, np.ndarray]:
+    """The person's colour and alpha in `shown` (box pixels), resized, faded and feathered: computed on
+    `shown` grown by what the feather reads, so a band matches the same rows of the whole box."""
+    margin = _feather_margin(edges.radius)
     grown = Box(shown.x - margin, shown.y - margin, shown.w + 2 * margin, shown.h + 2 * margin)
     work = grown.clip(box.w, box.h)
     rgb, alpha = resize_window(rgb, alpha, box.w, box.h, work)
-    if steps.edges:
-        sides = _open_cuts(extent, matte.shape[:2], box, painting_w, painting_h)
-        length = FRAME_FADE * box.h
-        alpha = fade_frame_cuts(alpha, sides, length, origin=(work.x, work.y), full=(box.w, box.h))
-    alpha = feather_alpha(alpha, radius)  # the margin keeps its edge effects out of the visible part
-
-    canvas = (slice(visible.y, visible.y + visible.h), slice(visible.x, visible.x + visible.w))
+    alpha = fade_frame_cuts(alpha, edges.sides, edges.length, origin=(work.x, work.y), full=(box.w, box.h))
+    alpha = feather_alpha(alpha, edges.radius)  # the margin keeps its edge effects out of `shown`
     dx, dy = shown.x - work.x, shown.y - work.y
-    person = (slice(dy, dy + visible.h), slice(dx, dx + visible.w))
-    rgb, alpha = rgb[person], alpha[person]
-    under = painting_rgb[canvas].astype(np.float32)
+    person = (slice(dy, dy + shown.h), slice(dx, dx + shown.w))
+    return rgb[person], alpha[person]
+
+
+def _blend(under_rgb: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    under = under_rgb.astype(np.float32)
     blended = under + alpha[..., None] * (rgb - under)
-    image = painting_rgb.copy()
-    image[canvas] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    return Composite(image=image, box=box, cutout=to_rgba(rgb, alpha))
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)

@@ -53,18 +53,22 @@ def composite_people(
             harmonize=harmonize,
         )
         boxes[i] = placed.box
-        image = placed.image if image is painting else over(image, placed)
+        image = placed.image if image is painting else over(image, placed)  # image: our own copy
     return image, [boxes[i] for i in range(len(layers))]
 
 
+OVER_ROWS = 256  # the layer is laid a band of rows at a time: its float copy is a band's, not the box's
+
+
 def over(image: np.ndarray, layer: Composite) -> np.ndarray:
-    """`layer` (composited onto the original painting) laid over `image`: its cut-out, by its alpha."""
+    """`layer` (composited onto the original painting) laid over `image`, in place (the caller's own
+    copy): its cut-out, by its alpha."""
     visible = layer.box.clip(image.shape[1], image.shape[0])
-    rows = slice(visible.y, visible.y + visible.h)
     cols = slice(visible.x, visible.x + visible.w)
-    rgba = layer.cutout.astype(np.float32)
-    alpha = rgba[..., 3:] / 255.0
-    under = image[rows, cols].astype(np.float32)
-    out = image.copy()
-    out[rows, cols] = np.clip(np.rint(under + alpha * (rgba[..., :3] - under)), 0, 255).astype(np.uint8)
-    return out
+    for top in range(0, visible.h, OVER_ROWS):
+        rows = slice(visible.y + top, visible.y + min(top + OVER_ROWS, visible.h))
+        rgba = layer.cutout[top : top + OVER_ROWS].astype(np.float32)
+        alpha = rgba[..., 3:] / 255.0
+        under = image[rows, cols].astype(np.float32)
+        image[rows, cols] = np.clip(np.rint(under + alpha * (rgba[..., :3] - under)), 0, 255).astype(np.uint8)
+    return image

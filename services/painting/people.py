@@ -14,6 +14,7 @@ alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,14 +65,16 @@ def find_people(photo: np.ndarray, faces: Detector, number: int = 1) -> list[Sou
     ]
 
 
-def sources_of(photos: list[np.ndarray], faces: Detector, *, every_person: bool) -> list[Source]:
-    """The people of the job's photos, numbered photo by photo; refuses more than MAX_PEOPLE."""
+def sources_of(photos: Iterable[np.ndarray], faces: Detector, *, every_person: bool) -> list[Source]:
+    """The people of the job's photos, numbered photo by photo; refuses more than MAX_PEOPLE. `photos` may
+    be a generator: each is looked at once, so only one need be decoded at a time."""
     sources: list[Source] = []
     for number, photo in enumerate(photos, start=1):
         if every_person:
             sources += find_people(photo, faces, number)
         else:
             sources.append(Source(number, None, portrait_info(photo, faces)))
+        del photo  # let it go before the next one is decoded
     if len(sources) > MAX_PEOPLE:
         raise InvalidParameterError(
             f"{len(sources)} people found in the photos; at most {MAX_PEOPLE} fit in one painting",

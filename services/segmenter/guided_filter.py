@@ -57,8 +57,14 @@ def fast_guided_filter(
     height, width = guide.shape[:2]
     coefficients = guided_coefficients(small_guide.astype(np.float32) / 255.0, source, radius, eps)
     coefficients[..., :3] /= 255.0  # so they apply to the uint8 photo directly, no full-size float copy
-    a = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR)
-    result = a[..., 3]
+    planes = cv2.split(coefficients)  # each upsampled alone: 4 bytes a pixel at a time, not 16
+
+    def upsampled(channel: int) -> np.ndarray:
+        return cv2.resize(planes[channel], (width, height), interpolation=cv2.INTER_LINEAR)
+
+    result = upsampled(3)
     for channel in range(3):  # a·I + b, channel by channel: several times faster than einsum here
-        result += a[..., channel] * guide[..., channel]
+        plane = upsampled(channel)
+        plane *= guide[..., channel]
+        result += plane
     return result

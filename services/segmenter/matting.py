@@ -98,9 +98,16 @@ class PortraitMatter:
         source = cv2.resize(self.coarse(small), work, interpolation=cv2.INTER_LINEAR)
         soft = fast_guided_filter(rgb, small, source, GUIDE_RADIUS, GUIDE_EPS)
         decided, trust = decided_outside_band(source, BAND)
-        full = cv2.resize(np.dstack((decided, trust)), (width, height), interpolation=cv2.INTER_LINEAR)
-        alpha = full[..., 0] + full[..., 1] * (soft - full[..., 0])
-        alpha = (alpha - 0.5) * EDGE_GAIN + 0.5
+        # decided + trust * (soft - decided), then the edge gain, in place on the full-size planes
+        decided = cv2.resize(decided, (width, height), interpolation=cv2.INTER_LINEAR)
+        alpha = soft
+        alpha -= decided
+        alpha *= cv2.resize(trust, (width, height), interpolation=cv2.INTER_LINEAR)
+        alpha += decided
+        del decided
+        alpha -= 0.5
+        alpha *= EDGE_GAIN
+        alpha += 0.5
         return np.clip(alpha, 0.0, 1.0, out=alpha)
 
 

@@ -13,7 +13,7 @@ from celery import Task, shared_task
 
 from shared.blob_codec import encode_matte
 from shared.errors import NoPersonError
-from shared.imageio import decode_image
+from shared.imageio import decode_photo
 from shared.jobs import MATTE_BLOB, PORTRAIT_BLOB, blob_key, person_blob, person_stage
 from shared.queues import SEGMENT_TASK
 from shared.runtime.worker import Runtime, run_stage
@@ -23,7 +23,7 @@ from shared.runtime.worker import Runtime, run_stage
 def segment(self: Task, job_id: str, params: dict[str, Any], person: int | None = None) -> str:
     def work(rt: Runtime) -> str:
         raw = rt.blobs.get(blob_key(job_id, PORTRAIT_BLOB))
-        portrait = decode_image(raw, max_pixels=rt.settings.max_pixels, what="portrait")
+        portrait = decode_photo(raw, max_pixels=rt.settings.max_pixels, what="portrait")
         matte = rt.models.matte(portrait)
         rt.blobs.put(blob_key(job_id, MATTE_BLOB), encode_matte(matte), content_type="image/png")
         return MATTE_BLOB

@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import services.segmenter.preview
     import services.segmenter.tasks  # noqa: F401  (registers the task)
 
-    return serve("segmenter", list(SEGMENTER_QUEUES), check_models, load_models, argv)
+    return serve("segmenter", list(SEGMENTER_QUEUES), check_models, load_models, argv, in_order=True)
 
 
 if __name__ == "__main__":

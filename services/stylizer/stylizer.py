@@ -20,6 +20,7 @@ from services.stylizer.onnx_models import dynamic_size_transformer, open_session
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.trained import TrainedNetworks, TrainedStyle
 from shared.errors import InvalidImageError, InvalidParameterError
+from shared.limits import PHOTO_SIDE
 from shared.models import ModelStore, model_path
 
 STRIDE = 4  # both networks downsample twice by 2, then upsample back: sides must be multiples of 4
@@ -27,7 +28,7 @@ STYLE_SIDE = 256  # the predictor's fixed input
 MAX_STYLE_CROPS = 6
 MIN_SIDE = 16
 MIN_MAX_SIZE = 64
-MAX_MAX_SIZE = 4096
+MAX_MAX_SIZE = PHOTO_SIDE  # the photos' working size: the workers decode no more of a photo
 LOCAL_STYLE_WEIGHT = 0.75  # share of the painting around the person in a local style; the rest is the whole
 
 

@@ -26,7 +26,7 @@ from celery import Task, shared_task
 
 from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
-from shared.imageio import decode_image
+from shared.imageio import decode_image, decode_photo
 from shared.jobs import (
     PAINTING_BLOB,
     PEOPLE_BLOB,
@@ -58,7 +58,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
 
         models = rt.models
         limit = rt.settings.max_pixels
-        portrait = decode_image(
+        portrait = decode_photo(
             rt.blobs.get(blob_key(job_id, PORTRAIT_BLOB)), max_pixels=limit, what="portrait"
         )
         painting_id = params["painting"]

@@ -62,6 +62,15 @@ def celery_broker_conf(settings: Settings) -> dict[str, Any]:
     }
 
 
+def take_queues_in_order(app: Celery) -> None:
+    """On Redis, this worker takes from its queues strictly in the order named (`--queues`): the segmenter
+    serves every waiting preview before the next segment task (kombu's default alternates between them).
+    RabbitMQ consumes each queue on its own and keeps its default."""
+    if not is_rabbitmq(app.conf.broker_url):
+        options = dict(app.conf.broker_transport_options or {})
+        app.conf.broker_transport_options = {**options, "queue_order_strategy": "priority"}
+
+
 def prepare_worker(app: Celery) -> None:
     """Declare Celery's default queue on RabbitMQ before a worker starts.
 

@@ -30,7 +30,7 @@ from kombu.exceptions import OperationalError  # an unreachable RabbitMQ
 from shared.errors import SitterError
 from shared.jobs import CANCELED, stage_words
 from shared.queues import JOB_FAILED_TASK
-from shared.runtime.broker import broker_for, prepare_worker
+from shared.runtime.broker import broker_for, prepare_worker, take_queues_in_order
 from shared.runtime.celery_app import create_celery
 from shared.runtime.job_store import JobStore
 from shared.runtime.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
@@ -235,9 +235,11 @@ def serve(
     load_models: Callable[[Settings], Any],
     argv: Sequence[str] | None = None,
     parser: argparse.ArgumentParser | None = None,
+    *,
+    in_order: bool = False,
 ) -> int:
     """Parse `--check` (plus the service's own options, already on `parser`), verify models and broker,
-    then run the Celery worker until SIGTERM/SIGINT."""
+    then run the Celery worker until SIGTERM/SIGINT. `in_order`: take from `queues` strictly in order."""
     parser = parser or worker_parser(service)
     parser.add_argument("--check", action="store_true", help="verify models and broker, then exit 0 or 1")
     args = parser.parse_args(argv)
@@ -258,6 +260,8 @@ def serve(
         print(f"ok: {service} models verified, broker and storage reachable; queues {', '.join(queues)}")
         return 0
     app = create_celery(settings)
+    if in_order:
+        take_queues_in_order(app)
     prepare_worker(app)
     register_failure_handler(app)
     # the main process gets a runtime without models: Celery runs the chord's error callback there when it
