@@ -56,6 +56,7 @@ def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
         foreground=steps.foreground and not args.no_foreground,
         edges=steps.edges and not args.no_edge_fade,
         skin=steps.skin and not args.no_skin_colour,
+        light=steps.light and not args.no_face_light,
     )
 
 
@@ -336,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     blend.add_argument(
         "--no-skin-colour", action="store_true", help="skin in the painting's palette, not partly the photo's"
+    )
+    blend.add_argument(
+        "--no-face-light", action="store_true", help="the face darkens and flattens with the body's tone"
     )
     blend.add_argument(
         "--max-size",
