@@ -81,28 +81,33 @@ def keep_face_light(
     so the face's lead over the body means something (without a matte the rest of the frame is mostly
     background, which the painting's palette may well lighten). Returns float32 RGB 0..255."""
     x0, y0, x1, y1 = face
+    result = after.astype(np.float32)
     if min(x1 - x0, y1 - y0) < MIN_FACE_PX or float(alpha.sum()) <= 0.0:
-        return after.astype(np.float32)
-    share = face_weight(alpha.shape, face) * (1.0 if skin is None else skin)
-    on_face, on_body = share * alpha, (1.0 - share) * alpha
-    if float(on_face.sum()) < MIN_FACE_PX**2 or float(on_body.sum()) < 1.0:
-        return after.astype(np.float32)
-    lab = _lab(after)
-    l_before, l_after = _lab(before)[..., 0], lab[..., 0].copy()
-    face_before, face_after = _mean(l_before, on_face), _mean(l_after, on_face)
-    body_after = _mean(l_after, on_body)
-    lead = face_before - _mean(l_before, on_body)  # how much brighter than the body the face was
-    target = max(
-        face_after,
-        min(face_before + DARKEN_KEPT * min(0.0, face_after - face_before), LIT_FACE_L),
-        body_after + lead if keep_lead else face_after,
-    )
+        return result
     sigma = max(1.0, (y1 - y0) / MODELLING_SCALE)
+    rows, cols = _window(face, sigma, alpha.shape)  # only the face and what its blur reads: cheap
+    local = (y0 - rows.start, x0 - cols.start, y1 - rows.start, x1 - cols.start)
+    share = face_weight(
+        (rows.stop - rows.start, cols.stop - cols.start), (local[1], local[0], local[3], local[2])
+    )
+    if skin is not None:
+        share = share * skin[rows, cols]
+    on_face = share * alpha[rows, cols]
+    if float(on_face.sum()) < MIN_FACE_PX**2:
+        return result
+    lab = _lab(after[rows, cols])
+    l_before, l_after = _lab(before[rows, cols])[..., 0], lab[..., 0].copy()
+    face_before, face_after = _mean(l_before, on_face), _mean(l_after, on_face)
+    target = max(face_after, min(face_before + DARKEN_KEPT * min(0.0, face_after - face_before), LIT_FACE_L))
+    if keep_lead:
+        lead = _body_lead(before, after, alpha, (rows, cols), on_face, l_before, l_after)
+        if lead is not None:
+            target = max(target, face_after + lead)
     shape_before, shape_after = _blur(l_before, sigma), _blur(l_after, sigma)
     spread_before = np.sqrt(_mean((shape_before - face_before) ** 2, on_face))
     spread_after = np.sqrt(_mean((shape_after - face_after) ** 2, on_face))
     if target <= face_after and spread_after >= FACE_CONTRAST * spread_before:
-        return after.astype(np.float32)  # lit and modelled enough: the painting's own light stands
+        return result  # lit and modelled enough: the painting's own light stands
     # the face's shapes (light and shadow at a tenth of its size) from `before`, its strokes from `after`
     keep = max(FACE_CONTRAST, spread_after / max(spread_before, 1e-3))
     lit = target + keep * (shape_before - face_before) + (l_after - shape_after)
@@ -111,4 +116,37 @@ def keep_face_light(
     chroma = np.clip(np.sqrt(lab[..., 0] / np.maximum(l_after, MIN_L)), 1.0, MAX_CHROMA_GAIN)
     lab[..., 1:] *= chroma[..., None]
     out = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0, 0.0, 255.0)
-    return np.where(share[..., None] > 0.0, out, after).astype(np.float32)  # elsewhere exactly as it was
+    result[rows, cols] = np.where(share[..., None] > 0.0, out, result[rows, cols])  # elsewhere as it was
+    return result
+
+
+def _window(face: Rect, sigma: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """The face's ellipse and the reach of the modelling blur around it, inside the image."""
+    x0, y0, x1, y1 = face
+    grow_x = round(FACE_GROW * (x1 - x0) / 2) + int(4 * sigma) + 2
+    grow_y = round(FACE_GROW * (y1 - y0) / 2) + int(4 * sigma) + 2
+    height, width = shape[:2]
+    return (
+        slice(max(0, y0 - grow_y), min(height, y1 + grow_y)),
+        slice(max(0, x0 - grow_x), min(width, x1 + grow_x)),
+    )
+
+
+def _body_lead(
+    before: np.ndarray,
+    after: np.ndarray,
+    alpha: np.ndarray,
+    window: tuple[slice, slice],
+    on_face: np.ndarray,
+    l_before: np.ndarray,
+    l_after: np.ndarray,
+) -> float | None:
+    """How far the face must stand above its (after) mean to lead the body as it did before: the lead
+    before (face minus body, L* means) minus the lead after. None when there is no body to lead."""
+    body = alpha.astype(np.float32)
+    body[window] = body[window] - on_face
+    if float(body.sum()) < 1.0:
+        return None
+    lead_before = _mean(l_before, on_face) - _mean(_lab(before)[..., 0], body)
+    lead_after = _mean(l_after, on_face) - _mean(_lab(after)[..., 0], body)
+    return lead_before - lead_after
