@@ -56,6 +56,7 @@ def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
         foreground=steps.foreground and not args.no_foreground,
         edges=steps.edges and not args.no_edge_fade,
         skin=steps.skin and not args.no_skin_colour,
+        light=steps.light and not args.no_face_light,
     )
 
 
@@ -248,10 +249,15 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
         limit=args.limit,
         save=Path(args.save) if args.save else None,
         style=args.style,
-        without=tuple(name.strip() for name in args.without.split(",") if name.strip()),
+        without=_steps(args.without),
+        before_without=None if args.before_without is None else _steps(args.before_without),
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
+
+
+def _steps(names: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in names.split(",") if name.strip())
 
 
 @needs_extras("sitter bench", "segmenter", "stylizer", "compositor")
@@ -333,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-skin-colour", action="store_true", help="skin in the painting's palette, not partly the photo's"
     )
     blend.add_argument(
+        "--no-face-light", action="store_true", help="the face darkens and flattens with the body's tone"
+    )
+    blend.add_argument(
         "--max-size",
         type=_positive_int,
         default=1600,
@@ -393,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--without",
         default="",
         help="harmonisation steps to switch off in the `after` blend, e.g. skin,tone (to measure each)",
+    )
+    comp.add_argument(
+        "--before-without",
+        help="make `before` the default blend with these steps off (e.g. light), not the old product: "
+        "one run measures a step",
     )
     comp.add_argument("--save", help="also write each before and after composite (JPEG) into this folder")
     comp.add_argument("--json", action="store_true")

@@ -8,12 +8,15 @@
 Per composite: the style distance between the person and the painting around them (VGG16 Gram matrices,
 relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw paste in the same box, so
 1.0 is "no more painted than the photo"), the tone difference (CIE76 delta E between the person's mean
-Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste: is the face
-still there), detail (Laplacian sharpness of the person relative to the painting around them: below ~0.3
-reads as blur next to crisp brushwork), skin shift (CIE a*b* distance between the mean colour of the
-person's skin and the raw paste's: a face repainted in the lawn's green scores high), and how much of the
-annotated painted faces and figures the person covers (alpha >= 0.5). `without` turns harmonisation steps off
-in the `after` blend, to measure what each one does.
+Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste) and face
+legibility (the same on the photo's face box at one size, sitter/legibility.py: a face gone dark and muddy
+scores low even when the body reads), detail (Laplacian sharpness of the person relative to the painting
+around them: below ~0.3 reads as blur next to crisp brushwork), skin shift (CIE a*b* distance between the
+mean colour of the person's skin and the raw paste's: a face repainted in the lawn's green scores high), and
+how much of the annotated painted faces and figures the person covers (alpha >= 0.5). `without` turns
+harmonisation steps off in the `after` blend, to measure what each one does; `before_without` makes *before*
+the default blend with those steps off instead of the old product, so a new step is measured before/after in
+one run.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ import numpy as np
 from services.compositor.cutout import person_bbox
 from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
+from services.painting.portrait import portrait_info
+from services.painting.scene import Rect
 from services.stylizer.colour import skin_weight
 from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image
 from shared.queues import PAINTING_STYLE
+from sitter.legibility import face_in_box, face_legibility, ssim
 from sitter.perceptual import Features, gram, style_distance
 from sitter.pipeline import BlendOptions, BlendResult, Pipeline
 
@@ -41,6 +47,7 @@ FEATURE_SIDE = 256  # person and surroundings are compared at this long side
 CONTEXT = 0.6  # the surroundings reach this fraction of the box beyond each side
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 LEGACY_MAX_SIZE = 1024
+FACE_LEGIBLE = 0.5  # issue 23's floor: below it the face reads as a dark, muddy mask
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Scores:
     faces_covered: float  # fraction of annotated face area under the person
     figures_covered: float
     skin_shift: float = 0.0  # a*b* distance, the person's skin vs the raw paste's
+    face_legibility: float | None = None  # SSIM of the face's luminance vs the raw paste; None: no face shows
 
     @property
     def style_ratio(self) -> float:
@@ -105,22 +113,6 @@ def _sharpness(gray: np.ndarray, weight: np.ndarray) -> float:
     return float(((lap - m) ** 2 * w).sum() / total)
 
 
-def _ssim(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> float:
-    """Mean SSIM (Gaussian window, sigma 1.5) of two luminance images over the weighted region."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (0, 0), 1.5)
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    w = weight.astype(np.float64)
-    return float((ssim * w).sum() / max(float(w.sum()), 1e-9))
-
-
 def _covered(alpha_canvas: np.ndarray, boxes: list[list[int]]) -> float:
     """Fraction of the annotated boxes' total area under the person (alpha >= 0.5)."""
     total = sum(max(0, x1 - x0) * max(0, y1 - y0) for x0, y0, x1, y1 in boxes)
@@ -147,14 +139,22 @@ class CompositeEvaluator:
         features: Features,
         style: str = PAINTING_STYLE,
         without: tuple[str, ...] = (),
+        before_without: tuple[str, ...] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.features = features
         self.style = style  # the "after" blend's style, to compare networks on the same pairs
         self.steps = without_steps(without)  # the "after" blend's harmonisation
+        # None: "before" is the old product; else the default blend with these steps off
+        self.before_steps = None if before_without is None else without_steps(before_without)
 
     def _scores(
-        self, result: BlendResult, raw: BlendResult, painting: np.ndarray, notes: dict[str, list[list[int]]]
+        self,
+        result: BlendResult,
+        raw: BlendResult,
+        painting: np.ndarray,
+        notes: dict[str, list[list[int]]],
+        face: Rect | None,
     ) -> Scores:
         height, width = painting.shape[:2]
         box = result.box
@@ -177,13 +177,14 @@ class CompositeEvaluator:
         gray = cv2.cvtColor(person, cv2.COLOR_RGB2GRAY)
         raw_gray = cv2.cvtColor(raw_person, cv2.COLOR_RGB2GRAY)
         solid = (alpha >= 0.5).astype(np.float32)
-        legibility = _ssim(gray, raw_gray, solid)
+        legibility = ssim(gray, raw_gray, solid)
         detail = _sharpness(gray, solid) / max(
             _sharpness(cv2.cvtColor(around, cv2.COLOR_RGB2GRAY), around_w), 1e-9
         )
         canvas = np.zeros((height, width), dtype=np.float32)
         canvas[window] = alpha
         skin = skin_weight(raw_person) * solid
+        painted_face = None if face is None else face_in_box(face, person_bbox(result.matte), box)
         skin_shift = float(np.linalg.norm((_lab_mean(person, skin) - _lab_mean(raw_person, skin))[1:]))
         return Scores(
             style=style,
@@ -195,6 +196,9 @@ class CompositeEvaluator:
             faces_covered=_covered(canvas, notes.get("faces", [])),
             figures_covered=_covered(canvas, notes.get("figures", [])),
             skin_shift=skin_shift if float(skin.sum()) > 1.0 else 0.0,
+            face_legibility=None
+            if painted_face is None
+            else face_legibility(result.image, raw.image, canvas, painted_face),
         )
 
     def _grams(self, image: np.ndarray, weight: np.ndarray, scale: float) -> list[np.ndarray]:
@@ -216,9 +220,15 @@ class CompositeEvaluator:
     ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
         options = BlendOptions(style=self.style, harmonize=self.steps)
         after = self.pipeline.blend(photo, painting, None, options, painting_id=painting_id)
-        before = self.pipeline.blend(photo, painting, legacy_placement(after.matte, painting), LEGACY_OPTIONS)
-        after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes)
-        before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes)
+        if self.before_steps is None:
+            legacy = legacy_placement(after.matte, painting)
+            before = self.pipeline.blend(photo, painting, legacy, LEGACY_OPTIONS)
+        else:
+            baseline = BlendOptions(style=self.style, harmonize=self.before_steps)
+            before = self.pipeline.blend(photo, painting, None, baseline, painting_id=painting_id)
+        face = portrait_info(photo, self.pipeline.analyser.faces).face
+        after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes, face)
+        before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes, face)
         return before_scores, after_scores, before, after
 
 
@@ -251,10 +261,11 @@ def evaluate(
     save: Path | None = None,
     style: str = PAINTING_STYLE,
     without: tuple[str, ...] = (),
+    before_without: tuple[str, ...] | None = None,
 ) -> list[PairReport]:
     """Every photo x painting pair (at most `limit`). `gallery_ids` maps painting file stems to gallery ids
     so their shipped analysis is used, as the product does."""
-    evaluator = CompositeEvaluator(pipeline, features, style, without)
+    evaluator = CompositeEvaluator(pipeline, features, style, without, before_without)
     reports = []
     for photo_path in _images(photos):
         photo = decode_image(photo_path, what="photo")
@@ -288,6 +299,7 @@ def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name in ("before", "after"):
         scores = [getattr(r, name) for r in reports]
+        faces = [s.face_legibility for s in scores if s.face_legibility is not None]
         out[name] = {
             "style_ratio_median": median(s.style_ratio for s in scores),
             "style_ratio_worst": max(s.style_ratio for s in scores),
@@ -304,6 +316,10 @@ def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
             "skin_shift_median": median(s.skin_shift for s in scores),
             "skin_shift_max": max(s.skin_shift for s in scores),
         }
+        if faces:  # pairs whose face shows in the composite
+            out[name]["face_legibility_median"] = median(faces)
+            out[name]["face_legibility_min"] = min(faces)
+            out[name]["pairs_face_legibility_below_0.5"] = sum(f < FACE_LEGIBLE for f in faces)
     return out
 
 
@@ -314,24 +330,40 @@ def as_json(reports: list[PairReport]) -> dict[str, Any]:
         row["before"]["style_ratio"] = r.before.style_ratio
         row["after"]["style_ratio"] = r.after.style_ratio
         rows.append(row)
-    return {"summary": summary(reports), "pairs": rows}
+    return {"summary": summary(reports), "worst_style_pair": worst_style_pairs(reports), "pairs": rows}
+
+
+def worst_style_pairs(reports: list[PairReport]) -> dict[str, str]:
+    """Before and after, the pair least painted relative to its raw paste: the one to look at first."""
+    out = {}
+    for name in ("before", "after"):
+        worst = max(reports, key=lambda r: getattr(r, name).style_ratio)
+        out[name] = f"{worst.photo} x {worst.painting} ({getattr(worst, name).style_ratio:.2f})"
+    return out
+
+
+def _face(scores: Scores) -> str:
+    return "   -" if scores.face_legibility is None else f"{scores.face_legibility:4.2f}"
 
 
 def format_table(reports: list[PairReport]) -> str:
     lines = [
-        f"{'photo':<28}{'painting':<32}{'style b/a':>12}{'tone b/a':>12}{'legib.':>8}{'detail b/a':>12}"
-        f"{'faces b/a':>11}{'skin b/a':>12}",
+        f"{'photo':<28}{'painting':<32}{'style b/a':>12}{'tone b/a':>12}{'legib.':>8}{'face legib b/a':>15}"
+        f"{'detail b/a':>12}{'faces b/a':>11}{'skin b/a':>12}",
     ]
     for r in reports:
         b, a = r.before, r.after
         lines.append(
             f"{r.photo[:27]:<28}{r.painting[:31]:<32}{b.style_ratio:>6.2f}{a.style_ratio:>6.2f}"
-            f"{b.tone:>6.1f}{a.tone:>6.1f}{a.legibility:>8.2f}{b.detail:>6.2f}{a.detail:>6.2f}"
+            f"{b.tone:>6.1f}{a.tone:>6.1f}{a.legibility:>8.2f}{_face(b):>10} {_face(a):>4}"
+            f"{b.detail:>6.2f}{a.detail:>6.2f}"
             f"{b.faces_covered:>6.2f}{a.faces_covered:>5.2f}{b.skin_shift:>6.1f}{a.skin_shift:>6.1f}"
         )
     lines.append("")
     for name, values in summary(reports).items():
         lines.append(f"{name}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
+    for name, pair in worst_style_pairs(reports).items():
+        lines.append(f"worst style ratio, {name}: {pair}")
     return "\n".join(lines)
 
 

@@ -74,8 +74,10 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
             "detail",
             "faces_covered",
             "skin_shift",
+            "face_legibility",
         }
         assert all(np.isfinite(value) for value in scores.values())
+        assert 0.0 < scores["face_legibility"] <= 1.0  # the photo's face shows in both composites
     assert pair["after"]["faces_covered"] == 0.0  # the default placement never covers the painted face
     assert pair["before"]["faces_covered"] > 0.0  # the old centred placement stood in front of her
     assert pair["after"]["style_ratio"] < 1.0  # more painted than the raw photo
@@ -84,7 +86,11 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
         "obama--girl-with-a-pearl-earring--before.jpg",
     ]
     assert pair["after"]["skin_shift"] > 0.0  # the face is repainted, not pasted
+    assert report["summary"]["after"]["face_legibility_min"] == pair["after"]["face_legibility"]
+    assert report["worst_style_pair"]["after"].startswith("obama.jpg x girl-with-a-pearl-earring (")
     assert main([*args, "--annotations", str(tmp_path / "missing.json")]) == 2
     assert "no annotations file" in capsys.readouterr().err
     assert main([*args, "--annotations", str(notes), "--without", "skin,colour"]) == 2
     assert "unknown harmonisation step 'colour'; the steps are local_style" in capsys.readouterr().err
+    assert main([*args, "--annotations", str(notes), "--before-without", "glow"]) == 2
+    assert "unknown harmonisation step 'glow'" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from services.compositor.harmonize import (
     harmonize_local,
 )
 from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
 from services.painting.plan import Plan, final_box
 from services.stylizer.colour import SKIN_AMOUNT, skin_weight
@@ -108,6 +109,20 @@ def _feather_margin(radius: float) -> int:
     return max(round(radius / 2), 1) + math.ceil(2 * radius) + 4
 
 
+def _face_in_crop(
+    face: tuple[int, int, int, int], extent: tuple[int, int, int, int], shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """The photo's face box (photo pixels) in the cropped person (`shape`), via the person's extent."""
+    ex0, ey0, ex1, ey1 = extent
+    sx, sy = shape[1] / max(1, ex1 - ex0), shape[0] / max(1, ey1 - ey0)
+    return (
+        round((face[0] - ex0) * sx),
+        round((face[1] - ey0) * sy),
+        round((face[2] - ex0) * sx),
+        round((face[3] - ey0) * sy),
+    )
+
+
 def _open_cuts(
     extent: tuple[int, int, int, int], matte_size: tuple[int, int], box: Box, painting_w: int, painting_h: int
 ) -> set[str]:
@@ -162,9 +177,16 @@ def composite(
     if steps.foreground:
         rgb = estimate_foreground(rgb, alpha)
     if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
-        skin = SKIN_AMOUNT * skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if steps.skin else None
-        rgb = harmonize_local(
+        skin_share = skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if steps.skin or steps.light else None
+        skin = SKIN_AMOUNT * skin_share if steps.skin and skin_share is not None else None
+        toned = harmonize_local(
             rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
+        )
+        face = None if plan is None or plan.face is None else _face_in_crop(plan.face, extent, alpha.shape)
+        rgb = (
+            keep_face_light(rgb, toned, alpha, face, skin_share)
+            if steps.light and face is not None
+            else toned
         )
     radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)

@@ -182,6 +182,7 @@ def _plan_at_size(analysis: PaintingAnalysis, person: Person, face_height: float
         _style_region(box, width, height),
         None,
         _reason(best, why, full_body, on_ground),
+        person.info.face,
     )
 
 

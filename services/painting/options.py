@@ -14,7 +14,9 @@ class Harmonize:
     photo's frame cut the person (a close-up's hair cut by the photo's side would show as a straight line
     in the painting), unless that side stands on the painting's own border; skin: keep part of the photo's
     own skin colour under a painting's style (services/stylizer/colour.py), not the palette of the grass, and
-    keep it through the tone step (which then moves only the skin's light)."""
+    keep it through the tone step (which then moves only the skin's light); light: after the tone step the
+    face keeps its lead over the body, most of its light and its modelling (services/compositor/light.py),
+    so a dark corner does not turn it into a dark mask."""
 
     local_style: bool = True
     placed_size: bool = True
@@ -22,12 +24,19 @@ class Harmonize:
     foreground: bool = True
     edges: bool = True
     skin: bool = True
+    light: bool = True
 
     @classmethod
     def off(cls) -> Harmonize:
         """The raw paste's settings: the stylized person only cut out, resized and feathered."""
         return cls(
-            local_style=False, placed_size=False, tone=False, foreground=False, edges=False, skin=False
+            local_style=False,
+            placed_size=False,
+            tone=False,
+            foreground=False,
+            edges=False,
+            skin=False,
+            light=False,
         )
 
     @classmethod

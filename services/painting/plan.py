@@ -101,6 +101,7 @@ class Plan:
     style_region: Rect
     spot: int | None
     reason: str
+    face: Rect | None = None  # the portrait's detected face (photo pixels): the compositor keeps it lit
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +118,7 @@ class Plan:
             style_region=tuple(data["style_region"]),
             spot=data["spot"],
             reason=data["reason"],
+            face=None if data.get("face") is None else tuple(data["face"]),
         )
 
 
@@ -307,7 +309,16 @@ def plan_placement(
         scale = box.h / person_h
         origin = (box.x - person[0] * scale, box.y - person[1] * scale)
         return Plan(
-            "explicit", scale, origin, box, None, [], _style_region(box, width, height), None, "as asked"
+            "explicit",
+            scale,
+            origin,
+            box,
+            None,
+            [],
+            _style_region(box, width, height),
+            None,
+            "as asked",
+            portrait.face,
         )
     if spot is not None:
         options = spots if spots is not None else suggest_spots(analysis)
@@ -337,6 +348,7 @@ def plan_placement(
             _style_region(box, width, height),
             spot,
             f"suggested spot {spot}: {chosen.reason}",
+            portrait.face,
         )
     base, why = _base_height(analysis, person, face, full_body)
     found = _search(analysis, person, face, full_body, base)
@@ -351,7 +363,16 @@ def plan_placement(
     scale = box.h / person_h
     origin = (box.x - person[0] * scale, box.y - person[1] * scale)
     return Plan(
-        "auto", scale, origin, box, box.y + box.h, avoid, _style_region(box, width, height), None, reason
+        "auto",
+        scale,
+        origin,
+        box,
+        box.y + box.h,
+        avoid,
+        _style_region(box, width, height),
+        None,
+        reason,
+        portrait.face,
     )
 
 

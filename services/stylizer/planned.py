@@ -7,11 +7,13 @@ strokes come out at the painting's scale and nothing is enlarged afterwards.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from services.painting.light import keep_face_light, scale_rect
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
-from services.stylizer.colour import keep_skin_colour
+from services.stylizer.colour import keep_skin_colour, skin_weight
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
@@ -49,4 +51,20 @@ def stylize_for_plan(
     # a painting's style (not a built-in filter, whose colours are the point) keeps part of the skin's own
     if steps.skin and not keep_colors and strength > 0 and not isinstance(style, BuiltinStyle):
         stylized = keep_skin_colour(stylized, portrait)
+    if steps.light and plan.face is not None and strength > 0 and not isinstance(style, BuiltinStyle):
+        stylized = _keep_face_light(portrait, stylized, plan.face)
     return stylized
+
+
+def _keep_face_light(
+    portrait: np.ndarray, stylized: np.ndarray, face: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The network paints a face in a dark place as dark as the place: it keeps the photo's light and
+    modelling (services/painting/light.py); no matte yet, so not its lead over the body: the compositor's
+    step keeps that."""
+    height, width = stylized.shape[:2]
+    photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
+    face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
+    everywhere = np.ones((height, width), np.float32)
+    lit = keep_face_light(photo, stylized, everywhere, face, skin_weight(photo), keep_lead=False)
+    return np.clip(lit + 0.5, 0, 255).astype(np.uint8)
