@@ -25,7 +25,7 @@ import requests
 import yaml
 from PIL import Image
 
-from sitter.client import SitterClient
+from sitter.client import JobFailedError, SitterClient
 from tests.helpers.compose_stack import ROOT, ComposeStack, run
 from tests.helpers.processes import free_port
 
@@ -48,6 +48,18 @@ def k8s_limits() -> dict[str, int]:
         text = str(group["memoryLimit"])
         limits[str(group["name"])] = int(float(text[:-2]) * units[text[-2:]])
     return limits
+
+
+def cgroup_memory(stack: ComposeStack, service: str) -> tuple[int, int]:
+    """The memory limit the kernel enforces on the service's container and its peak usage so far, read
+    inside it (cgroup v2's files, else v1's)."""
+    script = (
+        "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.peak 2>/dev/null || "
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.max_usage_in_bytes"
+    )
+    out = run(["docker", "exec", stack.container(service), "sh", "-c", script], stack.env).split()
+    assert len(out) == 2 and all(word.isdigit() for word in out), out
+    return int(out[0]), int(out[1])
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +124,8 @@ def test_every_worker_runs_under_its_declared_memory_limit(stack: ComposeStack) 
     for service in WORKERS:
         declared = stack.inspect(service)["HostConfig"]["Memory"]  # type: ignore[index]
         assert declared == limits[service], f"{service}: {declared} in compose, {limits[service]} in k8s"
-        cgroup = run(
-            ["docker", "exec", stack.container(service), "cat", "/sys/fs/cgroup/memory.max"],
-            stack.env,
-            check=False,
-        )
-        if re.fullmatch(r"\d+\s*", cgroup):  # cgroup v2: the limit the kernel enforces inside
-            assert int(cgroup) == declared
+        limit, _ = cgroup_memory(stack, service)
+        assert limit == declared, f"{service}: the kernel enforces {limit}"
         health = stack.inspect(service)["State"]["Health"]["Status"]  # type: ignore[index]
         assert health == "healthy", service
 
@@ -149,6 +156,61 @@ def test_the_web_page_and_every_module_it_imports_load(stack: ComposeStack) -> N
             todo += [f"/static/{name}" for name in re.findall(r'from "\./([\w.-]+\.js)"', answer.text)]
             todo += [f"/static/{name}" for name in re.findall(r'import\("\./([\w.-]+\.js)"\)', answer.text)]
     assert "/static/app.js" in seen and len([path for path in seen if path.endswith(".js")]) > 10
+
+
+def _big_jpeg(source: bytes, size: tuple[int, int]) -> bytes:
+    with Image.open(io.BytesIO(source)) as image:
+        big = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def _grey_16bit_png(side: int) -> bytes:
+    ramp = np.linspace(0, 65535, side, dtype=np.float64).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(np.broadcast_to(ramp, (side, side)).copy()).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_heaviest_probes_fit_the_containers_declared_memory(
+    stack: ComposeStack, client: SitterClient
+) -> None:
+    """The memory issue's probes through the published port: a 40 MP JPEG portrait in a box filling a
+    3160x3160 upload's 2x result (once +6.2 GB in the compositor) and a 16-bit 6324x6324 PNG (once +3.8 GB
+    in the segmenter). Each is refused up front or ends (succeeded, or failed with its own code), and no
+    worker container is OOM-killed or restarted: its cgroup's peak stays under its declared limit."""
+    painting = Image.open(
+        io.BytesIO(
+            requests.get(client.base_url + client.painting("starry-night")["image"], timeout=30).content
+        )
+    )
+    buffer = io.BytesIO()
+    painting.convert("RGB").resize((3160, 3160)).save(buffer, "JPEG", quality=90)
+    big = client.submit(
+        _big_jpeg(PORTRAIT, (5475, 7300)),
+        painting_file=buffer.getvalue(),
+        x=-4000,
+        y=-4000,
+        height=12640,
+        output_scale=2,
+        style="starry-night",
+        format="jpg",
+    )
+    grey = client.submit(_grey_16bit_png(6324), painting="starry-night")
+    done = client.wait(big.id, timeout=600)
+    assert done.result is not None and done.result["width"] == 6320
+    try:
+        client.wait(grey.id, timeout=300)
+        pytest.fail("a grey ramp has no person")
+    except JobFailedError as failed:
+        assert failed.job.error is not None and failed.job.error["code"] == "no-person"
+    for service in WORKERS:
+        state = stack.inspect(service)
+        assert state["State"]["OOMKilled"] is False and state["RestartCount"] == 0, service  # type: ignore[index]
+        limit, peak = cgroup_memory(stack, service)
+        print(f"{service}: cgroup peak {peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB")
+        assert peak < limit, service
 
 
 def test_a_worker_killed_mid_stage_finishes_the_job_once_it_is_back(
