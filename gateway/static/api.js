@@ -56,6 +56,47 @@ async function problemOf(response) {
 
 const call = (method, url, body) => send(method, url, body, "application/json").then((r) => r.json());
 
+// Previews go two at a time (the gateway lets each key wait on two and answers 503 `busy` at once beyond),
+// and a `busy` answer is asked again after its Retry-After while PREVIEW_PATIENCE_MS lasts: six photos
+// added together each get their cut-out in turn instead of four of them none.
+const PREVIEWS_AT_ONCE = 2;
+const PREVIEW_PATIENCE_MS = 20000;
+let previewsRunning = 0;
+const previewsWaiting = [];
+
+async function previewTurn(work) {
+  if (previewsRunning < PREVIEWS_AT_ONCE) {
+    previewsRunning += 1;
+  } else {
+    await new Promise((resolve) => previewsWaiting.push(resolve)); // a finished preview hands its turn on
+  }
+  try {
+    return await work();
+  } finally {
+    const next = previewsWaiting.shift();
+    if (next) {
+      next();
+    } else {
+      previewsRunning -= 1;
+    }
+  }
+}
+
+async function previewPatiently(form) {
+  const deadline = Date.now() + PREVIEW_PATIENCE_MS;
+  for (;;) {
+    try {
+      return await send("POST", "/v1/previews", form, "image/png").then((r) => r.blob());
+    } catch (error) {
+      const wait = 1000 * (error.retryAfter || 1);
+      if (error.code !== "busy" || Date.now() + wait > deadline) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
 export const api = {
   // images of a job need the key too, so they are fetched here and shown from object URLs
   image: (url) => send("GET", ownPath(url), undefined, "image/*").then((r) => r.blob()),
@@ -64,8 +105,9 @@ export const api = {
   painting: (id) => call("GET", `/v1/paintings/${encodeURIComponent(id)}`),
   styles: () => call("GET", "/v1/styles").then((body) => body.styles),
   submit: (form) => call("POST", "/v1/jobs", form),
-  // the person cut out of a photo (RGBA PNG), or ApiError `no-person`; `busy` when no segmenter is free
-  preview: (form) => send("POST", "/v1/previews", form, "image/png").then((r) => r.blob()),
+  // the person cut out of a photo (RGBA PNG), or ApiError `no-person`; `busy` when no segmenter was free
+  // in time, also after retries
+  preview: (form) => previewTurn(() => previewPatiently(form)),
   job: (id) => call("GET", `/v1/jobs/${id}`),
   cancel: (id) => call("DELETE", `/v1/jobs/${id}`),
 };
