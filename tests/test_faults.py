@@ -193,7 +193,11 @@ def test_a_task_killed_at_its_hard_time_limit_fails_its_job_with_the_reason(
     ):
         command = ["-m", f"services.{service}.worker", *args]
         spawn(command, {**env, **limits}, ready=" ready.", timeout=90, name=service)
-    settings = Settings(redis_url=url, job_timeout=600, max_working_size=4096)  # stylize at full size
+    # stylize at full size (a long inference); the work budget would refuse a 2400x3200 photo stylized at
+    # full size (~2.7 GiB predicted), and this test is about the time limit, not memory
+    settings = Settings(
+        redis_url=url, job_timeout=600, max_working_size=4096, stylizer_budget_bytes=4 * 1024**3
+    )
     with create_app(settings).test_client() as client:
         # without harmonisation the stylizer works at the photo's size, not the (small) placed size
         form = job_form(enlarged(portrait_jpeg, (2400, 3200)), harmonize="false")
