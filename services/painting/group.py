@@ -29,7 +29,7 @@ from services.painting.plan import (
     Spot,
     _reason,
     _search,
-    _style_region,
+    plan_in_box,
     plan_placement,
 )
 from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
@@ -168,21 +168,16 @@ def _plan_at_size(analysis: PaintingAnalysis, person: Person, face_height: float
     why = f"face matched to person {reference + 1}'s ({face_height:.0f} px)"
     on_ground = full_body and analysis.ground_y is not None
     box = best.box
-    scale = box.h / person_h
-    origin = (box.x - box_person[0] * scale, box.y - box_person[1] * scale)
-    width, height = analysis.width, analysis.height
-    avoid = [f.box for f in analysis.faces]
-    return Plan(
+    return plan_in_box(
         "auto",
-        scale,
-        origin,
         box,
-        box.y + box.h,
-        avoid,
-        _style_region(box, width, height),
-        None,
-        _reason(best, why, full_body, on_ground),
-        person.info.face,
+        box_person,
+        (analysis.width, analysis.height),
+        anchor_y=box.y + box.h,
+        avoid=[f.box for f in analysis.faces],
+        spot=None,
+        reason=_reason(best, why, full_body, on_ground),
+        face=person.info.face,
     )
 
 

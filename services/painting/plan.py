@@ -255,6 +255,26 @@ def _style_region(box: Box, width: int, height: int) -> Rect:
     return (x0, y0, x0 + side, y0 + side)
 
 
+def plan_in_box(
+    kind: str,
+    box: Box,
+    person: Rect,
+    size: tuple[int, int],
+    *,
+    anchor_y: int | None,
+    avoid: list[Rect],
+    spot: int | None,
+    reason: str,
+    face: Rect | None,
+) -> Plan:
+    """The plan that puts the photo's `person` rectangle exactly on `box` in a painting of `size`: every
+    kind of plan (explicit, spot, automatic, a group's) ends here, so scale and origin are made one way."""
+    scale = box.h / (person[3] - person[1])
+    origin = (box.x - person[0] * scale, box.y - person[1] * scale)
+    region = _style_region(box, *size)
+    return Plan(kind, scale, origin, box, anchor_y, avoid, region, spot, reason, face)
+
+
 def suggest_spots(analysis: PaintingAnalysis, count: int = SPOT_COUNT) -> list[Spot]:
     """Up to `count` well-separated places for a standard bust, best first."""
     person, face = STANDARD_PERSON, STANDARD_FACE
@@ -306,19 +326,16 @@ def plan_placement(
     avoid = [f.box for f in analysis.faces]
     if not placement.is_auto:
         box = resolve_box(placement, person_w, person_h, width, height)
-        scale = box.h / person_h
-        origin = (box.x - person[0] * scale, box.y - person[1] * scale)
-        return Plan(
+        return plan_in_box(
             "explicit",
-            scale,
-            origin,
             box,
-            None,
-            [],
-            _style_region(box, width, height),
-            None,
-            "as asked",
-            portrait.face,
+            person,
+            (width, height),
+            anchor_y=None,
+            avoid=[],
+            spot=None,
+            reason="as asked",
+            face=portrait.face,
         )
     if spot is not None:
         options = spots if spots is not None else suggest_spots(analysis)
@@ -337,18 +354,16 @@ def plan_placement(
         x = round(chosen.head_centre_x - ((face[0] + face[2]) / 2 - person[0]) * scale)
         x = int(np.clip(x, 0, max(0, width - w)))
         box = Box(x, chosen.bottom - h, w, h)
-        origin = (box.x - person[0] * scale, box.y - person[1] * scale)
-        return Plan(
+        return plan_in_box(
             "spot",
-            scale,
-            origin,
             box,
-            chosen.bottom,
-            avoid,
-            _style_region(box, width, height),
-            spot,
-            f"suggested spot {spot}: {chosen.reason}",
-            portrait.face,
+            person,
+            (width, height),
+            anchor_y=chosen.bottom,
+            avoid=avoid,
+            spot=spot,
+            reason=f"suggested spot {spot}: {chosen.reason}",
+            face=portrait.face,
         )
     base, why = _base_height(analysis, person, face, full_body)
     found = _search(analysis, person, face, full_body, base)
@@ -360,19 +375,16 @@ def plan_placement(
         best = _fallback(analysis, person, face, full_body)
         reason = "no place avoids every painted face: the smallest person in the calmest place"
     box = best.box
-    scale = box.h / person_h
-    origin = (box.x - person[0] * scale, box.y - person[1] * scale)
-    return Plan(
+    return plan_in_box(
         "auto",
-        scale,
-        origin,
         box,
-        box.y + box.h,
-        avoid,
-        _style_region(box, width, height),
-        None,
-        reason,
-        portrait.face,
+        person,
+        (width, height),
+        anchor_y=box.y + box.h,
+        avoid=avoid,
+        spot=None,
+        reason=reason,
+        face=portrait.face,
     )
 
 
