@@ -25,7 +25,7 @@ import requests
 import yaml
 from PIL import Image
 
-from sitter.client import JobFailedError, SitterClient
+from sitter.client import Job, JobFailedError, SitterClient
 from tests.helpers.compose_stack import ROOT, ComposeStack, run
 from tests.helpers.processes import free_port
 
@@ -91,22 +91,26 @@ def client(stack: ComposeStack) -> SitterClient:
     return SitterClient(stack.url, stack.api_key, timeout=30)
 
 
-def finished_picture(client: SitterClient, job_id: str, timeout: float = 240) -> Image.Image:
+def finished_picture(
+    client: SitterClient, job_id: str, timeout: float = 240
+) -> tuple[Job, bytes, Image.Image]:
+    """The finished job's document, its downloaded result and that result decoded (in its stated format)."""
     job = client.wait(job_id, timeout=timeout)
-    picture = Image.open(io.BytesIO(client.result(job_id)))
+    data = client.result(job_id)
+    picture = Image.open(io.BytesIO(data))
     picture.load()
     assert job.result is not None and picture.format == str(job.result["format"]).upper().replace(
         "JPG", "JPEG"
     )
-    return picture
+    return job, data, picture
 
 
-def check_job(client: SitterClient, style: str) -> tuple[str, bytes]:
+def check_job(client: SitterClient, style: str) -> tuple[Job, bytes]:
     """A job in `style` on The Starry Night, downloaded: the painting's size, and the person there."""
     painting = client.painting("starry-night")
     started = time.monotonic()
     job = client.submit(PORTRAIT, painting="starry-night", style=style, format="png")
-    picture = finished_picture(client, job.id)
+    done, data, picture = finished_picture(client, job.id)
     print(f"job in style {style}: {time.monotonic() - started:.2f} s from submission to the finished picture")
     assert picture.size == (painting["width"], painting["height"])
     original = np.asarray(
@@ -116,17 +120,18 @@ def check_job(client: SitterClient, style: str) -> tuple[str, bytes]:
     )
     changed = np.abs(np.asarray(picture.convert("RGB")).astype(int) - original).sum(axis=2) > 30
     assert 0.01 < changed.mean() < 0.6, f"{style}: {changed.mean():.3f} of the painting changed"
-    return job.id, client.result(job.id)
+    return done, data
 
 
 def test_every_worker_runs_under_its_declared_memory_limit(stack: ComposeStack) -> None:
     limits = k8s_limits()
     for service in WORKERS:
-        declared = stack.inspect(service)["HostConfig"]["Memory"]  # type: ignore[index]
+        state = stack.inspect(service)
+        declared = state["HostConfig"]["Memory"]  # type: ignore[index]
         assert declared == limits[service], f"{service}: {declared} in compose, {limits[service]} in k8s"
         limit, _ = cgroup_memory(stack, service)
         assert limit == declared, f"{service}: the kernel enforces {limit}"
-        health = stack.inspect(service)["State"]["Health"]["Status"]  # type: ignore[index]
+        health = state["State"]["Health"]["Status"]  # type: ignore[index]
         assert health == "healthy", service
 
 
@@ -134,9 +139,9 @@ def test_gallery_builtin_and_trained_style_jobs_through_the_published_port(
     stack: ComposeStack, client: SitterClient
 ) -> None:
     for style, service in JOBS.items():
-        job_id, _ = check_job(client, style)
-        assert client.job(job_id).stages["stylize"]["queue"] == f"stylize.{style}"
-        served = client.job(job_id).stages["stylize"]["worker"]  # celery's name: <service>@<hostname>
+        job, _ = check_job(client, style)
+        assert job.stages["stylize"]["queue"] == f"stylize.{style}"
+        served = job.stages["stylize"]["worker"]  # celery's name: <service>@<hostname>
         assert served.endswith("@" + stack.container(service)[:12]), (style, served, service)
 
 
@@ -233,7 +238,7 @@ def test_a_worker_killed_mid_stage_finishes_the_job_once_it_is_back(
     time.sleep(2)
     assert client.job(job.id).status == "running"
     stack.compose("start", "stylizer-gallery")
-    picture = finished_picture(client, job.id, timeout=300)
+    _, _, picture = finished_picture(client, job.id, timeout=300)
     assert picture.size[0] > 1000  # output_scale 2
 
 
@@ -255,11 +260,11 @@ def test_restarting_front_or_gateway_keeps_the_api_answering(
 
 
 def test_down_then_up_keeps_job_records_and_images(stack: ComposeStack, client: SitterClient) -> None:
-    job_id, picture = check_job(client, "starry-night")
+    job, picture = check_job(client, "starry-night")
     stack.compose("down")  # containers and networks go; the volumes stay
     stack.script("up")
-    assert client.job(job_id).status == "succeeded"
-    assert client.result(job_id) == picture
+    assert client.job(job.id).status == "succeeded"
+    assert client.result(job.id) == picture
 
 
 @pytest.fixture(scope="module")
