@@ -247,23 +247,16 @@ def test_consoles_are_published_on_this_host_only_unless_asked_and_flower_then_n
     assert [port.split(":")[0] for port in services["minio"]["ports"]] == ["127.0.0.1"]
     raw = yaml.safe_load(COMPOSE.read_text())["services"]["flower"]
     assert raw["ports"] == ["${FLOWER_BIND:-127.0.0.1}:${FLOWER_PORT:-5555}:5555"]
-    script = services["flower"]["command"][0].replace("$$", "$")
-    env = {"PATH": "/usr/bin:/bin", "BROKER": "redis://nowhere:1/0"}
-    refused = subprocess.run(
-        ["sh", "-c", script.replace("exec celery", "echo would run celery")],
-        env={**env, "BIND": "0.0.0.0", "BASIC_AUTH": ""},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    script = services["flower"]["command"][0].replace("$$", "$").replace("exec celery", "echo celery")
+
+    def flower(bind: str, auth: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "BROKER": "redis://nowhere:1/0", "BIND": bind, "BASIC_AUTH": auth}
+        return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=False)
+
+    refused = flower("0.0.0.0", "")
     assert refused.returncode == 1 and "needs FLOWER_BASIC_AUTH" in refused.stderr
-    allowed = subprocess.run(
-        ["sh", "-c", script.replace("exec celery", "echo celery")],
-        env={**env, "BIND": "0.0.0.0", "BASIC_AUTH": "ops:secret"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    allowed = flower("0.0.0.0", "ops:secret")
+    assert allowed.returncode == 0
     assert "--basic-auth=ops:secret" in allowed.stdout
 
 
