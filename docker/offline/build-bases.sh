@@ -28,12 +28,18 @@ CONTEXT=$(mktemp -d)
 trap 'rm -rf "$CONTEXT"' EXIT
 cp "$HERE/bases.Dockerfile" "$HERE/rabbitmq-entrypoint.sh" "$HERE/s3_server.py" "$CONTEXT/"
 cp "$CA_BUNDLE" "$CONTEXT/ca-certificates.crt"
+MOTO=${MOTO_VERSION:-$(pin moto)}
+CELERY=$(pin celery)
+FLOWER=2.0.1
+# Each base is also tagged with a digest of what it is built from (these files, the CA bundle, the pins),
+# so an edited stand-in is rebuilt rather than an old one reused under the fixed tag compose names.
+DIGEST=$(cat "$CONTEXT"/* | { cat; echo "$MOTO $CELERY $FLOWER"; } | sha256sum | cut -c1-12)
 for target in python nginx redis rabbitmq s3 flower; do
-    if docker image inspect "sitter-offline/$target:$TAG" >/dev/null 2>&1; then
-        continue
+    if ! docker image inspect "sitter-offline/$target:$DIGEST" >/dev/null 2>&1; then
+        echo "building sitter-offline/$target:$TAG"
+        DOCKER_BUILDKIT=0 docker build -q --network host -f "$CONTEXT/bases.Dockerfile" --target "$target" \
+            --build-arg MOTO_VERSION="$MOTO" --build-arg CELERY_VERSION="$CELERY" \
+            --build-arg FLOWER_VERSION="$FLOWER" -t "sitter-offline/$target:$DIGEST" "$CONTEXT" >/dev/null
     fi
-    echo "building sitter-offline/$target:$TAG"
-    DOCKER_BUILDKIT=0 docker build -q --network host -f "$CONTEXT/bases.Dockerfile" --target "$target" \
-        --build-arg MOTO_VERSION="${MOTO_VERSION:-$(pin moto)}" --build-arg CELERY_VERSION="$(pin celery)" \
-        --build-arg FLOWER_VERSION=2.0.1 -t "sitter-offline/$target:$TAG" "$CONTEXT" >/dev/null
+    docker tag "sitter-offline/$target:$DIGEST" "sitter-offline/$target:$TAG"
 done

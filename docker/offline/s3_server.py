@@ -13,7 +13,6 @@ import shutil
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -92,13 +91,12 @@ def main() -> int:
     staging = args.data / "saving"
     shutil.rmtree(staging, ignore_errors=True)
     count = save(s3, staging)
-    shutil.rmtree(args.data / "buckets", ignore_errors=True)
+    shutil.rmtree(args.data / "buckets", ignore_errors=True)  # only now: the new copy is whole
     (staging / "buckets").mkdir(parents=True, exist_ok=True)
-    (staging / "buckets").rename(args.data / "buckets")  # the old copy stays until the new one is whole
+    (staging / "buckets").rename(args.data / "buckets")
     shutil.rmtree(staging)
     print(f"s3: {count} object(s) saved to {args.data}", flush=True)
     server.stop()
-    time.sleep(0.1)
     return 0
 
 
