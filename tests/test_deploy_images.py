@@ -147,23 +147,17 @@ def test_gpu_stylizer_is_a_build_argument() -> None:
     assert '"onnxruntime-gpu[cuda,cudnn]"' in stage
 
 
-def constraint_pins() -> dict[str, str]:
-    lines = (ROOT / "docker" / "constraints.txt").read_text().splitlines()
-    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
-    return {canonicalize_name(name): version for name, version in pins.items()}
-
-
 @pytest.mark.parametrize("service", SERVICES)
 def test_constraints_pin_everything_an_image_installs(service: str) -> None:
-    pins = constraint_pins()
+    pins = lock.read_pins()
     for requirement in lock.requirements(image_extras(service)):
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"{name} is not pinned: run `.venv/bin/python docker/lock.py`"
+        assert name in pins, f"{name} is not pinned: run `make lock`"
         assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]}"
 
 
 def test_constraints_pin_the_gpu_runtime_with_its_cuda_wheels() -> None:
-    pins = constraint_pins()
+    pins = lock.read_pins()
     gpu = Requirement(lock.GPU_REQUIREMENT)
     assert gpu.specifier.contains(pins["onnxruntime-gpu"])
     assert any(name.startswith("nvidia-cudnn") for name in pins)
