@@ -26,6 +26,7 @@ from shared.imageio import decode_image, decode_photo, encode_image, format_for_
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from shared.settings import model_store
+from shared.worker_models import SERVICE_MODELS, export
 from sitter.client import add_submit_parser
 from sitter.extras import needs_extras
 from sitter.stack_arguments import add_arguments as add_stack_arguments
@@ -197,8 +198,6 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_models_export(args: argparse.Namespace) -> int:
-    from shared.worker_models import export
-
     copied = export(args.service, model_store(args.model_dir), Path(args.into))
     print(f"{len(copied)} model(s) of the {args.service} image copied to {args.into}")
     return 0
@@ -373,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = model_cmd.add_parser(
         "export", help="copy the verified models one worker service's image carries into a directory"
     )
-    export.add_argument("service", choices=["segmenter", "stylizer", "compositor"])
+    export.add_argument("service", choices=list(SERVICE_MODELS))
     export.add_argument("into", help="the directory (created when missing)")
     export.set_defaults(handler=cmd_models_export)
 
