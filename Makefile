@@ -25,7 +25,7 @@ $(TRAIN_STAMP): $(STAMP)
 # Refresh the lock: upgrade the venv to the newest versions pyproject.toml allows (no constraints), then pin what
 # is installed (docker/lock.py; its GPU part asks the package index). Run the tests, then commit the new lock.
 lock: $(TRAIN_STAMP)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager -e '.[dev,train,deploy]'
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager -e '.[dev,train]'
 	$(BIN)/python docker/lock.py
 	touch $(STAMP) $(TRAIN_STAMP)
 
