@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from gateway.backends import Backends, backends
 from gateway.docs_api import docs_api
 from gateway.forwarded import ForwardedByLocalFront
+from gateway.gallery_admin import gallery_admin
 from gateway.gallery_api import gallery_api
 from gateway.health_api import health_api
 from gateway.jobs_api import jobs_api
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sitter"] = Backends(settings)
     app.wsgi_app = ForwardedByLocalFront(app.wsgi_app)  # type: ignore[method-assign]
-    for blueprint in (jobs_api, previews_api, gallery_api, health_api, docs_api):
+    for blueprint in (jobs_api, previews_api, gallery_api, gallery_admin, health_api, docs_api):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -14,8 +14,10 @@ from redis import Redis
 
 from gateway.decode_budget import DecodeBudget
 from gateway.preview_slots import PreviewSlots
+from shared.painting_catalog import PaintingCatalog
 from shared.runtime.broker import Broker, broker_for
 from shared.runtime.celery_app import create_celery
+from shared.runtime.gallery_store import RedisGalleryStore, gallery_store
 from shared.runtime.job_store import JobStore
 from shared.runtime.metrics import Metrics
 from shared.runtime.storage import S3BlobStore, redis_client
@@ -49,6 +51,16 @@ class Backends:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.redis, retention_seconds=self.settings.retention_seconds)
+
+    @cached_property
+    def gallery(self) -> RedisGalleryStore:
+        """The operator's added paintings (records in Redis, files in the blob store)."""
+        return gallery_store(self.settings, self.redis)
+
+    @property
+    def catalog(self) -> PaintingCatalog:
+        """The gallery callers see: bundled (unless SITTER_BUNDLED_GALLERY is off) and added paintings."""
+        return PaintingCatalog(self.gallery, bundled=self.settings.bundled_gallery)
 
     @cached_property
     def metrics(self) -> Metrics:

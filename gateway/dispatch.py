@@ -23,7 +23,7 @@ from shared.queues import (
     SEGMENT_QUEUE,
     SEGMENT_TASK,
     STYLIZE_TASK,
-    stylize_queue,
+    job_style_queue,
 )
 from shared.runtime.fanout import all_task_ids, plan_signature, task_id
 
@@ -40,7 +40,7 @@ def enqueue(celery: Celery, job_id: str, params: dict[str, Any]) -> None:
     args = (job_id, params)
     segment = celery.signature(SEGMENT_TASK, args=args, queue=SEGMENT_QUEUE, task_id=f"{job_id}-segment")
     stylize = celery.signature(
-        STYLIZE_TASK, args=args, queue=stylize_queue(params["style"]), task_id=f"{job_id}-stylize"
+        STYLIZE_TASK, args=args, queue=job_style_queue(params, params["style"]), task_id=f"{job_id}-stylize"
     )
     composite = celery.signature(
         COMPOSITE_TASK, args=args, queue=COMPOSITE_QUEUE, task_id=f"{job_id}-composite"

@@ -30,7 +30,7 @@ from shared.jobs import (
     is_group,
     person_stage,
 )
-from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, stylize_queue
+from shared.queues import COMPOSITE_QUEUE, SEGMENT_QUEUE, job_style_queue
 from shared.runtime.fanout import person_style
 from shared.settings import Settings
 
@@ -104,7 +104,7 @@ def _stage(record: JobRecord, name: str, queue: str) -> Stage:
 def _stages(record: JobRecord) -> Stages:
     return {
         "segment": _stage(record, "segment", SEGMENT_QUEUE),
-        "stylize": _stage(record, "stylize", stylize_queue(record.params["style"])),
+        "stylize": _stage(record, "stylize", job_style_queue(record.params, record.params["style"])),
         "composite": _stage(record, "composite", COMPOSITE_QUEUE),
     }
 
@@ -112,7 +112,7 @@ def _stages(record: JobRecord) -> Stages:
 def _group_stages(record: JobRecord) -> Stages:
     """A job with several people: its `plan` stage, then `segment` and `stylize` each summed over the
     people (from the first start to the last end) with every person's own in `people`, then `composite`."""
-    style_queue = stylize_queue(record.params["style"])
+    style_queue = job_style_queue(record.params, record.params["style"])
     return {
         "plan": _stage(record, PLAN_STAGE, style_queue),
         "segment": _people_stage(record, "segment", SEGMENT_QUEUE),
@@ -125,7 +125,11 @@ def _people_stage(record: JobRecord, stage: str, queue: str) -> Stage:
     count = record.people or 0
     people: list[PersonStage] = []
     for person in range(1, count + 1):
-        own = queue if stage == "segment" else stylize_queue(person_style(record.params, person))
+        own = (
+            queue
+            if stage == "segment"
+            else job_style_queue(record.params, person_style(record.params, person))
+        )
         people.append({"person": person, **_times(record.stages.get(person_stage(stage, person), {}), own)})
     return {**_summed(record, stage, count, queue), "people": people}
 

@@ -34,11 +34,11 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.form_fields import Flag, Height, OptionalUnit, Pixels, Unit, Words, first_error, ours
 from gateway.json_schema import OpenApiSchema
-from shared import gallery
-from shared.errors import InvalidParameterError, UnknownStyleError
+from shared.errors import InvalidParameterError, UnknownPaintingError, UnknownStyleError
 from shared.imageio import OUTPUT_FORMATS
 from shared.jobs import is_job_id
 from shared.limits import MAX_OUTPUT_SCALE, MAX_PEOPLE, MIN_OUTPUT_SCALE, check_output_scale
+from shared.painting_catalog import PaintingCatalog
 from shared.queues import (
     BUILTIN_STYLE_COUNT,
     BUILTIN_STYLE_PREFIX,
@@ -61,10 +61,12 @@ def missing_file(name: str) -> InvalidParameterError:
 
 @dataclass(frozen=True)
 class FormContext:
-    """What validation needs beyond the form: the settings and the trained style ids."""
+    """What validation needs beyond the form: the settings, the trained style ids and the gallery (the
+    bundled and the operator's added paintings)."""
 
     settings: Settings
     trained: Collection[str]
+    catalog: PaintingCatalog
 
 
 def _context(info: ValidationInfo) -> FormContext:
@@ -91,8 +93,14 @@ def _known_style(spec: Any, info: ValidationInfo) -> str:
         return CUSTOM_STYLE
     if spec == PAINTING_STYLE and painting_id is not None:
         return str(painting_id)
-    if spec in gallery.paintings() or spec in builtin_style_ids() or spec in trained:
+    if spec in builtin_style_ids() or spec in trained:
         return str(spec)
+    if isinstance(spec, str) and spec and spec not in (PAINTING_STYLE, CUSTOM_STYLE):
+        try:  # a gallery painting's style: it must be analysed (its style vector comes from that)
+            _context(info).catalog.ready(spec)
+            return spec
+        except UnknownPaintingError:
+            pass
     hint = (
         f"{BUILTIN_STYLE_PREFIX}0..{len(builtin_style_ids()) - 1}, a gallery painting id, a trained style "
         "(trained-<id>), or `painting`"
@@ -235,8 +243,8 @@ class SubmissionForm(BaseModel):
                 "a painting is required: `painting` (a gallery id, see GET /v1/paintings) or `painting_file`",
                 field="painting",
             )
-        if value:
-            gallery.size(value)  # unknown id -> UnknownPaintingError (422), before any decoding; cached
+        if value:  # unknown (422), being analysed (409) or failed (422), before any decoding
+            _context(info).catalog.ready(value)
         return value
 
     @field_validator("persons", mode="before")
@@ -306,7 +314,8 @@ class SubmissionForm(BaseModel):
             raise InvalidParameterError(
                 "spot needs a gallery `painting` (uploaded paintings have none)", field="spot"
             )
-        count = len(gallery.spots(painting_id))
+        catalog = _context(info).catalog
+        count = len(catalog.spots(catalog.ready(painting_id)))
         try:
             spot = int(raw)
         except ValueError:

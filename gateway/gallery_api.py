@@ -10,14 +10,17 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from PIL import Image
 
-from gateway.backends import settings
+from gateway.backends import backends, settings
 from gateway.documents import base_url
+from gateway.gallery_admin import resend_stalled_analysis
 from gateway.params import max_request_bytes
 from gateway.problems import ApiProblem
 from shared import gallery
 from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
-from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, stylize_queue
+from shared.gallery_store import READY
+from shared.painting_catalog import CatalogPainting
+from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, style_queue, stylize_queue
 from shared.trained import KIND as TRAINED_KIND
 
 gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
@@ -26,7 +29,7 @@ THUMBNAIL_SIDE = 256
 
 
 @cache
-def _thumbnail(painting_id: str) -> bytes:
+def _bundled_thumbnail(painting_id: str) -> bytes:
     with Image.open(gallery.painting(painting_id).path) as image:
         image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
         buffer = io.BytesIO()
@@ -34,20 +37,23 @@ def _thumbnail(painting_id: str) -> bytes:
     return buffer.getvalue()
 
 
-def _item(item: gallery.Painting, root: str) -> dict[str, Any]:
-    width, height = gallery.size(item.id)
-    return {
-        "id": item.id,
-        "title": item.title,
-        "artist": item.artist,
-        "year": item.year,
-        "licence": item.licence,
-        "width": width,
-        "height": height,
+def item_document(item: CatalogPainting, root: str) -> dict[str, Any]:
+    """A painting as the API shows it; an added one's thumbnail exists once it is analysed."""
+    doc = {
+        **item.describe(),
         "style": item.id,
         "image": f"{root}/v1/paintings/{item.id}/image",
-        "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
     }
+    if item.analysis == READY:
+        doc["thumbnail"] = f"{root}/v1/paintings/{item.id}/image?size=thumbnail"
+    return doc
+
+
+def _find(painting_id: str) -> CatalogPainting:
+    try:
+        return backends().catalog.find(painting_id)
+    except UnknownPaintingError as exc:
+        raise ApiProblem(404, exc.code, exc.message, field="painting") from None
 
 
 @gallery_api.get("/paintings")
@@ -60,40 +66,52 @@ def paintings() -> Response:
         "max_file_bytes": settings().max_upload_bytes,
         "max_request_bytes": max_request_bytes(settings()),
     }
-    return jsonify(
-        {"paintings": [_item(item, root) for item in gallery.paintings().values()], "uploads": uploads}
-    )
+    items = [item_document(item, root) for item in backends().catalog.items()]
+    return jsonify({"paintings": items, "uploads": uploads})
 
 
 @gallery_api.get("/paintings/<painting_id>")
 def painting(painting_id: str) -> Response:
-    """One painting with its suggested spots: where a standard bust fits, best first (submit `spot=N`)."""
-    try:
-        item = gallery.painting(painting_id)
-    except UnknownPaintingError as exc:
-        raise ApiProblem(404, exc.code, exc.message, field="painting") from None
+    """One painting with its suggested spots: where a standard bust fits, best first (submit `spot=N`).
+    An added painting has spots once analysed (`analysis`: pending, ready or failed)."""
+    item = _find(painting_id)
+    if item.analysis != READY:
+        resend_stalled_analysis(item)
+        return jsonify({**item_document(item, base_url(settings())), "spots": []})
     spots = [
         {"index": index, **{key: spot[key] for key in ("x", "y", "width", "height", "reason")}}
-        for index, spot in enumerate(gallery.spots(painting_id))
+        for index, spot in enumerate(backends().catalog.spots(item))
     ]
-    return jsonify({**_item(item, base_url(settings())), "spots": spots})
+    return jsonify({**item_document(item, base_url(settings())), "spots": spots})
 
 
 @gallery_api.get("/paintings/<painting_id>/image")
 def painting_image(painting_id: str) -> Response:
-    try:
-        path = gallery.painting(painting_id).path
-    except UnknownPaintingError as exc:
-        raise ApiProblem(404, exc.code, exc.message, field="painting") from None
+    item = _find(painting_id)
     size = request.args.get("size", "full")
     if size not in ("full", "thumbnail"):
         raise ApiProblem(422, "invalid-parameter", "size must be `full` or `thumbnail`", field="size")
-    return _jpeg(_thumbnail(painting_id) if size == "thumbnail" else path.read_bytes())
+    if size == "full":
+        return _image(backends().catalog.image(item), _content_type(item))
+    if item.bundled:
+        return _image(_bundled_thumbnail(painting_id))
+    if item.analysis != READY:
+        raise ApiProblem(
+            409, "painting-not-ready", f"painting {painting_id!r} has no thumbnail until analysed"
+        )
+    return _image(backends().catalog.thumbnail(item))
 
 
-def _jpeg(data: bytes) -> Response:
-    """A static JPEG with a strong validator, so pickers revalidate cheaply."""
-    response = Response(data, content_type="image/jpeg")
+def _content_type(item: CatalogPainting) -> str:
+    if item.bundled:
+        return "image/jpeg"
+    stored = backends().gallery.get(item.id)
+    return stored.content_type if stored is not None else "application/octet-stream"
+
+
+def _image(data: bytes, content_type: str = "image/jpeg") -> Response:
+    """A static image with a strong validator, so pickers revalidate cheaply."""
+    response = Response(data, content_type=content_type)
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response.make_conditional(request)  # type: ignore[return-value]
@@ -104,21 +122,24 @@ def builtin_thumbnail(style_id: str) -> Response:
     known = {style.id: style.index for style in builtin_styles()}
     if style_id not in known:
         raise ApiProblem(404, "style-not-found", f"no built-in style {style_id!r}", field="style")
-    return _jpeg(thumbnail_path(known[style_id]).read_bytes())
+    return _image(thumbnail_path(known[style_id]).read_bytes())
 
 
 @gallery_api.get("/styles")
 def styles() -> Response:
     root = base_url(settings())
+    catalog = backends().catalog.items()
+    shown = {item.id for item in catalog}
     items: list[dict[str, Any]] = [
         {
             "id": item.id,
             "kind": "painting",
             "title": f"{item.title} ({item.artist})",
-            "queue": stylize_queue(item.id),
+            "queue": style_queue(item.id, item.own_queue),
             "thumbnail": f"{root}/v1/paintings/{item.id}/image?size=thumbnail",
         }
-        for item in gallery.paintings().values()
+        for item in catalog
+        if item.analysis == READY
     ]
     items += [
         {
@@ -139,7 +160,7 @@ def styles() -> Response:
             "painting": style.painting,
             **(
                 {"thumbnail": f"{root}/v1/paintings/{style.painting}/image?size=thumbnail"}
-                if style.painting in gallery.paintings()
+                if style.painting in shown
                 else {}
             ),
         }

@@ -69,6 +69,9 @@ def metrics() -> Response:
     _may_scrape()
     back = backends()
     queues = all_queues(list(gallery.paintings()), settings().models.trained_style_ids())
+    # an added painting given a worker group of its own has its own queue too
+    own = [item.queue for item in back.catalog.items() if not item.bundled and item.own_queue]
+    queues += [queue for queue in own if queue not in queues]
     depths = back.broker.depths(queues)
     gauges = [
         ("sitter_queue_depth", {"queue": queue}, float(depth))

@@ -88,6 +88,17 @@ class PersonResult(TypedDict):
 
 
 # documents.py sends these keys of the stored result (not its blob key), in this order, where present
+class PaintingCredit(TypedDict):
+    """Whose painting the picture is made from, and on what terms (a gallery painting's record)."""
+
+    id: str
+    title: str
+    artist: str
+    year: str
+    licence: str
+    source: str
+
+
 class JobResult(TypedDict):
     """The finished picture: its format, size, and where the person (or each person) was placed."""
 
@@ -110,6 +121,12 @@ class JobResult(TypedDict):
         ]
     ]
     order: NotRequired[Annotated[list[int], Field(description="Several people: back to front")]]
+    painting: NotRequired[
+        Annotated[
+            PaintingCredit,
+            Field(description="A gallery painting's credit: title, artist, year, licence and source"),
+        ]
+    ]
     width: int
     height: int
 

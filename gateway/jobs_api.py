@@ -171,7 +171,7 @@ def submit() -> Response:
             return replay
     check_rate()
     back.jobs.fail_overdue(settings().job_timeout)  # lost jobs must not hold places under the caps
-    submission = parse_submission(request.form, request.files, settings(), back.decode_budget)
+    submission = parse_submission(request.form, request.files, settings(), back.decode_budget, back.catalog)
     portraits = list(submission.portraits)
     if not portraits:
         assert submission.portrait_from is not None

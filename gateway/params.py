@@ -31,10 +31,11 @@ from gateway.decode_budget import DecodeBudget
 from gateway.form import PLACEMENT_FIELDS, FormContext, missing_file, read_form
 from gateway.job_budget import check_work
 from gateway.problems import ApiProblem
-from shared import gallery
 from shared.errors import SitterError
 from shared.imageio import finish_probe, open_for_probe
 from shared.limits import check_box_bounds, check_output_pixels
+from shared.painting_catalog import PaintingCatalog
+from shared.queues import ADDED_KEY, CREDIT_KEY, STYLE_QUEUES_KEY, style_queue
 from shared.settings import Settings
 from shared.work_budget import Photo
 
@@ -65,14 +66,20 @@ class Submission:
 
 
 def parse_submission(
-    form: MultiDict[str, str], files: MultiDict[str, FileStorage], settings: Settings, budget: DecodeBudget
+    form: MultiDict[str, str],
+    files: MultiDict[str, FileStorage],
+    settings: Settings,
+    budget: DecodeBudget,
+    catalog: PaintingCatalog | None = None,
 ) -> Submission:
+    """`catalog`: the gallery the job may name (default: the bundled paintings only)."""
+    catalog = catalog or PaintingCatalog(None)
     portraits = [
         _read_upload(upload, "portrait", settings) for upload in files.getlist("portrait") if upload.filename
     ]
     painting_file = read_file(files, "painting_file", settings, required=False)
     trained = settings.models.trained_style_ids()  # SITTER_TRAINED_DIR's networks too
-    fields = read_form(form, portraits, painting_file, FormContext(settings, trained))
+    fields = read_form(form, portraits, painting_file, FormContext(settings, trained, catalog))
     params: dict[str, Any] = {
         "painting": fields.painting,
         "style": fields.style,
@@ -87,6 +94,15 @@ def parse_submission(
         "callback_url": fields.callback_url,
     }
     people = {str(number): person.model_dump(exclude_none=True) for number, person in fields.persons.items()}
+    added = _added_versions(
+        catalog, [fields.painting, fields.style, *(p.style for p in fields.persons.values())]
+    )
+    if added:  # the versions accepted now: a later delete or re-add does not change this job's painting
+        params[ADDED_KEY] = added
+        params[STYLE_QUEUES_KEY] = {
+            painting_id: style_queue(painting_id, catalog.find(painting_id).own_queue)
+            for painting_id in added
+        }
     if fields.several:  # the one-person fields are refused by the form; each person has their own
         del params["placement"], params["spot"]
         params["group"] = {
@@ -110,7 +126,9 @@ def parse_submission(
         width, height = painting.width, painting.height
     else:
         assert fields.painting is not None
-        width, height = gallery.size(fields.painting)
+        chosen = catalog.ready(fields.painting)
+        width, height = chosen.width, chosen.height
+        params[CREDIT_KEY] = chosen.credit()  # travels to the result: whose painting, on what terms
     check_box_bounds(fields.x, fields.y, fields.height, width, height)
     check_output_pixels(width, height, fields.output_scale, settings.max_pixels)
     for number, person in fields.persons.items():
@@ -123,6 +141,15 @@ def parse_submission(
         painting=painting_file,
         more_portraits=tuple(portraits[1:]),
     )
+
+
+def _added_versions(catalog: PaintingCatalog, ids: list[str | None]) -> dict[str, str]:
+    """{id: version} of the operator's added paintings among the job's painting and styles."""
+    found: dict[str, str] = {}
+    for painting_id in ids:
+        if painting_id and painting_id not in found and catalog.is_added(painting_id):
+            found[painting_id] = catalog.ready(painting_id).version
+    return found
 
 
 def validate_image(data: bytes, what: str, settings: Settings, budget: DecodeBudget) -> Photo:

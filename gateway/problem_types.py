@@ -26,6 +26,17 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "idempotency-key-reused": (422, "The Idempotency-Key was already used for a different request."),
     "unknown-painting": (422, "`painting` is not a gallery id (GET /v1/paintings)."),
     "unknown-style": (422, "`style` is not a style id (GET /v1/styles)."),
+    "painting-not-ready": (
+        409,
+        "The operator's added painting is still being analysed; retry after Retry-After seconds.",
+    ),
+    "painting-analysis-failed": (
+        422,
+        "The operator's added painting could not be analysed (its `error` says why); it takes no jobs.",
+    ),
+    "painting-exists": (409, "POST /v1/paintings with an id the gallery already has."),
+    "painting-read-only": (409, "A bundled painting cannot be changed or deleted (SITTER_BUNDLED_GALLERY)."),
+    "admin-required": (403, "Changing the gallery needs an admin key (SITTER_ADMIN_KEYS), not an API key."),
     "unauthorized": (401, "API keys are configured and the request has no valid one."),
     "development-mode": (
         403,

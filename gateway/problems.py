@@ -17,6 +17,7 @@ from shared.errors import (
     SitterError,
     StorageFullError,
 )
+from shared.gallery_store import PaintingExistsError, PaintingNotReadyError, PaintingReadOnlyError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -66,6 +67,10 @@ def from_sitter_error(error: SitterError) -> ApiProblem:
     a full blob store is 507, with a hint to retry later."""
     if isinstance(error, StorageFullError):
         return ApiProblem(507, error.code, error.message, headers={"Retry-After": "60"})
+    if isinstance(error, PaintingNotReadyError):
+        return ApiProblem(409, error.code, error.message, field=error.field, headers={"Retry-After": "5"})
+    if isinstance(error, PaintingExistsError | PaintingReadOnlyError):
+        return ApiProblem(409, error.code, error.message, field=error.field)
     if isinstance(error, ImageTooLargeError):
         status = 413
     elif isinstance(error, InvalidImageError) and isinstance(error.__cause__, UnidentifiedImageError):

@@ -11,6 +11,13 @@ unacknowledged (running) messages as well as ready ones only through the managem
 over AMQP it sees the ready ones alone), so a group busy with work is never scaled down under it.
 
     .venv/bin/python -m k8s.generate_workers           # rewrite k8s/base/workers/ and the overlay
+
+An operator's added painting (POST /v1/paintings) is served by the group holding the style `gallery`
+(queue `stylize.gallery`). A popular one gets a group of its own: this prints its Deployment, disruption
+budget and ScaledObject (shaped like that group's), to apply next to the base; then PATCH the painting
+with `own_queue: true` so its jobs go to `stylize.<id>` (docs/deployment.md):
+
+    .venv/bin/python -m k8s.generate_workers --painting night-watch [--server URL] | kubectl apply -f -
 """
 
 from __future__ import annotations
@@ -22,7 +29,14 @@ from typing import Any
 import yaml
 
 from shared import gallery
-from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_style_ids, is_style_id, stylize_queue
+from shared.queues import (
+    ADDED_STYLES,
+    COMPOSITE_QUEUE,
+    SEGMENTER_QUEUES,
+    all_style_ids,
+    is_style_id,
+    stylizer_queues,
+)
 from shared.trained import trained_style_ids
 
 K8S = Path(__file__).resolve().parent
@@ -70,7 +84,7 @@ def labels(worker: Obj) -> dict[str, str]:
 
 def queues(worker: Obj) -> list[str]:
     if worker["service"] == "stylizer":
-        return [stylize_queue(style) for style in worker["styles"]]
+        return stylizer_queues(worker["styles"])
     return FIXED_QUEUES[worker["service"]]
 
 
@@ -294,8 +308,43 @@ def generate(spec: Obj, configmap: Obj) -> dict[str, str]:
     return files
 
 
-def main() -> int:
+def painting_group(spec: Obj, configmap: Obj, painting_id: str) -> str:
+    """The YAML of a worker group of one added painting's own, modelled on the added paintings' group."""
+    template = next(worker for worker in spec["workers"] if ADDED_STYLES in worker.get("styles", []))
+    if not is_style_id(painting_id) or painting_id in all_style_ids(list(gallery.paintings()), []):
+        raise ValueError(f"{painting_id!r} is not an added painting's id")
+    worker = {**template, "name": f"stylizer-{painting_id}", "styles": [painting_id], "minReplicas": 0}
+    grace_s = int(configmap["data"]["SITTER_TASK_TIME_LIMIT"]) + SHUTDOWN_MARGIN_S
+    objects = [
+        deployment(worker, grace_s),
+        disruption_budget(worker),
+        scaled_object(worker, broker_db(configmap)),
+    ]
+    return yaml.dump_all(objects, Dumper=Dumper, sort_keys=False)
+
+
+def _check_on_server(server: str, painting_id: str) -> None:
+    """The painting must be one of the service's added paintings (not a typo, not a bundled one)."""
+    import requests
+
+    response = requests.get(f"{server.rstrip('/')}/v1/paintings/{painting_id}", timeout=10)
+    if response.status_code != 200 or response.json().get("bundled", True):
+        raise ValueError(f"{server} has no added painting {painting_id!r} (HTTP {response.status_code})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m k8s.generate_workers")
+    parser.add_argument("--painting", help="print a worker group of this added painting's own instead")
+    parser.add_argument("--server", help="with --painting: check it is an added painting of this service")
+    args = parser.parse_args(argv)
     spec = yaml.safe_load(SPEC.read_text())
+    if args.painting:
+        if args.server:
+            _check_on_server(args.server, args.painting)
+        print(painting_group(spec, yaml.safe_load(CONFIGMAP.read_text()), args.painting), end="")
+        return 0
     files = generate(spec, yaml.safe_load(CONFIGMAP.read_text()))
     OUT.mkdir(parents=True, exist_ok=True)
     for stale in set(path.name for path in OUT.glob("*.yaml")) - set(files):

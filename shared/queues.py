@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 SEGMENT_QUEUE = "segment"
 # the cut-out shown while the user places the person: its own queue, so a backlog of jobs' segment tasks does
@@ -11,10 +12,18 @@ PREVIEW_QUEUE = "preview"
 SEGMENTER_QUEUES = (PREVIEW_QUEUE, SEGMENT_QUEUE)
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
+# the operator's added paintings (POST /v1/paintings): analysed on `paintings`, their styles served on
+# `stylize.gallery` by whichever stylizer serves the style group `gallery` (no restart when one is added)
+PAINTINGS_QUEUE = "paintings"
+ADDED_STYLES = "gallery"
+ADDED_KEY = "added"  # job params: {painting or style id: version} of the added paintings the job uses
+STYLE_QUEUES_KEY = "style_queues"  # job params: {style id: queue} where it is not `stylize.<style id>`
+CREDIT_KEY = "painting_credit"  # job params: a gallery painting's title, artist, year, licence, source
 
 SEGMENT_TASK = "sitter.segment"
 STYLIZE_TASK = "sitter.stylize"
 COMPOSITE_TASK = "sitter.composite"
+ANALYSE_PAINTING_TASK = "sitter.analyse_painting"  # an added painting's analysis (PAINTINGS_QUEUE)
 PLAN_PEOPLE_TASK = "sitter.plan_people"  # a job with several people: runs on the job's stylize queue
 JOB_FAILED_TASK = "sitter.job_failed"  # chord error callback, registered in every worker
 
@@ -37,18 +46,36 @@ def stylize_queue(style_id: str) -> str:
     return f"{STYLIZE_QUEUE_PREFIX}{style_id}"
 
 
+def style_queue(style_id: str, own: bool) -> str:
+    """The stylize queue of a style: its own, or (an added painting not given its own worker group) the
+    added paintings' shared queue."""
+    return stylize_queue(style_id if own else ADDED_STYLES)
+
+
+def job_style_queue(params: dict[str, Any], style_id: str) -> str:
+    """Where a job's stylize (or plan) task for `style_id` goes, as decided when the job was accepted."""
+    return str(params.get(STYLE_QUEUES_KEY, {}).get(style_id) or stylize_queue(style_id))
+
+
+def stylizer_queues(styles: list[str] | tuple[str, ...]) -> list[str]:
+    """What a stylizer serving `styles` consumes: `stylize.<style>` each; the one serving the added
+    paintings' group also analyses them (PAINTINGS_QUEUE)."""
+    queues = [stylize_queue(style) for style in styles]
+    return [*queues, PAINTINGS_QUEUE] if ADDED_STYLES in styles else queues
+
+
 def builtin_style_ids() -> list[str]:
     return [f"{BUILTIN_STYLE_PREFIX}{index}" for index in range(BUILTIN_STYLE_COUNT)]
 
 
 def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     """Every style a stylizer can serve: each gallery painting, the built-ins, the trained networks
-    (`trained-<id>`: `ModelStore.trained_style_ids()`, the shipped ones and SITTER_TRAINED_DIR's) and
-    uploaded paintings."""
-    return [*gallery_ids, *builtin_style_ids(), *trained_ids, CUSTOM_STYLE]
+    (`trained-<id>`: `ModelStore.trained_style_ids()`, the shipped ones and SITTER_TRAINED_DIR's),
+    uploaded paintings and the operator's added paintings (one group)."""
+    return [*gallery_ids, *builtin_style_ids(), *trained_ids, CUSTOM_STYLE, ADDED_STYLES]
 
 
 def all_queues(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     """Every queue the system routes to, for monitoring queue depth and for deployment cross-checks."""
     styles = all_style_ids(gallery_ids, trained_ids)
-    return [*SEGMENTER_QUEUES, COMPOSITE_QUEUE, *(stylize_queue(style) for style in styles)]
+    return [*SEGMENTER_QUEUES, COMPOSITE_QUEUE, PAINTINGS_QUEUE, *(stylize_queue(style) for style in styles)]

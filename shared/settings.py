@@ -32,6 +32,7 @@ class Settings:
     blob_redis_url: str = ""  # the Redis that holds the blobs with storage "redis"; defaults to redis_url
     s3_bucket: str = "sitter"
     s3_prefix: str = "jobs/"
+    s3_gallery_prefix: str = "gallery/"  # the operator's paintings: never expired, so not under s3_prefix
     s3_endpoint_url: str = ""  # e.g. http://minio:9000 for MinIO
     s3_region: str = "us-east-1"
     model_dir: Path = field(default_factory=default_model_dir)  # default: the per-user cache
@@ -77,6 +78,9 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     metrics_public: bool = False  # /metrics without a key even when API keys are set (a private scrape)
     cors_origins: tuple[str, ...] = ()
+    admin_keys: tuple[str, ...] = ()  # keys that may add, change and remove gallery paintings (/v1/paintings)
+    bundled_gallery: bool = True  # offer the 13 bundled paintings; false: the gallery is only the operator's
+    gallery_dir: Path | None = None  # the CLI's own gallery (`sitter gallery add` without --server)
 
     def __post_init__(self) -> None:
         if self.storage not in ("redis", "s3"):
@@ -109,6 +113,13 @@ class Settings:
                 "SITTER_PREVIEW_SLOTS, SITTER_PREVIEW_SLOTS_PER_KEY and SITTER_PREVIEW_QUEUE_MAX "
                 "must be at least 1"
             )
+        if self.storage == "s3" and self.s3_gallery_prefix.startswith(self.s3_prefix):
+            raise SitterError(
+                "SITTER_S3_GALLERY_PREFIX must not lie under SITTER_S3_PREFIX: job blobs expire, "
+                "the gallery's paintings must not"
+            )
+        if set(self.admin_keys) & set(self.api_keys):
+            raise SitterError("SITTER_ADMIN_KEYS must differ from SITTER_API_KEYS")
         if self.worker_concurrency < 1:
             raise SitterError("SITTER_WORKER_CONCURRENCY must be at least 1")
         try:

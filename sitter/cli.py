@@ -25,24 +25,40 @@ from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, decode_photo, encode_image, format_for_path
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
-from shared.settings import model_store
+from shared.settings import Settings, model_store
 from shared.worker_models import SERVICE_MODELS, export
+from sitter import gallery_cli
 from sitter.client import add_submit_parser
 from sitter.extras import needs_extras
 from sitter.stack_arguments import add_arguments as add_stack_arguments
 
 if TYPE_CHECKING:
+    from services.painting.known import KnownPainting
     from services.painting.options import Harmonize
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _load_painting(ref: str) -> tuple[str, np.ndarray]:
-    """A gallery id or a path to any image; returns a display name and the RGB array."""
+def _load_painting(ref: str) -> tuple[str, np.ndarray, str | None, KnownPainting | None]:
+    """A gallery id (bundled, or added to the local gallery: `sitter gallery add`) or a path to any image:
+    a display name, the RGB array, the gallery id and an added painting's stored analysis."""
+    from sitter.gallery_cli import local_catalog
+
     path = Path(ref)
-    if ref not in gallery.paintings() and path.is_file():
-        return path.name, decode_image(path, what="painting")
-    return ref, gallery.load_painting(ref)
+    if ref in gallery.paintings():
+        return ref, gallery.load_painting(ref), ref, None
+    catalog = local_catalog()
+    if catalog.is_added(ref):
+        from services.painting.known import added_known
+        from shared.added_paintings import added_image
+
+        item = catalog.ready(ref)
+        assert catalog.store is not None
+        image = added_image(catalog.store, ref, item.version, Settings.from_env().max_pixels)
+        return ref, image, ref, added_known(catalog.store, ref, item.version)
+    if path.is_file():
+        return path.name, decode_image(path, what="painting"), None, None
+    return ref, gallery.load_painting(ref), ref, None  # an unknown id: the gallery's own error
 
 
 def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
@@ -109,7 +125,7 @@ def cmd_blend(args: argparse.Namespace) -> int:
     elif args.box or args.order:
         raise InvalidParameterError("--box and --order are for several people", field="box")
     portraits = [decode_photo(Path(p), what="portrait") for p in args.portrait]  # as the workers do
-    name, painting = _load_painting(args.painting)
+    name, painting, gallery_id, known = _load_painting(args.painting)
     placement = Placement.parse(args.x, args.y, args.height, auto=args.auto)
     if args.spot is not None and not placement.is_auto:
         raise InvalidParameterError("--spot cannot be combined with --x, --y or --height", field="spot")
@@ -126,7 +142,6 @@ def cmd_blend(args: argparse.Namespace) -> int:
     decoded = time.perf_counter()
     pipeline = Pipeline(model_store(args.model_dir))
     loaded = time.perf_counter()
-    gallery_id = args.painting if args.painting in gallery.paintings() else None
     out = Path(args.output)
     if many:
         group = pipeline.blend_group(
@@ -137,12 +152,13 @@ def cmd_blend(args: argparse.Namespace) -> int:
             painting_id=gallery_id,
             order=order,
             group_photo=args.people == "all",
+            known=known,
         )
         image, timings = group.image, group.timings
         placed = list(zip(group.boxes, group.plans, strict=True))
     else:
         result = pipeline.blend(
-            portraits[0], painting, placement, options, painting_id=gallery_id, spot=args.spot
+            portraits[0], painting, placement, options, painting_id=gallery_id, spot=args.spot, known=known
         )
         image, timings = result.image, result.timings
         placed = [(result.box, result.plan)]
@@ -448,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the whole stack here: redis, gateway, one worker per service")
     add_stack_arguments(up)  # the same options as `python -m sitter.stack`
     up.set_defaults(handler=cmd_up)
+    gallery_cli.add_parser(sub)
     return parser
 
 

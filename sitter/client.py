@@ -268,6 +268,35 @@ class SitterClient:
         item: dict[str, Any] = self._request("GET", f"/v1/paintings/{painting_id}").json()
         return item
 
+    def add_painting(
+        self,
+        image: ImageInput,
+        painting_id: str,
+        *,
+        title: str,
+        artist: str,
+        year: str,
+        licence: str,
+        source: str = "",
+    ) -> dict[str, Any]:
+        """Add a painting to the operator's gallery (an admin key); answered at once with
+        `analysis: pending`: poll `painting(id)` until it is `ready` (or `failed`)."""
+        fields = {"id": painting_id, "title": title, "artist": artist, "year": year, "licence": licence}
+        if source:
+            fields["source"] = source
+        files = {"image": _file_part("image", image)}
+        item: dict[str, Any] = self._request("POST", "/v1/paintings", data=fields, files=files).json()
+        return item
+
+    def update_painting(self, painting_id: str, **fields: str) -> dict[str, Any]:
+        """New title, artist, year, licence or source of an added painting (an admin key)."""
+        item: dict[str, Any] = self._request("PATCH", f"/v1/paintings/{painting_id}", json=fields).json()
+        return item
+
+    def remove_painting(self, painting_id: str) -> None:
+        """Delete an added painting (an admin key): new jobs naming it are refused, running ones finish."""
+        self._request("DELETE", f"/v1/paintings/{painting_id}")
+
     def styles(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self._request("GET", "/v1/styles").json()["styles"]
         return items

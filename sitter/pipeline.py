@@ -17,8 +17,8 @@ from services.compositor.output_scale import at_output_scale
 from services.compositor.people import Layer, composite_people
 from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
-from services.painting.gallery_analysis import gallery_analysis
 from services.painting.group import MAX_PEOPLE, Person, plan_group
+from services.painting.known import KnownPainting, bundled_known
 from services.painting.options import Harmonize
 from services.painting.people import find_people
 from services.painting.plan import Plan, PortraitInfo
@@ -97,14 +97,15 @@ class Pipeline:
         *,
         painting_id: str | None = None,
         spot: int | None = None,
+        known: KnownPainting | None = None,
     ) -> BlendResult:
-        """`painting_id` names a gallery painting (its shipped analysis is used); otherwise the painting is
-        analysed here."""
+        """`painting_id` names a gallery painting: its analysis is `known` (an added painting's) or the
+        bundled one's shipped analysis; without an id the painting is analysed here."""
         options = options or BlendOptions()
         steps = options.harmonize
         timings: dict[str, float] = {}
         with _timed(timings, "plan"):
-            plan = plan_for(self.analyser, portrait, painting, painting_id, placement, spot)
+            plan = plan_for(self.analyser, portrait, painting, _known(painting_id, known), placement, spot)
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
@@ -127,6 +128,7 @@ class Pipeline:
         painting_id: str | None = None,
         order: list[int] | None = None,
         group_photo: bool = False,
+        known: KnownPainting | None = None,
     ) -> GroupResult:
         """Several people in one painting: separate portraits (1..MAX_PEOPLE), or every person of one group
         photo (`group_photo`). Each person is matted (with the person check), planned together
@@ -138,7 +140,8 @@ class Pipeline:
         steps = options.harmonize
         timings: dict[str, float] = {}
         with _timed(timings, "analyse"):
-            analysis = gallery_analysis(painting_id) if painting_id else self.analyser.analyse(painting)
+            ahead = _known(painting_id, known)
+            analysis = ahead.analysis if ahead else self.analyser.analyse(painting)
             if group_photo:
                 if len(portraits) != 1:
                     raise InvalidParameterError("a group photo is one photo", field="portrait")
@@ -211,3 +214,9 @@ class Pipeline:
         faces), with the face boxes the planner needs and each face's size relative to the largest."""
         sources = find_people(photo, self.analyser.faces)
         return [s.cut(photo) for s in sources], [s.info for s in sources], [s.size for s in sources]
+
+
+def _known(painting_id: str | None, known: KnownPainting | None) -> KnownPainting | None:
+    if known is not None or not painting_id:
+        return known
+    return bundled_known(painting_id)

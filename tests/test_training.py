@@ -19,6 +19,7 @@ from services.stylizer.stylizer import Stylizer  # noqa: E402
 from services.stylizer.trained import TrainedStyle  # noqa: E402
 from shared import gallery  # noqa: E402
 from shared.models import ModelStore, model_path  # noqa: E402
+from shared.painting_catalog import PaintingCatalog
 from shared.queues import all_style_ids  # noqa: E402
 from shared.settings import Settings, model_store  # noqa: E402
 from sitter.cli import main  # noqa: E402
@@ -105,7 +106,7 @@ def test_train_style_command_registers_a_style_that_the_stylizer_serves(
 
     assert "trained-tiny-wave" in all_style_ids(list(gallery.paintings()), store.trained_style_ids())
     asked = MultiDict({"painting": "starry-night", "style": "trained-tiny-wave"})
-    context = FormContext(Settings(), store.trained_style_ids())
+    context = FormContext(Settings(), store.trained_style_ids(), PaintingCatalog(None))
     assert read_form(asked, [b"a photo"], None, context).style == "trained-tiny-wave"  # the API takes it
     assert main(["styles"]) == 0 and "trained-tiny-wave" in capsys.readouterr().out
     assert "trained-tiny-wave" not in ModelStore(models).trained_styles()  # without the directory: unknown

@@ -86,7 +86,8 @@ async function start() {
   try {
     let gallery;
     [gallery, state.styles] = await Promise.all([api.paintings(), api.styles()]);
-    state.paintings = gallery.paintings;
+    // the operator's added paintings are offered once analysed (`analysis`: pending, ready or failed)
+    state.paintings = gallery.paintings.filter((item) => (item.analysis || "ready") === "ready");
     state.uploads = gallery.uploads || null; // a server without it: photos are still shrunk, not fitted
     renderGallery();
     renderStyles();

@@ -33,6 +33,9 @@ export function renderGallery() {
     caption.innerHTML = "<strong></strong><span></span>";
     caption.firstChild.textContent = item.title;
     caption.lastChild.textContent = `${item.artist}, ${item.year}`;
+    if (item.licence) {
+      button.title = `${item.title}, ${item.artist}, ${item.year}. Licence: ${item.licence}`;
+    }
     button.append(img, caption);
     button.addEventListener("click", () => chooseGalleryPainting(item.id));
     gallery.append(button);

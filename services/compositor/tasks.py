@@ -18,6 +18,7 @@ from services.compositor.output_scale import at_output_scale
 from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
+from shared.added_paintings import added_image
 from shared.blob_codec import decode_matte, encode_png_fast
 from shared.imageio import CONTENT_TYPES, decode_image, encode_image, encode_thumbnail
 from shared.jobs import (
@@ -32,7 +33,7 @@ from shared.jobs import (
     person_blob,
     result_blob,
 )
-from shared.queues import COMPOSITE_TASK
+from shared.queues import ADDED_KEY, COMPOSITE_TASK, CREDIT_KEY
 from shared.runtime.worker import Runtime, run_stage, runtime, settle
 
 
@@ -62,7 +63,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             plan=plan_out,
             harmonize=Harmonize.from_flag(params["harmonize"]),
         )
-        stored = _store_picture(rt, job_id, params["format"], placed.image)
+        stored = _store_picture(rt, job_id, params, placed.image)
         rt.blobs.put(blob_key(job_id, CUTOUT_BLOB), encode_png_fast(placed.cutout), content_type="image/png")
         return {**stored, "box": _box(placed.box), "placement": _placement(plan)}
 
@@ -91,7 +92,7 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
         scale = params.get("output_scale", 1.0)
         painting = _painting(rt, job_id, params)
         image, boxes = composite_people(painting, layers, people.group.order, harmonize, scale)
-        stored = _store_picture(rt, job_id, params["format"], image)
+        stored = _store_picture(rt, job_id, params, image)
         each = []
         for person, (box, plan, source) in enumerate(
             zip(boxes, people.group.plans, people.sources, strict=True), start=1
@@ -128,16 +129,23 @@ def _box(box: Box) -> dict[str, int]:
 
 
 def _painting(rt: Runtime, job_id: str, params: dict[str, Any]) -> np.ndarray:
-    """The job's painting: a gallery one the worker holds decoded, or the one uploaded with the job."""
-    if params["painting"]:
-        painting: np.ndarray = rt.models[params["painting"]]
+    """The job's painting: a bundled one the worker holds decoded, an added one (the version the job was
+    accepted with), or the one uploaded with the job."""
+    painting_id = params["painting"]
+    version = params.get(ADDED_KEY, {}).get(painting_id) if painting_id else None
+    if painting_id and version:
+        return added_image(rt.added, painting_id, version, rt.settings.max_pixels)
+    if painting_id:
+        painting: np.ndarray = rt.models[painting_id]
         return painting
     raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
     return decode_image(raw, max_pixels=rt.settings.max_pixels, what="painting")
 
 
-def _store_picture(rt: Runtime, job_id: str, fmt: str, image: np.ndarray) -> dict[str, Any]:
-    """Write the finished picture and its thumbnail; the result fields that describe the picture."""
+def _store_picture(rt: Runtime, job_id: str, params: dict[str, Any], image: np.ndarray) -> dict[str, Any]:
+    """Write the finished picture and its thumbnail; the result fields that describe the picture (with
+    the gallery painting's credit: its licence and source travel with every picture made from it)."""
+    fmt = params["format"]
     rt.blobs.put(
         blob_key(job_id, result_blob(fmt)), encode_image(image, fmt), content_type=CONTENT_TYPES[fmt]
     )
@@ -149,6 +157,7 @@ def _store_picture(rt: Runtime, job_id: str, fmt: str, image: np.ndarray) -> dic
         "content_type": CONTENT_TYPES[fmt],
         "width": width,
         "height": height,
+        **({"painting": params[CREDIT_KEY]} if params.get(CREDIT_KEY) else {}),
     }
 
 

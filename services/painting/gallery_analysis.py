@@ -14,6 +14,9 @@ import sys
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from services.painting.analysis import PaintingAnalyser
 from services.painting.plan import Spot, suggest_spots
@@ -22,13 +25,19 @@ from shared import gallery
 from shared.settings import model_store
 
 
-def compute(analyser: PaintingAnalyser) -> dict[str, dict[str, object]]:
+def analysis_document(analyser: PaintingAnalyser, painting: np.ndarray) -> dict[str, Any]:
+    """What is kept of a painting's analysis: faces, figures, ground, saliency and the suggested spots.
+    The same for the bundled gallery (this file's output) and the operator's added paintings."""
+    analysis = analyser.analyse(painting)
+    return {**analysis.to_json(), "spots": [asdict(spot) for spot in suggest_spots(analysis)]}
+
+
+def compute(analyser: PaintingAnalyser) -> dict[str, dict[str, Any]]:
     """{painting id: analysis JSON with its suggested spots} for the whole gallery."""
-    out: dict[str, dict[str, object]] = {}
-    for painting_id in gallery.paintings():
-        analysis = analyser.analyse(gallery.load_painting(painting_id))
-        out[painting_id] = {**analysis.to_json(), "spots": [asdict(s) for s in suggest_spots(analysis)]}
-    return out
+    return {
+        painting_id: analysis_document(analyser, gallery.load_painting(painting_id))
+        for painting_id in gallery.paintings()
+    }
 
 
 @cache

@@ -6,7 +6,7 @@ import numpy as np
 
 from services.compositor.placement import Placement
 from services.painting.analysis import PaintingAnalyser
-from services.painting.gallery_analysis import gallery_analysis, gallery_spots
+from services.painting.known import KnownPainting
 from services.painting.plan import Plan, plan_placement
 from services.painting.portrait import portrait_info
 
@@ -15,13 +15,14 @@ def plan_for(
     analyser: PaintingAnalyser,
     portrait: np.ndarray,
     painting: np.ndarray,
-    painting_id: str | None,
+    known: KnownPainting | None,
     placement: Placement | None,
     spot: int | None,
 ) -> Plan:
-    """A gallery painting uses its shipped analysis and spots; any other painting is analysed now."""
-    if painting_id:
-        analysis, spots = gallery_analysis(painting_id), gallery_spots(painting_id)
+    """A gallery painting (bundled or added) comes with its analysis and spots; any other painting is
+    analysed now."""
+    if known is not None:
+        analysis, spots = known.analysis, known.spots
     else:
         analysis, spots = analyser.analyse(painting), None
     return plan_placement(analysis, portrait_info(portrait, analyser.faces), placement, spot, spots)

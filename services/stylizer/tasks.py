@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from celery import Task, shared_task
 
+from shared.added_paintings import added_image, added_style_vector
 from shared.blob_codec import encode_png_fast
 from shared.errors import UnknownStyleError
 from shared.imageio import decode_image, decode_photo
@@ -38,7 +39,7 @@ from shared.jobs import (
     person_blob,
     person_stage,
 )
-from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, PLAN_PEOPLE_TASK, STYLIZE_TASK
+from shared.queues import ADDED_KEY, CUSTOM_STYLE, PAINTING_STYLE, PLAN_PEOPLE_TASK, STYLIZE_TASK
 from shared.runtime.fanout import person_style, send_people_chord
 from shared.runtime.worker import Runtime, run_stage, runtime
 
@@ -57,27 +58,22 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
         from services.stylizer.planned import stylize_for_plan
 
         models = rt.models
-        limit = rt.settings.max_pixels
         portrait = decode_photo(
-            rt.blobs.get(blob_key(job_id, PORTRAIT_BLOB)), max_pixels=limit, what="portrait"
+            rt.blobs.get(blob_key(job_id, PORTRAIT_BLOB)), max_pixels=rt.settings.max_pixels, what="portrait"
         )
         painting_id = params["painting"]
-        if painting_id:
-            painting = _gallery_painting(painting_id)
-        else:
-            raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
-            painting = decode_image(raw, max_pixels=limit, what="painting")
+        painting = _painting(rt, job_id, params)
         plan = plan_for(
             models.analyser,
             portrait,
             painting,
-            painting_id,
+            _known(rt, params),
             Placement(**params["placement"]),
             params.get("spot"),
         )
         steps = Harmonize.from_flag(params["harmonize"])
         style_id = params["style"]
-        style = _served_style(models, style_id, painting)
+        style = _served_style(rt, params, style_id, painting)
         stylized = stylize_for_plan(
             models.stylizer,
             portrait,
@@ -101,10 +97,16 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
     return result
 
 
-def _served_style(models: Any, style_id: str, painting: np.ndarray) -> Any:
-    """The style this worker holds for `style_id` (`custom`: the uploaded painting's, computed now)."""
+def _served_style(rt: Runtime, params: dict[str, Any], style_id: str, painting: np.ndarray) -> Any:
+    """The style this worker holds for `style_id` (`custom`: the uploaded painting's, computed now; an
+    added painting's: its stored vector, of the version the job was accepted with)."""
     from services.stylizer.resolve import resolve_style
+    from services.stylizer.styles import ImageStyle
 
+    models = rt.models
+    added = params.get(ADDED_KEY, {})
+    if style_id in added:
+        return ImageStyle(added_style_vector(rt.added, style_id, added[style_id]))
     if style_id == CUSTOM_STYLE:
         return resolve_style(PAINTING_STYLE, models.stylizer, painting)
     if style_id in models.styles:
@@ -112,11 +114,27 @@ def _served_style(models: Any, style_id: str, painting: np.ndarray) -> Any:
     raise UnknownStyleError(f"this stylizer worker does not serve style {style_id!r}", field="style")
 
 
-def _painting(rt: Runtime, job_id: str, painting_id: str | None) -> np.ndarray:
+def _painting(rt: Runtime, job_id: str, params: dict[str, Any]) -> np.ndarray:
+    """The job's painting: bundled (decoded once per process), added (its accepted version), or uploaded."""
+    painting_id = params["painting"]
+    version = params.get(ADDED_KEY, {}).get(painting_id) if painting_id else None
+    if painting_id and version:
+        return added_image(rt.added, painting_id, version, rt.settings.max_pixels)
     if painting_id:
         return _gallery_painting(painting_id)
     raw = rt.blobs.get(blob_key(job_id, PAINTING_BLOB))
     return decode_image(raw, max_pixels=rt.settings.max_pixels, what="painting")
+
+
+def _known(rt: Runtime, params: dict[str, Any]) -> Any:
+    """The painting's analysis when known ahead (bundled or added); None: analyse it now."""
+    from services.painting.known import added_known, bundled_known
+
+    painting_id = params["painting"]
+    if not painting_id:
+        return None
+    version = params.get(ADDED_KEY, {}).get(painting_id)
+    return added_known(rt.added, painting_id, version) if version else bundled_known(painting_id)
 
 
 def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: int) -> str:
@@ -131,13 +149,13 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
         return out
     people = load_people(rt.blobs, job_id)
     photo = person_photo(rt.blobs, job_id, people, person, rt.settings.max_pixels)
-    painting = _painting(rt, job_id, params["painting"])
+    painting = _painting(rt, job_id, params)
     style_id = person_style(params, person)
     stylized = stylize_for_plan(
         rt.models.stylizer,
         photo,
         painting,
-        _served_style(rt.models, style_id, painting),
+        _served_style(rt, params, style_id, painting),
         people.group.plans[person - 1],
         Harmonize.from_flag(params["harmonize"]),
         own_painting=style_id in (CUSTOM_STYLE, params["painting"]),
@@ -174,7 +192,6 @@ def plan_people(self: Task, job_id: str, params: dict[str, Any]) -> int:
 
 
 def _plan(rt: Runtime, job_id: str, params: dict[str, Any]) -> Any:
-    from services.painting.gallery_analysis import gallery_analysis
     from services.painting.people import check_order, person_placements, plan_people, sources_of
     from services.people_io import load_photos
 
@@ -184,9 +201,8 @@ def _plan(rt: Runtime, job_id: str, params: dict[str, Any]) -> Any:
     sources = sources_of(photos, models.analyser.faces, every_person=group["every_person"])
     placements = person_placements(len(sources), group["people"])
     order = check_order(group["order"], len(sources))
-    painting_id = params["painting"]
-    painting = None if painting_id else _painting(rt, job_id, None)
-    analysis = gallery_analysis(painting_id) if painting_id else models.analyser.analyse(painting)
+    known = _known(rt, params)
+    analysis = known.analysis if known else models.analyser.analyse(_painting(rt, job_id, params))
     return plan_people(analysis, sources, placements, order, every_person=group["every_person"])
 
 

@@ -1,22 +1,25 @@
 """`python -m services.stylizer.worker [--styles a,b] [--check]`: one stylizer service for some styles.
 
 It consumes `stylize.<style-id>` for each style it serves, so each painting style scales on its own.
-`--styles` (default SITTER_STYLES) takes style ids, or `all`: every gallery painting, builtin-0..25 and
-`custom` (paintings uploaded with a job). Each pool process opens its three networks and computes the style
-vectors of the served gallery paintings once at start-up.
+`--styles` (default SITTER_STYLES) takes style ids, or `all`: every gallery painting, builtin-0..25,
+`custom` (paintings uploaded with a job) and `gallery` (the operator's added paintings: this worker then
+also analyses them, on the `paintings` queue). Each pool process opens its three networks and computes
+the style vectors of the served gallery paintings once at start-up.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import redis
 
 from shared import gallery
 from shared.errors import UnknownStyleError
 from shared.models import model_path
-from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
+from shared.queues import ADDED_STYLES, CUSTOM_STYLE, all_style_ids, stylizer_queues
 from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
 from shared.trained import STYLE_PREFIX
@@ -33,13 +36,19 @@ class StylizerModels:
     analyser: Any
 
 
-def expand_styles(specs: Sequence[str], trained_ids: list[str]) -> list[str]:
+def expand_styles(
+    specs: Sequence[str], trained_ids: list[str], added_ids: Callable[[], list[str]] = list
+) -> list[str]:
     """`all` -> every style id; otherwise the ids themselves, each checked (an unknown id is an error).
-    `trained_ids`: the trained styles there are (`ModelStore.trained_style_ids()`)."""
+    `trained_ids`: the trained styles there are (`ModelStore.trained_style_ids()`); `added_ids`: the
+    operator's added paintings (asked only for an id that is none of the others: a worker group of one
+    added painting's own, serving `stylize.<id>`)."""
     known = all_style_ids(list(gallery.paintings()), trained_ids)
     chosen: list[str] = []
     for spec in specs:
         for style in known if spec == "all" else [spec]:
+            if style not in known and style in added_ids():
+                known.append(style)
             if style not in known:
                 raise UnknownStyleError(
                     f"unknown style {style!r}; known: all, {', '.join(known)}", field="styles"
@@ -47,6 +56,13 @@ def expand_styles(specs: Sequence[str], trained_ids: list[str]) -> list[str]:
             if style not in chosen:
                 chosen.append(style)
     return chosen
+
+
+def _added_ids(settings: Settings) -> list[str]:
+    from shared.runtime.gallery_store import gallery_store
+    from shared.runtime.storage import redis_client
+
+    return [item.id for item in gallery_store(settings, redis_client(settings.redis_url)).list()]
 
 
 def checker(styles: Sequence[str]) -> Any:
@@ -67,7 +83,10 @@ def loader(styles: Sequence[str]) -> Any:
 
         stylizer = Stylizer(settings.models, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
-        served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
+        # `custom` and the added paintings have no style ahead: each job brings (or names) its own
+        bundled = set(all_style_ids(list(gallery.paintings()), settings.models.trained_style_ids()))
+        ahead = [style for style in styles if style in bundled and style not in (CUSTOM_STYLE, ADDED_STYLES)]
+        served = {style: resolve_style(style, stylizer) for style in ahead}
         for style in served:
             if style.startswith(STYLE_PREFIX):
                 stylizer.trained.session(style)  # its own network, opened now like the others
@@ -78,7 +97,8 @@ def loader(styles: Sequence[str]) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import services.stylizer.tasks  # noqa: F401  (registers the task)
+    import services.stylizer.gallery_tasks
+    import services.stylizer.tasks  # noqa: F401  (registers the tasks)
 
     parser = worker_parser("stylizer")
     parser.add_argument("--styles", help="comma-separated style ids, or `all` (default: SITTER_STYLES)")
@@ -90,11 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else settings.styles
     )
     try:
-        styles = expand_styles(specs, settings.models.trained_style_ids())
-    except UnknownStyleError as exc:
-        print(f"stylizer worker cannot start: {exc.message}", file=sys.stderr)
+        styles = expand_styles(specs, settings.models.trained_style_ids(), lambda: _added_ids(settings))
+    except (UnknownStyleError, redis.RedisError) as exc:
+        reason = exc.message if isinstance(exc, UnknownStyleError) else f"the gallery is unreachable: {exc}"
+        print(f"stylizer worker cannot start: {reason}", file=sys.stderr)
         return 1
-    queues = [stylize_queue(style) for style in styles]
+    queues = stylizer_queues(styles)
     return serve("stylizer", queues, checker(styles), loader(styles), argv, parser=parser)
 
 

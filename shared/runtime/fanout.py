@@ -28,7 +28,7 @@ from shared.queues import (
     SEGMENT_QUEUE,
     SEGMENT_TASK,
     STYLIZE_TASK,
-    stylize_queue,
+    job_style_queue,
 )
 
 
@@ -53,7 +53,7 @@ def plan_signature(celery: Celery, job_id: str, params: dict[str, Any]) -> Signa
     signature = celery.signature(
         PLAN_PEOPLE_TASK,
         args=(job_id, params),
-        queue=stylize_queue(params["style"]),
+        queue=job_style_queue(params, params["style"]),
         task_id=task_id(job_id, PLAN_STAGE),
     )
     signature.link_error(celery.signature(JOB_FAILED_TASK, args=(job_id,)))
@@ -79,7 +79,7 @@ def send_people_chord(celery: Celery, job_id: str, params: dict[str, Any], count
                 STYLIZE_TASK,
                 args=(job_id, params),
                 kwargs=kwargs,
-                queue=stylize_queue(person_style(params, person)),
+                queue=job_style_queue(params, person_style(params, person)),
                 task_id=task_id(job_id, "stylize", person),
             )
         )

@@ -81,7 +81,7 @@ class RedisBlobStore:
             ) from exc
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
-        self._call("set", self.prefix + key, data, ex=self.ttl_seconds)
+        self._call("set", self.prefix + key, data, ex=self.ttl_seconds or None)  # 0: kept (the gallery)
 
     def get(self, key: str) -> bytes:
         data = self._call("get", self.prefix + key)
@@ -252,3 +252,13 @@ def blob_store(
     if client is None or settings.blob_redis_url != settings.redis_url:
         client = redis_client(settings.blob_redis_url, ride_out_seconds=ride_out_seconds)
     return RedisBlobStore(client, ttl_seconds=settings.retention_seconds)
+
+
+def gallery_blob_store(settings: Settings, client: redis.Redis | None = None) -> BlobStore:
+    """Where the operator's paintings' files live: the same store as the jobs' blobs, under a prefix of
+    their own and without expiry (they stay until the operator deletes them)."""
+    store = blob_store(settings, client)
+    if isinstance(store, S3BlobStore):
+        return S3BlobStore(store.client, store.bucket, prefix=settings.s3_gallery_prefix, retention_seconds=0)
+    assert isinstance(store, RedisBlobStore)
+    return RedisBlobStore(store.client, ttl_seconds=0, prefix="sitter:gallery-file:")

@@ -32,6 +32,7 @@ from shared.jobs import CANCELED, stage_words
 from shared.queues import JOB_FAILED_TASK
 from shared.runtime.broker import broker_for, prepare_worker, take_queues_in_order
 from shared.runtime.celery_app import create_celery
+from shared.runtime.gallery_store import RedisGalleryStore, gallery_store
 from shared.runtime.job_store import JobStore
 from shared.runtime.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
 from shared.runtime.storage_ledger import metered_blob_store
@@ -57,6 +58,12 @@ class Runtime:
     jobs: JobStore
     name: str
     models: Any = None
+    gallery: RedisGalleryStore | None = None  # the operator's added paintings
+
+    @property
+    def added(self) -> RedisGalleryStore:
+        assert self.gallery is not None
+        return self.gallery
 
 
 _runtime: Runtime | None = None
@@ -79,6 +86,7 @@ def init_runtime(settings: Settings, name: str, load_models: Callable[[Settings]
         jobs=JobStore(client, retention_seconds=settings.retention_seconds),
         name=f"{name}@{socket.gethostname()}",
         models=load_models(settings),
+        gallery=gallery_store(settings, client),
     )
     return _runtime
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared import gallery
 from shared.errors import SitterError
-from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_queues, stylize_queue
+from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_queues, stylizer_queues
 from shared.settings import Settings
 from shared.trained import trained_style_ids
 from sitter.processes import MODULES, WORKERS
@@ -116,7 +116,7 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
     """The queues a worker command consumes, as the worker itself computes them."""
     module = command[2]
     if module == WORKER_MODULES["stylizer"]:
-        return [stylize_queue(style) for style in worker_styles(command)]
+        return stylizer_queues(worker_styles(command))
     fixed = {WORKER_MODULES["segmenter"]: SEGMENTER_QUEUES, WORKER_MODULES["compositor"]: (COMPOSITE_QUEUE,)}
     return list(fixed[module])
 
