@@ -19,7 +19,7 @@ from services.stylizer.stylizer import Stylizer  # noqa: E402
 from services.stylizer.trained import TrainedStyle  # noqa: E402
 from shared import gallery  # noqa: E402
 from shared.models import ModelStore, model_path  # noqa: E402
-from shared.painting_catalog import PaintingCatalog
+from shared.painting_catalog import PaintingCatalog  # noqa: E402
 from shared.queues import all_style_ids  # noqa: E402
 from shared.settings import Settings, model_store  # noqa: E402
 from sitter.cli import main  # noqa: E402
