@@ -33,7 +33,8 @@ from shared.queues import ANALYSE_PAINTING_TASK, PAINTINGS_QUEUE
 gallery_admin = Blueprint("gallery_admin", __name__, url_prefix="/v1/paintings")
 
 STALLED_SECONDS = 120  # an analysis not started this long after it was queued is queued again
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
+# what every browser shows: the web client displays the painting as stored
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def _given_key() -> str:
@@ -104,7 +105,7 @@ def add_painting() -> tuple[Response, int, dict[str, str]]:
         status = 413 if isinstance(exc, ImageTooLargeError) else 422
         raise ApiProblem(status, exc.code, exc.message, field="image") from None
     size = (photo.width, photo.height)
-    painting = StoredPainting.new(painting_id, meta, size, _content_type(image), time.time())
+    painting = StoredPainting.new(painting_id, meta, size, _content_type(image, conf.max_pixels), time.time())
     back.gallery.add(painting, image)
     _queue_analysis(painting)
     document = _document(back.catalog.find(painting_id))
@@ -170,6 +171,14 @@ def _bundled_ids() -> set[str]:
     return set(gallery.paintings())
 
 
-def _content_type(image: bytes) -> str:
-    probe = open_for_probe(image, max_pixels=settings().max_pixels, what="image")
-    return CONTENT_TYPES.get(probe.image.format or "", "application/octet-stream")
+def _content_type(image: bytes, max_pixels: int) -> str:
+    """A gallery painting is JPEG, PNG or WebP (others, such as HEIC or TIFF, are refused: 422)."""
+    found = open_for_probe(image, max_pixels=max_pixels, what="image").image.format or ""
+    if found not in CONTENT_TYPES:
+        raise ApiProblem(
+            422,
+            "invalid-image",
+            f"a gallery painting must be JPEG, PNG or WebP (browsers show it as stored), not {found}",
+            field="image",
+        )
+    return CONTENT_TYPES[found]

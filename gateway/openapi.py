@@ -81,6 +81,51 @@ PAINTINGS_RESPONSE: dict[str, Any] = {
     },
 }
 
+PAINTING_ID = {"name": "painting_id", "in": "path", "required": True, "schema": {"type": "string"}}
+TEXT = {"type": "string", "minLength": 1}
+PAINTING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A gallery painting: bundled with Sitter, or added by the operator (POST /v1/paintings)",
+    "required": ["id", "title", "artist", "year", "licence", "width", "height", "bundled", "analysis"],
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "artist": {"type": "string"},
+        "year": {"type": "string"},
+        "licence": {"type": "string"},
+        "source": {"type": "string"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+        "bundled": {"type": "boolean", "description": "Bundled paintings are read-only"},
+        "analysis": {
+            "enum": ["pending", "ready", "failed"],
+            "description": "Jobs take the painting once `ready`; `failed` comes with `error`",
+        },
+        "error": {"type": "string"},
+        "queue": {"type": "string", "description": "The stylize queue of its style"},
+        "style": {"type": "string"},
+        "image": {"type": "string"},
+        "thumbnail": {"type": "string", "description": "Once analysed"},
+        "spots": {"type": "array", "items": {"type": "object"}, "description": "One painting's, once ready"},
+    },
+}
+PAINTING_RESPONSE = {
+    "description": "The painting",
+    "content": {"application/json": {"schema": PAINTING_SCHEMA}},
+}
+PAINTING_FIELDS: dict[str, Any] = {
+    "title": {**TEXT, "maxLength": 200},
+    "artist": {**TEXT, "maxLength": 200},
+    "year": {**TEXT, "maxLength": 40},
+    "licence": {**TEXT, "maxLength": 200, "description": "e.g. `public domain`, `CC0`: shown with it"},
+    "source": {"type": "string", "maxLength": 500, "description": "Where the image comes from"},
+}
+# the gallery's changes: admin keys only (SITTER_ADMIN_KEYS); an ordinary API key is not enough
+ADMIN: dict[str, Any] = {
+    "401": _problem("Missing or wrong admin key"),
+    "403": _problem("An API key, not an admin key (`admin-required`); or a keyless gateway's other callers"),
+}
+
 # every /v1/jobs operation: a key is checked first, and a keyless gateway serves only its own machine
 ACCESS: dict[str, Any] = {
     "401": _problem("Missing or wrong API key"),
@@ -197,24 +242,105 @@ PATHS: dict[str, Any] = {
             "summary": "The gallery: ids, titles, sizes, image and thumbnail links; and `uploads`, the "
             "largest file and request the gateway takes",
             "responses": {"200": PAINTINGS_RESPONSE},
-        }
+        },
+        "post": {
+            "summary": "Add a painting to the gallery (admin key): stored, then analysed by a worker",
+            "description": "The image is checked like any upload. The painting is listed at once with "
+            "`analysis: pending`; jobs may use it once `ready` (before: 409 `painting-not-ready`).",
+            "security": [{"adminKey": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["image", "id", "title", "artist", "year", "licence"],
+                            "properties": {
+                                "image": {"type": "string", "format": "binary"},
+                                "id": {
+                                    "type": "string",
+                                    "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$",
+                                    "maxLength": 50,
+                                    "description": "A slug; it names the painting's URLs and style",
+                                },
+                                **PAINTING_FIELDS,
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": {**PAINTING_RESPONSE, "description": "Added; `Location` is its URL"},
+                **ADMIN,
+                "409": _problem("The id is taken (`painting-exists`)"),
+                "413": _problem("Upload or image too large"),
+                "422": _problem("A field is missing or invalid, or `image` is not an image"),
+                "503": _problem("Storage or queue unreachable"),
+            },
+        },
     },
     "/v1/paintings/{painting_id}": {
         "get": {
             "summary": "One painting with its suggested spots (index, x, y, width, height, reason)",
-            "parameters": [
-                {"name": "painting_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"description": "Painting"}, "404": _problem("Unknown painting")},
-        }
+            "parameters": [PAINTING_ID],
+            "responses": {"200": PAINTING_RESPONSE, "404": _problem("Unknown painting")},
+        },
+        "patch": {
+            "summary": "Change an added painting's title, artist, year, licence or source, or route its "
+            "style to a worker group of its own (`own_queue`) (admin key)",
+            "security": [{"adminKey": []}],
+            "parameters": [PAINTING_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "minProperties": 1,
+                            "additionalProperties": False,
+                            "properties": {
+                                **PAINTING_FIELDS,
+                                "own_queue": {
+                                    "type": "boolean",
+                                    "description": "true: its jobs go to `stylize.<id>`; false: to "
+                                    "the shared `stylize.gallery`",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": PAINTING_RESPONSE,
+                **ADMIN,
+                "404": _problem("No added painting with that id"),
+                "409": _problem("A bundled painting (`painting-read-only`)"),
+                "422": _problem("A field is unknown or invalid"),
+            },
+        },
+        "delete": {
+            "summary": "Remove an added painting (admin key): gone from the list, refused to new jobs; "
+            "jobs accepted before still finish",
+            "security": [{"adminKey": []}],
+            "parameters": [PAINTING_ID],
+            "responses": {
+                "204": {"description": "Removed"},
+                **ADMIN,
+                "404": _problem("No added painting with that id"),
+                "409": _problem("A bundled painting (`painting-read-only`)"),
+            },
+        },
     },
     "/v1/paintings/{painting_id}/image": {
         "get": {
-            "summary": "A gallery painting (`?size=thumbnail` for a 256 px preview)",
-            "parameters": [
-                {"name": "painting_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": _image("JPEG"), "404": _problem("Unknown painting")},
+            "summary": "A gallery painting as stored (`?size=thumbnail` for a 256 px JPEG preview)",
+            "parameters": [PAINTING_ID],
+            "responses": {
+                "200": _image("The image"),
+                "404": _problem("Unknown painting"),
+                "409": _problem("An added painting's thumbnail before its analysis"),
+                "422": _problem("`size` is not `full` or `thumbnail`"),
+            },
         }
     },
     "/v1/styles": {
@@ -283,6 +409,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "paths": PATHS,
         "components": {
             "schemas": response_schemas(),
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "adminKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "One of SITTER_ADMIN_KEYS: changes the gallery",
+                },
+            },
         },
     }
