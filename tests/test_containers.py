@@ -25,13 +25,14 @@ import requests
 import yaml
 from PIL import Image
 
-from sitter.client import Job, JobFailedError, SitterClient
+from sitter.client import ApiError, Job, JobFailedError, SitterClient
 from tests.helpers.compose_stack import ROOT, ComposeStack, run
 from tests.helpers.processes import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a cold build is part of the first test
 
 PORTRAIT = (ROOT / "shared" / "data" / "samples" / "obama-portrait.jpg").read_bytes()
+SCREAM = (ROOT / "tests" / "data" / "gallery" / "the-scream.jpg").read_bytes()  # not a bundled painting
 WORKERS = ("segmenter", "compositor", "stylizer-gallery", "stylizer-builtin")
 JOBS = {  # style -> the worker service whose queue serves it
     "starry-night": "stylizer-gallery",  # the gallery painting's own style
@@ -259,12 +260,51 @@ def test_restarting_front_or_gateway_keeps_the_api_answering(
         assert client.paintings(), service
 
 
-def test_down_then_up_keeps_job_records_and_images(stack: ComposeStack, client: SitterClient) -> None:
+def _analysed(client: SitterClient, painting_id: str, timeout: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while (item := client.painting(painting_id))["analysis"] == "pending":
+        assert time.monotonic() < deadline, f"{painting_id} not analysed within {timeout} s"
+        time.sleep(1)
+    return item
+
+
+def test_an_admin_adds_a_painting_that_jobs_then_use(stack: ComposeStack, client: SitterClient) -> None:
+    """Issue 25 in the containers: the gateway stores it (MinIO), the gallery stylizer analyses it."""
+    admin = SitterClient(stack.url, stack.admin_key, timeout=30)
+    fields = {"title": "The Scream", "artist": "Edvard Munch", "year": "1893", "licence": "public domain"}
+    with pytest.raises(ApiError) as refused:
+        client.add_painting(SCREAM, "the-scream", **fields)
+    assert refused.value.status == 403 and refused.value.code == "admin-required"
+    with pytest.raises(ApiError) as not_image:
+        admin.add_painting(b"not an image at all", "the-scream", **fields)
+    assert not_image.value.status == 422
+    started = time.monotonic()
+    assert admin.add_painting(SCREAM, "the-scream", **fields)["analysis"] == "pending"
+    item = _analysed(client, "the-scream", 60)
+    print(f"an added painting analysed in the stack in {time.monotonic() - started:.1f} s")
+    assert item["analysis"] == "ready" and item["spots"], item
+    job = client.submit(PORTRAIT, painting="the-scream", format="png")
+    done, _, picture = finished_picture(client, job.id)
+    assert picture.size == (1200, 1528) and done.result is not None
+    assert done.result["painting"]["licence"] == "public domain"
+    assert done.stages["stylize"]["queue"] == "stylize.gallery"
+
+
+def test_down_then_up_keeps_job_records_images_and_added_paintings(
+    stack: ComposeStack, client: SitterClient
+) -> None:
     job, picture = check_job(client, "starry-night")
     stack.compose("down")  # containers and networks go; the volumes stay
     stack.script("up")
     assert client.job(job.id).status == "succeeded"
     assert client.result(job.id) == picture
+    assert client.painting("the-scream")["analysis"] == "ready"  # record in Redis, files in MinIO
+    again = client.submit(PORTRAIT, painting="the-scream", format="png")
+    assert finished_picture(client, again.id)[0].status == "succeeded"
+    SitterClient(stack.url, stack.admin_key).remove_painting("the-scream")
+    with pytest.raises(ApiError) as gone:
+        client.submit(PORTRAIT, painting="the-scream")
+    assert gone.value.status == 422 and gone.value.code == "unknown-painting"
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ class ComposeStack:
     project: str
     http_port: int
     api_key: str
+    admin_key: str = "ci-admin-key"
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -39,6 +40,7 @@ class ComposeStack:
         env.update(
             COMPOSE_PROJECT_NAME=self.project,
             SITTER_API_KEYS=self.api_key,
+            SITTER_ADMIN_KEYS=self.admin_key,
             SITTER_HTTP_PORT=str(self.http_port),
             SITTER_TAG="ci",
             SITTER_COMPOSE_FILES=str(TIMING),
