@@ -56,9 +56,10 @@ def test_one_portrait_keeps_todays_params(client: FlaskClient, portrait_jpeg: by
     params = response.get_json()["params"]
     assert set(params) == {
         "painting", "style", "strength", "keep_colors", "harmonize", "placement", "spot", "format",
-        "output_scale", "callback_url",
+        "output_scale", "callback_url", "painting_credit",
     }  # fmt: skip
     assert params["placement"] == {"x": 10, "y": 20, "height": 300}
+    assert params["painting_credit"]["artist"] == "Vincent van Gogh"  # whose painting, on what terms
     assert set(response.get_json()["stages"]) == {"segment", "stylize", "composite"}
 
 
