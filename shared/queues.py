@@ -6,9 +6,18 @@ import re
 
 SEGMENT_QUEUE = "segment"
 # the cut-out shown while the user places the person: its own queue, so a backlog of jobs' segment tasks does
-# not stand between a user and the preview (segmenters take from it first: SEGMENTER_QUEUES' order)
+# not stand between a user and the preview
 PREVIEW_QUEUE = "preview"
+# a segmenter's queues by default, previews first (on Redis it takes them strictly in this order; on
+# RabbitMQ it alternates between them, so a preview can wait for the segment task it takes first)
 SEGMENTER_QUEUES = (PREVIEW_QUEUE, SEGMENT_QUEUE)
+# The dedicated preview consumer: a segmenter on `preview` alone (`--queues preview`), so on either broker
+# no segment task ever stands between a preview and a free segmenter. Its name in docker-compose.yml,
+# k8s/workers.yaml and `sitter up`.
+PREVIEW_SEGMENTER = "segmenter-preview"
+PREVIEW_SEGMENTER_QUEUES = (PREVIEW_QUEUE,)
+# what a segmenter's `--queues` accepts: each role's queues, comma-separated, in the order taken
+SEGMENTER_ROLES = {",".join(queues): queues for queues in (SEGMENTER_QUEUES, PREVIEW_SEGMENTER_QUEUES)}
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
 
@@ -46,6 +55,14 @@ def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     (`trained-<id>`: `ModelStore.trained_style_ids()`, the shipped ones and SITTER_TRAINED_DIR's) and
     uploaded paintings."""
     return [*gallery_ids, *builtin_style_ids(), *trained_ids, CUSTOM_STYLE]
+
+
+def segmenter_queues(spec: str) -> tuple[str, ...]:
+    """The queues of a segmenter's `--queues` value: one of SEGMENTER_ROLES, else ValueError naming them."""
+    if spec not in SEGMENTER_ROLES:
+        choices = " or ".join(repr(choice) for choice in SEGMENTER_ROLES)
+        raise ValueError(f"a segmenter's queues are {choices} (comma-separated, in this order), not {spec!r}")
+    return SEGMENTER_ROLES[spec]
 
 
 def all_queues(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
