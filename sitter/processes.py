@@ -1,4 +1,5 @@
-"""The stack's processes, written once: the gateway and one worker per service, each a Python module.
+"""The stack's processes, written once: the gateway, one worker per service and the dedicated preview
+consumer (a segmenter on the `preview` queue alone), each a Python module.
 
 `sitter up` (sitter.stack), `make bench-service` (sitter.bench_service) and the tests start the stack
 from this table; each keeps its own way of watching the processes, but none writes a command line itself.
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from shared.queues import PREVIEW_SEGMENTER, PREVIEW_SEGMENTER_QUEUES
 
 # name -> the module `python -m` runs; in the order `sitter up` starts them
 MODULES: dict[str, str] = {
@@ -19,10 +22,15 @@ MODULES: dict[str, str] = {
     "segmenter": "services.segmenter.worker",
     "stylizer": "services.stylizer.worker",
     "compositor": "services.compositor.worker",
+    PREVIEW_SEGMENTER: "services.segmenter.worker",
 }
 GATEWAY = "gateway"
-WORKERS = ("segmenter", "stylizer", "compositor")
-STACK = (GATEWAY, *WORKERS)
+WORKERS = ("segmenter", "stylizer", "compositor")  # one per service
+# the stack as deployed: the services' workers and the dedicated preview consumer, a second segmenter
+STACK = (GATEWAY, *WORKERS, PREVIEW_SEGMENTER)
+# what a process sets over the stack's environment: the preview consumer keeps one pool process, as in
+# docker-compose.yml and k8s/workers.yaml
+OWN_ENV: dict[str, dict[str, str]] = {PREVIEW_SEGMENTER: {"SITTER_WORKER_CONCURRENCY": "1"}}
 
 SETPRIV = shutil.which("setpriv")  # util-linux, on every Linux
 
@@ -33,7 +41,14 @@ def arguments(name: str, *, styles: str | None = None) -> list[str]:
     args = ["-m", MODULES[name]]
     if name == "stylizer" and styles is not None:
         args += ["--styles", styles]
+    if name == PREVIEW_SEGMENTER:
+        args += ["--queues", ",".join(PREVIEW_SEGMENTER_QUEUES)]
     return args
+
+
+def environment(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment process `name` runs with: the stack's `env` and the process's own settings."""
+    return {**env, **OWN_ENV.get(name, {})}
 
 
 def command(name: str, *, styles: str | None = None) -> list[str]:
