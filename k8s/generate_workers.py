@@ -1,9 +1,10 @@
 """Write k8s/base/workers/ from k8s/workers.yaml: one template for every worker Deployment.
 
-Every worker (segmenter, compositor, each stylizer group) gets the same shape: a Deployment running the
-service's entry point with its `--check` as readiness and liveness probe, a PodDisruptionBudget, and a KEDA
-ScaledObject on the Redis list of each queue it consumes. Queue names come from shared.queues and the
-grace period from the task time limit in base/configmap.yaml, so nothing is spelled twice.
+Every worker (segmenter, the preview segmenter, compositor, each stylizer group) gets the same shape: a
+Deployment running the service's entry point (a segmenter's `--queues`, if given) with its `--check` as
+readiness and liveness probe, a PodDisruptionBudget, and a KEDA ScaledObject on the Redis list of each
+queue it consumes. Queue names come from shared.queues and the grace period from the task time limit in
+base/configmap.yaml, so nothing is spelled twice.
 
 It also writes the kustomization of overlays/rabbitmq/: the broker moved to RabbitMQ, and each
 ScaledObject's triggers replaced by KEDA's RabbitMQ scaler on the same queues. That scaler counts
@@ -22,7 +23,14 @@ from typing import Any
 import yaml
 
 from shared import gallery
-from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_style_ids, is_style_id, stylize_queue
+from shared.queues import (
+    COMPOSITE_QUEUE,
+    SEGMENTER_QUEUES,
+    all_style_ids,
+    is_style_id,
+    segmenter_queues,
+    stylize_queue,
+)
 from shared.trained import trained_style_ids
 
 K8S = Path(__file__).resolve().parent
@@ -71,6 +79,8 @@ def labels(worker: Obj) -> dict[str, str]:
 def queues(worker: Obj) -> list[str]:
     if worker["service"] == "stylizer":
         return [stylize_queue(style) for style in worker["styles"]]
+    if "queues" in worker:
+        return list(segmenter_queues(",".join(worker["queues"])))
     return FIXED_QUEUES[worker["service"]]
 
 
@@ -78,6 +88,8 @@ def command(worker: Obj) -> list[str]:
     args = ["python", "-m", f"services.{worker['service']}.worker"]
     if worker["service"] == "stylizer":
         args += ["--styles", ",".join(worker["styles"])]
+    if "queues" in worker:
+        args += ["--queues", ",".join(worker["queues"])]
     return args
 
 
@@ -90,7 +102,11 @@ def broker_db(configmap: Obj) -> str:
 
 def deployment(worker: Obj, grace_s: int) -> Obj:
     check = [*command(worker), "--check"]
-    env = [{"name": "SITTER_INFERENCE_THREADS", "value": str(worker["cpu"])}]
+    env = []
+    if worker["service"] in INFERENCE:
+        env.append({"name": "SITTER_INFERENCE_THREADS", "value": str(worker["cpu"])})
+    if "concurrency" in worker:
+        env.append({"name": "SITTER_WORKER_CONCURRENCY", "value": str(worker["concurrency"])})
     container: Obj = {
         "name": worker["service"],
         "image": f"sitter-{worker['service']}",
@@ -99,7 +115,7 @@ def deployment(worker: Obj, grace_s: int) -> Obj:
             {"configMapRef": {"name": "sitter-config"}},
             {"secretRef": {"name": "sitter-secrets", "optional": True}},
         ],
-        **({"env": env} if worker["service"] in INFERENCE else {}),
+        **({"env": env} if env else {}),
         # --check: models verified and broker + storage reachable (it starts a short Python process)
         "readinessProbe": {
             "exec": {"command": check},
@@ -262,6 +278,10 @@ def validate(workers: list[Obj]) -> None:
             raise ValueError(f"{worker['name']}: unknown service {worker['service']!r}")
         if not is_style_id(worker["name"]):
             raise ValueError(f"worker name {worker['name']!r} must be kebab-case")
+        if "queues" in worker:
+            if worker["service"] != "segmenter":
+                raise ValueError(f"{worker['name']}: only a segmenter chooses its queues")
+            segmenter_queues(",".join(worker["queues"]))  # ValueError naming the choices
         for style in worker.get("styles", []):
             if style in served:
                 raise ValueError(f"style {style} is served by both {served[style]} and {worker['name']}")

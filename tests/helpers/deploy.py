@@ -16,10 +16,18 @@ from typing import Any
 
 from shared import gallery
 from shared.errors import SitterError
-from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_queues, stylize_queue
+from shared.queues import (
+    COMPOSITE_QUEUE,
+    PREVIEW_QUEUE,
+    PREVIEW_SEGMENTER,
+    SEGMENTER_QUEUES,
+    all_queues,
+    segmenter_queues,
+    stylize_queue,
+)
 from shared.settings import Settings
 from shared.trained import trained_style_ids
-from sitter.processes import MODULES, WORKERS
+from sitter.processes import MODULES, WORKERS, arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,8 +125,32 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
     module = command[2]
     if module == WORKER_MODULES["stylizer"]:
         return [stylize_queue(style) for style in worker_styles(command)]
-    fixed = {WORKER_MODULES["segmenter"]: SEGMENTER_QUEUES, WORKER_MODULES["compositor"]: (COMPOSITE_QUEUE,)}
-    return list(fixed[module])
+    if module == WORKER_MODULES["segmenter"]:
+        spec = command[command.index("--queues") + 1] if "--queues" in command else ",".join(SEGMENTER_QUEUES)
+        return list(segmenter_queues(spec))
+    return [COMPOSITE_QUEUE]
+
+
+# The preview consumer as `sitter up` runs it (sitter.processes): compose and k8s run the same command.
+PREVIEW_SEGMENTER_COMMAND = ["python", *arguments(PREVIEW_SEGMENTER)]
+# The one queue two worker groups consume: the segmenter (previews first) and the dedicated preview
+# consumer; every other queue has exactly one.
+SHARED_QUEUES = {PREVIEW_QUEUE: ("segmenter", PREVIEW_SEGMENTER)}
+
+
+def consumer_problems(consumers: Mapping[str, Sequence[str]]) -> list[str]:
+    """`consumers`: queue -> the names of the worker groups (compose services, k8s Deployments) that
+    consume it. Every routed queue needs a consumer, and each has one but `preview`, which has both its
+    own consumer and the segmenter."""
+    problems = [f"{queue}: no consumer" for queue in sorted(known_queues() - set(consumers))]
+    problems += [f"{queue}: no queue of the system" for queue in sorted(set(consumers) - known_queues())]
+    for queue, names in consumers.items():
+        expected = SHARED_QUEUES.get(queue)
+        if expected is None and len(names) > 1:
+            problems.append(f"{queue}: consumed by {', '.join(names)}")
+        elif expected is not None and sorted(names) != sorted(expected):
+            problems.append(f"{queue}: consumed by {', '.join(names)}, not {', '.join(expected)}")
+    return problems
 
 
 def service_of(command: Sequence[str]) -> str:
