@@ -8,16 +8,22 @@ SEGMENT_QUEUE = "segment"
 # the cut-out shown while the user places the person: its own queue, so a backlog of jobs' segment tasks does
 # not stand between a user and the preview
 PREVIEW_QUEUE = "preview"
-# a segmenter's queues by default, previews first (on Redis it takes them strictly in this order; on
-# RabbitMQ it alternates between them, so a preview can wait for the segment task it takes first)
+# A segmenter's queues, by role (its `--queues`, comma-separated, in the order taken):
+# - alone, by default: previews first (on Redis it takes them strictly in this order; on RabbitMQ it
+#   alternates between them), but with one pool process a preview still waits for the task running;
 SEGMENTER_QUEUES = (PREVIEW_QUEUE, SEGMENT_QUEUE)
-# The dedicated preview consumer: a segmenter on `preview` alone (`--queues preview`), so on either broker
-# no segment task ever stands between a preview and a free segmenter. Its name in docker-compose.yml,
-# k8s/workers.yaml and `sitter up`.
+# - the dedicated preview consumer (`segmenter-preview` in docker-compose.yml, k8s/workers.yaml and
+#   `sitter up`): previews alone, so no segment task ever stands between a preview and a free segmenter;
 PREVIEW_SEGMENTER = "segmenter-preview"
 PREVIEW_SEGMENTER_QUEUES = (PREVIEW_QUEUE,)
-# what a segmenter's `--queues` accepts: each role's queues, comma-separated, in the order taken
-SEGMENTER_ROLES = {",".join(queues): queues for queues in (SEGMENTER_QUEUES, PREVIEW_SEGMENTER_QUEUES)}
+# - beside a preview consumer: segment tasks alone. It must not consume `preview` as well: RabbitMQ hands
+#   a queue's messages round-robin to its consumers, and a busy segmenter holds one preview (each queue's
+#   consumer has a prefetch of its own) until its segment task ends.
+SEGMENT_SEGMENTER_QUEUES = (SEGMENT_QUEUE,)
+SEGMENTER_ROLES = {
+    ",".join(queues): queues
+    for queues in (SEGMENTER_QUEUES, PREVIEW_SEGMENTER_QUEUES, SEGMENT_SEGMENTER_QUEUES)
+}
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
 
@@ -60,8 +66,9 @@ def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
 def segmenter_queues(spec: str) -> tuple[str, ...]:
     """The queues of a segmenter's `--queues` value: one of SEGMENTER_ROLES, else ValueError naming them."""
     if spec not in SEGMENTER_ROLES:
-        choices = " or ".join(repr(choice) for choice in SEGMENTER_ROLES)
-        raise ValueError(f"a segmenter's queues are {choices} (comma-separated, in this order), not {spec!r}")
+        *others, last = (repr(choice) for choice in SEGMENTER_ROLES)
+        choices = f"{', '.join(others)} or {last}"
+        raise ValueError(f"a segmenter's queues are {choices} (in the order taken), not {spec!r}")
     return SEGMENTER_ROLES[spec]
 
 

@@ -2,10 +2,10 @@
 
 Uses the Redis at SITTER_REDIS_URL when it answers, else starts a private `redis-server` (no persistence)
 on a free port; then the gateway, one worker per service and the dedicated preview consumer (a second
-segmenter, on the `preview` queue alone), each a separate process exactly as in production, with their
-output prefixed by name. Ctrl-C, SIGTERM, SIGHUP (or any process dying) stops everything warm; if the
-stack itself is killed outright (SIGKILL, the OOM killer), each child is sent SIGTERM by the kernel and
-stops warm on its own.
+segmenter, on the `preview` queue alone; the first then serves `segment`), each a separate process exactly
+as in production, with their output prefixed by name. Ctrl-C, SIGTERM, SIGHUP (or any process dying)
+stops everything warm; if the stack itself is killed outright (SIGKILL, the OOM killer), each child is
+sent SIGTERM by the kernel and stops warm on its own.
 
 `--broker rabbitmq` (the default when SITTER_BROKER_URL is an amqp:// URL) moves the task queues to
 RabbitMQ: the one at SITTER_BROKER_URL when it answers, else a private node (sitter.rabbitmq_node) on
@@ -33,7 +33,7 @@ import redis
 
 from shared.runtime.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
-from sitter.processes import STACK, command, dies_with_us, environment
+from sitter.processes import STACK, dies_with_us, environment, stack_commands
 from sitter.rabbitmq_node import RabbitMQNode
 from sitter.stack_arguments import add_arguments
 
@@ -187,8 +187,8 @@ def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
     stack = Stack(env)
     interrupted = False
     try:
-        for name in STACK:
-            stack.start(name, command(name, styles=styles))
+        for name, argv in stack_commands(styles).items():
+            stack.start(name, argv)
         queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
         print(
             f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "

@@ -2,8 +2,7 @@
 
 No Docker engine here, so the file is checked the way `docker compose config` would read it (variables
 interpolated with their defaults, YAML merge keys resolved) and then cross-checked: entry points, build
-targets, environment, health checks, start order, and that every queue has exactly one consumer (`preview`:
-the segmenter and the dedicated preview consumer).
+targets, environment, health checks, start order, and that every queue has exactly one consumer.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from shared.settings import Settings
 from tests.helpers.compose import COMPOSE, interpolate
 from tests.helpers.deploy import (
     FRONT_COMMAND,
-    PREVIEW_SEGMENTER_COMMAND,
     ROOT,
+    SEGMENTER_COMMANDS,
     bind_port,
     command_problems,
     consumed_queues,
@@ -177,12 +176,14 @@ def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose:
     assert len(stylizers) == 2 and not stylizers[0] & stylizers[1]
 
 
-def test_the_preview_consumer_is_a_segmenter_on_previews_alone_with_one_pool_process(compose: Obj) -> None:
-    """The dedicated preview consumer runs `sitter up`'s command in the segmenter's image, one process."""
+def test_the_segmenters_split_the_queues_as_sitter_up_runs_them(compose: Obj) -> None:
+    """The segmenter on `segment`, the dedicated preview consumer on `preview` with one pool process: the
+    commands `sitter up` runs, in the segmenter's image."""
     services = compose["services"]
+    for name, command in SEGMENTER_COMMANDS.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["healthcheck"]["test"] == ["CMD", *command, "--check"], name
     preview, segmenter = services[PREVIEW_SEGMENTER], services["segmenter"]
-    assert preview["command"] == PREVIEW_SEGMENTER_COMMAND
-    assert preview["healthcheck"]["test"] == ["CMD", *PREVIEW_SEGMENTER_COMMAND, "--check"]
     assert (preview["build"], preview["image"]) == (segmenter["build"], segmenter["image"])
     env = {key: str(value) for key, value in preview["environment"].items()}
     assert Settings.from_env(env).worker_concurrency == 1

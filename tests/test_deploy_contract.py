@@ -71,12 +71,13 @@ def test_a_segmenter_serves_its_role_s_queues_in_order_and_refuses_any_other(
     segmenter = ["python", "-m", "services.segmenter.worker"]
     assert consumed_queues(segmenter) == ["preview", "segment"]
     assert consumed_queues([*segmenter, "--queues", "preview"]) == ["preview"]
-    for wrong in ("segment,preview", "segment", "stylize.udnie", "preview,"):
+    assert consumed_queues([*segmenter, "--queues", "segment"]) == ["segment"]
+    for wrong in ("segment,preview", "composite", "stylize.udnie", "preview,"):
         with pytest.raises(SystemExit) as exited:
             main(["--queues", wrong, "--check"])  # refused before anything is checked or started
         assert exited.value.code == 2
         error = capsys.readouterr().err
-        assert "'preview,segment' or 'preview'" in error and f"not {wrong!r}" in error, error
+        assert "'preview,segment', 'preview' or 'segment'" in error and f"not {wrong!r}" in error, error
 
 
 def test_gateway_has_the_probe_routes() -> None:

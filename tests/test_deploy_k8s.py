@@ -26,7 +26,7 @@ from shared.queues import PREVIEW_SEGMENTER
 from shared.settings import Settings
 from tests.helpers.deploy import (
     FRONT_COMMAND,
-    PREVIEW_SEGMENTER_COMMAND,
+    SEGMENTER_COMMANDS,
     bind_port,
     command_problems,
     consumed_queues,
@@ -173,7 +173,7 @@ def test_worker_spec_refuses_a_style_without_worker_or_served_twice() -> None:
 @pytest.mark.parametrize(
     ("service", "queues", "refusal"),
     [
-        ("segmenter", ["segment", "preview"], "a segmenter's queues are 'preview,segment' or 'preview'"),
+        ("segmenter", ["segment", "preview"], "queues are 'preview,segment', 'preview' or 'segment'"),
         ("segmenter", ["segmnt"], "not 'segmnt'"),
         ("compositor", ["preview"], "only a segmenter chooses its queues"),
     ],
@@ -374,16 +374,18 @@ def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> N
     assert rarely_used, "rarely used styles scale down to zero"
 
 
-def test_the_preview_consumer_is_an_always_up_segmenter_on_previews_alone(
+def test_the_segmenters_split_the_queues_and_previews_are_always_served(
     overlay: tuple[str, list[Obj]],
 ) -> None:
-    """`sitter up`'s preview consumer command in the segmenter's image, one pool process, the segmenter's
-    resources, and at least one replica always up: a preview cannot wait for a pod to start."""
+    """The segmenter on `segment`, the dedicated preview consumer on `preview` (the commands `sitter up`
+    runs) with one pool process, the segmenter's image and resources, and at least one replica always up:
+    a preview cannot wait for a pod to start."""
     name, objects = overlay
     deployments = by_kind(objects, "Deployment")
-    preview = pod_spec(deployments[PREVIEW_SEGMENTER])["containers"][0]
-    segmenter = pod_spec(deployments["segmenter"])["containers"][0]
-    assert preview["command"] == PREVIEW_SEGMENTER_COMMAND, name
+    containers = {group: pod_spec(deployments[group])["containers"][0] for group in SEGMENTER_COMMANDS}
+    for group, command in SEGMENTER_COMMANDS.items():
+        assert containers[group]["command"] == command, f"{name}: {group}"
+    preview, segmenter = containers[PREVIEW_SEGMENTER], containers["segmenter"]
     assert (preview["image"], preview["resources"]) == (segmenter["image"], segmenter["resources"]), name
     assert Settings.from_env(container_env(objects, preview)).worker_concurrency == 1, name
     assert by_kind(objects, "ScaledObject")[PREVIEW_SEGMENTER]["spec"]["minReplicaCount"] >= 1, name

@@ -1,7 +1,8 @@
-"""`python -m services.segmenter.worker [--queues preview,segment|preview] [--check]`: the segmenter service.
+"""`python -m services.segmenter.worker [--queues QUEUES] [--check]`: the segmenter service.
 
 By default it consumes the `preview` queue first, then `segment`; `--queues preview` makes it the
-dedicated preview consumer (shared.queues.PREVIEW_SEGMENTER), which no segment task can keep busy."""
+dedicated preview consumer (shared.queues.PREVIEW_SEGMENTER), which no segment task can keep busy, and
+`--queues segment` the segmenter beside it (shared.queues' SEGMENTER_ROLES)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import sys
 from collections.abc import Sequence
 
 from shared.models import model_path
-from shared.queues import PREVIEW_SEGMENTER_QUEUES, SEGMENTER_QUEUES, SEGMENTER_ROLES, segmenter_queues
+from shared.queues import (
+    PREVIEW_SEGMENTER_QUEUES,
+    SEGMENT_SEGMENTER_QUEUES,
+    SEGMENTER_QUEUES,
+    SEGMENTER_ROLES,
+    segmenter_queues,
+)
 from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
 from shared.worker_models import worker_models
@@ -44,9 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_queues,
         default=SEGMENTER_QUEUES,
         metavar="QUEUES",
-        help=f"{' or '.join(SEGMENTER_ROLES)}: the queues to serve, in the order taken (default: "
+        help=f"{' | '.join(SEGMENTER_ROLES)}: the queues to serve, in the order taken (default: "
         f"{','.join(SEGMENTER_QUEUES)}; {','.join(PREVIEW_SEGMENTER_QUEUES)}: the dedicated preview "
-        "consumer)",
+        f"consumer; {','.join(SEGMENT_SEGMENTER_QUEUES)}: a segmenter beside it)",
     )
     known, _ = parser.parse_known_args(argv)
     return serve("segmenter", list(known.queues), check_models, load_models, argv, parser, in_order=True)

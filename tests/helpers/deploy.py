@@ -18,7 +18,6 @@ from shared import gallery
 from shared.errors import SitterError
 from shared.queues import (
     COMPOSITE_QUEUE,
-    PREVIEW_QUEUE,
     PREVIEW_SEGMENTER,
     SEGMENTER_QUEUES,
     all_queues,
@@ -131,25 +130,21 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
     return [COMPOSITE_QUEUE]
 
 
-# The preview consumer as `sitter up` runs it (sitter.processes): compose and k8s run the same command.
-PREVIEW_SEGMENTER_COMMAND = ["python", *arguments(PREVIEW_SEGMENTER)]
-# The one queue two worker groups consume: the segmenter (previews first) and the dedicated preview
-# consumer; every other queue has exactly one.
-SHARED_QUEUES = {PREVIEW_QUEUE: ("segmenter", PREVIEW_SEGMENTER)}
+# The segmenters as `sitter up` runs them (sitter.processes): the segmenter on `segment`, the dedicated
+# preview consumer on `preview`; compose and k8s run the same commands.
+SEGMENTER_COMMANDS = {
+    name: ["python", *arguments(name, in_stack=True)] for name in ("segmenter", PREVIEW_SEGMENTER)
+}
 
 
 def consumer_problems(consumers: Mapping[str, Sequence[str]]) -> list[str]:
-    """`consumers`: queue -> the names of the worker groups (compose services, k8s Deployments) that
-    consume it. Every routed queue needs a consumer, and each has one but `preview`, which has both its
-    own consumer and the segmenter."""
+    """`consumers`: queue -> the worker groups (compose services, k8s Deployments) that consume it. Every
+    routed queue needs exactly one: on RabbitMQ two groups on one queue share its messages round-robin."""
     problems = [f"{queue}: no consumer" for queue in sorted(known_queues() - set(consumers))]
     problems += [f"{queue}: no queue of the system" for queue in sorted(set(consumers) - known_queues())]
-    for queue, names in consumers.items():
-        expected = SHARED_QUEUES.get(queue)
-        if expected is None and len(names) > 1:
-            problems.append(f"{queue}: consumed by {', '.join(names)}")
-        elif expected is not None and sorted(names) != sorted(expected):
-            problems.append(f"{queue}: consumed by {', '.join(names)}, not {', '.join(expected)}")
+    problems += [
+        f"{queue}: consumed by {', '.join(names)}" for queue, names in consumers.items() if len(names) > 1
+    ]
     return problems
 
 
