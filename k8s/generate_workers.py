@@ -1,9 +1,10 @@
 """Write k8s/base/workers/ from k8s/workers.yaml: one template for every worker Deployment.
 
-Every worker (segmenter, compositor, each stylizer group) gets the same shape: a Deployment running the
-service's entry point with its `--check` as readiness and liveness probe, a PodDisruptionBudget, and a KEDA
-ScaledObject on the Redis list of each queue it consumes. Queue names come from shared.queues and the
-grace period from the task time limit in base/configmap.yaml, so nothing is spelled twice.
+Every worker (segmenter, the preview segmenter, compositor, each stylizer group) gets the same shape: a
+Deployment running the service's entry point (a segmenter's `--queues`, if given) with its `--check` as
+readiness and liveness probe, a PodDisruptionBudget, and a KEDA ScaledObject on the Redis list of each
+queue it consumes. Queue names come from shared.queues and the grace period from the task time limit in
+base/configmap.yaml, so nothing is spelled twice.
 
 It also writes the kustomization of overlays/rabbitmq/: the broker moved to RabbitMQ, and each
 ScaledObject's triggers replaced by KEDA's RabbitMQ scaler on the same queues. That scaler counts
@@ -35,6 +36,7 @@ from shared.queues import (
     SEGMENTER_QUEUES,
     all_style_ids,
     is_style_id,
+    segmenter_queues,
     stylizer_queues,
 )
 from shared.trained import trained_style_ids
@@ -85,6 +87,8 @@ def labels(worker: Obj) -> dict[str, str]:
 def queues(worker: Obj) -> list[str]:
     if worker["service"] == "stylizer":
         return stylizer_queues(worker["styles"])
+    if "queues" in worker:
+        return list(segmenter_queues(",".join(worker["queues"])))
     return FIXED_QUEUES[worker["service"]]
 
 
@@ -92,6 +96,8 @@ def command(worker: Obj) -> list[str]:
     args = ["python", "-m", f"services.{worker['service']}.worker"]
     if worker["service"] == "stylizer":
         args += ["--styles", ",".join(worker["styles"])]
+    if "queues" in worker:
+        args += ["--queues", ",".join(worker["queues"])]
     return args
 
 
@@ -104,7 +110,11 @@ def broker_db(configmap: Obj) -> str:
 
 def deployment(worker: Obj, grace_s: int) -> Obj:
     check = [*command(worker), "--check"]
-    env = [{"name": "SITTER_INFERENCE_THREADS", "value": str(worker["cpu"])}]
+    env = []
+    if worker["service"] in INFERENCE:
+        env.append({"name": "SITTER_INFERENCE_THREADS", "value": str(worker["cpu"])})
+    if "concurrency" in worker:
+        env.append({"name": "SITTER_WORKER_CONCURRENCY", "value": str(worker["concurrency"])})
     container: Obj = {
         "name": worker["service"],
         "image": f"sitter-{worker['service']}",
@@ -113,7 +123,7 @@ def deployment(worker: Obj, grace_s: int) -> Obj:
             {"configMapRef": {"name": "sitter-config"}},
             {"secretRef": {"name": "sitter-secrets", "optional": True}},
         ],
-        **({"env": env} if worker["service"] in INFERENCE else {}),
+        **({"env": env} if env else {}),
         # --check: models verified and broker + storage reachable (it starts a short Python process)
         "readinessProbe": {
             "exec": {"command": check},
@@ -276,6 +286,10 @@ def validate(workers: list[Obj]) -> None:
             raise ValueError(f"{worker['name']}: unknown service {worker['service']!r}")
         if not is_style_id(worker["name"]):
             raise ValueError(f"worker name {worker['name']!r} must be kebab-case")
+        if "queues" in worker:
+            if worker["service"] != "segmenter":
+                raise ValueError(f"{worker['name']}: only a segmenter chooses its queues")
+            segmenter_queues(",".join(worker["queues"]))  # ValueError naming the choices
         for style in worker.get("styles", []):
             if style in served:
                 raise ValueError(f"style {style} is served by both {served[style]} and {worker['name']}")

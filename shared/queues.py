@@ -7,9 +7,24 @@ from typing import Any
 
 SEGMENT_QUEUE = "segment"
 # the cut-out shown while the user places the person: its own queue, so a backlog of jobs' segment tasks does
-# not stand between a user and the preview (segmenters take from it first: SEGMENTER_QUEUES' order)
+# not stand between a user and the preview
 PREVIEW_QUEUE = "preview"
+# A segmenter's queues, by role (its `--queues`, comma-separated, in the order taken):
+# - alone, by default: previews first (on Redis it takes them strictly in this order; on RabbitMQ it
+#   alternates between them), but with one pool process a preview still waits for the task running;
 SEGMENTER_QUEUES = (PREVIEW_QUEUE, SEGMENT_QUEUE)
+# - the dedicated preview consumer (`segmenter-preview` in docker-compose.yml, k8s/workers.yaml and
+#   `sitter up`): previews alone, so no segment task ever stands between a preview and a free segmenter;
+PREVIEW_SEGMENTER = "segmenter-preview"
+PREVIEW_SEGMENTER_QUEUES = (PREVIEW_QUEUE,)
+# - beside a preview consumer: segment tasks alone. It must not consume `preview` as well: RabbitMQ hands
+#   a queue's messages round-robin to its consumers, and a busy segmenter holds one preview (each queue's
+#   consumer has a prefetch of its own) until its segment task ends.
+SEGMENT_SEGMENTER_QUEUES = (SEGMENT_QUEUE,)
+SEGMENTER_ROLES = {
+    ",".join(queues): queues
+    for queues in (SEGMENTER_QUEUES, PREVIEW_SEGMENTER_QUEUES, SEGMENT_SEGMENTER_QUEUES)
+}
 COMPOSITE_QUEUE = "composite"
 STYLIZE_QUEUE_PREFIX = "stylize."
 # the operator's added paintings (POST /v1/paintings): analysed on `paintings`, their styles served on
@@ -73,6 +88,15 @@ def all_style_ids(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:
     (`trained-<id>`: `ModelStore.trained_style_ids()`, the shipped ones and SITTER_TRAINED_DIR's),
     uploaded paintings and the operator's added paintings (one group)."""
     return [*gallery_ids, *builtin_style_ids(), *trained_ids, CUSTOM_STYLE, ADDED_STYLES]
+
+
+def segmenter_queues(spec: str) -> tuple[str, ...]:
+    """The queues of a segmenter's `--queues` value: one of SEGMENTER_ROLES, else ValueError naming them."""
+    if spec not in SEGMENTER_ROLES:
+        *others, last = (repr(choice) for choice in SEGMENTER_ROLES)
+        choices = f"{', '.join(others)} or {last}"
+        raise ValueError(f"a segmenter's queues are {choices} (in the order taken), not {spec!r}")
+    return SEGMENTER_ROLES[spec]
 
 
 def all_queues(gallery_ids: list[str], trained_ids: list[str]) -> list[str]:

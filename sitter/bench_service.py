@@ -36,7 +36,7 @@ from shared.imageio import decode_image, encode_image
 from shared.settings import model_store
 from sitter.bench import bench_portrait
 from sitter.client import Job, JobCanceledError, JobFailedError, SitterClient, WaitTimeoutError
-from sitter.processes import dies_with_us, stack_commands
+from sitter.processes import dies_with_us, environment, stack_commands
 from sitter.stack import ROOT, free_port, private_redis
 
 STAGES = ("segment", "stylize", "composite")
@@ -64,7 +64,8 @@ def portrait_jpeg(name: str | None = None) -> bytes:
 
 @contextmanager
 def stack(redis_url: str, processes: int, threads: int, style_id: str, burst: int) -> Iterator[str]:
-    """Gateway + one worker per service, each with `processes` pool processes; yields the API base URL."""
+    """Gateway + one worker per service, each with `processes` pool processes, and the preview consumer
+    (one, as deployed); yields the API base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -77,9 +78,13 @@ def stack(redis_url: str, processes: int, threads: int, style_id: str, burst: in
     }
     children = [
         subprocess.Popen(
-            dies_with_us(argv), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            dies_with_us(argv),
+            cwd=ROOT,
+            env=environment(name, env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        for argv in stack_commands(styles=style_id).values()
+        for name, argv in stack_commands(styles=style_id).items()
     ]
     base = f"http://127.0.0.1:{port}"
     try:

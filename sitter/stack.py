@@ -1,10 +1,11 @@
 """`make up`: the whole service stack on one machine, for development.
 
 Uses the Redis at SITTER_REDIS_URL when it answers, else starts a private `redis-server` (no persistence)
-on a free port; then the gateway and one worker per service, each a separate process exactly as in
-production, with their output prefixed by name. Ctrl-C, SIGTERM, SIGHUP (or any process dying) stops
-everything warm; if the stack itself is killed outright (SIGKILL, the OOM killer), each child is sent SIGTERM
-by the kernel and stops warm on its own.
+on a free port; then the gateway, one worker per service and the dedicated preview consumer (a second
+segmenter, on the `preview` queue alone; the first then serves `segment`), each a separate process exactly
+as in production, with their output prefixed by name. Ctrl-C, SIGTERM, SIGHUP (or any process dying)
+stops everything warm; if the stack itself is killed outright (SIGKILL, the OOM killer), each child is
+sent SIGTERM by the kernel and stops warm on its own.
 
 `--broker rabbitmq` (the default when SITTER_BROKER_URL is an amqp:// URL) moves the task queues to
 RabbitMQ: the one at SITTER_BROKER_URL when it answers, else a private node (sitter.rabbitmq_node) on
@@ -32,11 +33,12 @@ import redis
 
 from shared.runtime.broker import RabbitMQBroker, is_rabbitmq
 from shared.settings import Settings
-from sitter.processes import STACK, command, dies_with_us
+from sitter.processes import STACK, dies_with_us, environment, stack_commands
 from sitter.rabbitmq_node import RabbitMQNode
 from sitter.stack_arguments import add_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
+NAME_WIDTH = max(len(name) for name in STACK)
 COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
 RESET = "\033[0m"
 
@@ -126,13 +128,13 @@ class Stack:
         process = subprocess.Popen(
             dies_with_us(argv),
             cwd=ROOT,
-            env=self.env,
+            env=environment(name, self.env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         self.processes[name] = process
-        prefix = f"{name:<10} | "
+        prefix = f"{name:<{NAME_WIDTH}} | "
         if self.colour:
             prefix = COLOURS[len(self.processes) % len(COLOURS)] + prefix + RESET
         threading.Thread(target=self._copy, args=(process, prefix), daemon=True).start()
@@ -185,8 +187,8 @@ def run(redis_url: str, broker_url: str, styles: str, port: int) -> int:
     stack = Stack(env)
     interrupted = False
     try:
-        for name in STACK:
-            stack.start(name, command(name, styles=styles))
+        for name, argv in stack_commands(styles).items():
+            stack.start(name, argv)
         queues = "" if broker_url == redis_url else f", RabbitMQ {broker_url.rpartition('@')[2]}"
         print(
             f"sitter stack: API on http://127.0.0.1:{port}/ (docs at /v1/docs), Redis {redis_url}{queues}; "

@@ -4,8 +4,9 @@
   use their own database so no worker takes another module's tasks: 0 storage/job-record tests,
   2 e2e, 3 the live HTTP stack (tests/live_stack.py), 4 the e2e S3 run, 5 and 8 fault tests,
   6 the deploy commands, 7 the mid-stage kills, 9 the load test, 10 the storage outage, 11 retention,
-  12 the cancel-write races. `module_redis_url` hands a module a database of its own (16 and up,
-  emptied first) instead of a number: use it in new modules (tests/helpers/databases.py).
+  12 the cancel-write races, 13 the preview backlog (tests/test_previews.py). `module_redis_url` hands a
+  module a database of its own (16 and up, emptied first) instead of a number: use it in new modules
+  (tests/helpers/databases.py).
 - `s3_endpoint`: moto's S3 server over HTTP on loopback, reached through boto3 like any S3.
 - `rabbitmq`: a private RabbitMQ node (sitter.rabbitmq_node) for the whole session, started only when a
   test asks for the RabbitMQ broker; its vhosts `sitter-<n>` mirror the Redis database numbers above

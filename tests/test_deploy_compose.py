@@ -19,14 +19,17 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from gateway.params import max_request_bytes
+from shared.queues import PREVIEW_SEGMENTER
 from shared.settings import Settings
 from tests.helpers.compose import COMPOSE, interpolate
 from tests.helpers.deploy import (
     FRONT_COMMAND,
     ROOT,
+    SEGMENTER_COMMANDS,
     bind_port,
     command_problems,
     consumed_queues,
+    consumer_problems,
     dockerfile_stages,
     env_problems,
     exec_form_of,
@@ -34,7 +37,6 @@ from tests.helpers.deploy import (
     front_port,
     front_upstream,
     gateway_paths,
-    known_queues,
     service_of,
     worker_styles,
     yaml_lint,
@@ -160,7 +162,7 @@ def test_front_admits_the_gateway_upload_limit(compose: Obj) -> None:
 
 
 def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose: Obj) -> None:
-    consumers: dict[str, str] = {}
+    consumers: dict[str, list[str]] = {}
     stylizers = []
     for name, service in sitter_services(compose).items():
         command = service["command"]
@@ -169,10 +171,22 @@ def test_each_queue_has_one_consumer_and_two_stylizers_split_the_styles(compose:
         if service_of(command) == "stylizer":
             stylizers.append(set(worker_styles(command)))
         for queue in consumed_queues(command):
-            assert queue not in consumers, f"{queue}: {consumers.get(queue)} and {name}"
-            consumers[queue] = name
-    assert set(consumers) == known_queues()
+            consumers.setdefault(queue, []).append(name)
+    assert consumer_problems(consumers) == []
     assert len(stylizers) == 2 and not stylizers[0] & stylizers[1]
+
+
+def test_the_segmenters_split_the_queues_as_sitter_up_runs_them(compose: Obj) -> None:
+    """The segmenter on `segment`, the dedicated preview consumer on `preview` with one pool process: the
+    commands `sitter up` runs, in the segmenter's image."""
+    services = compose["services"]
+    for name, command in SEGMENTER_COMMANDS.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["healthcheck"]["test"] == ["CMD", *command, "--check"], name
+    preview, segmenter = services[PREVIEW_SEGMENTER], services["segmenter"]
+    assert (preview["build"], preview["image"]) == (segmenter["build"], segmenter["image"])
+    env = {key: str(value) for key, value in preview["environment"].items()}
+    assert Settings.from_env(env).worker_concurrency == 1
 
 
 def test_persistence_shutdown_and_monitoring(compose: Obj) -> None:

@@ -18,6 +18,7 @@ from tests.helpers.deploy import (
     GATEWAY_APP,
     GATEWAY_CONF,
     command_problems,
+    consumed_queues,
     env_problems,
     front_directives,
     front_port,
@@ -60,6 +61,23 @@ def test_worker_styles_expands_and_rejects_unknown_styles() -> None:
     assert len(worker_styles(["python", "-m", "services.stylizer.worker"])) == len(stylize_queues)
     with pytest.raises(SitterError):
         worker_styles(["python", "-m", "services.stylizer.worker", "--styles", "picasso"])
+
+
+def test_a_segmenter_serves_its_role_s_queues_in_order_and_refuses_any_other(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from services.segmenter.worker import main
+
+    segmenter = ["python", "-m", "services.segmenter.worker"]
+    assert consumed_queues(segmenter) == ["preview", "segment"]
+    assert consumed_queues([*segmenter, "--queues", "preview"]) == ["preview"]
+    assert consumed_queues([*segmenter, "--queues", "segment"]) == ["segment"]
+    for wrong in ("segment,preview", "composite", "stylize.udnie", "preview,"):
+        with pytest.raises(SystemExit) as exited:
+            main(["--queues", wrong, "--check"])  # refused before anything is checked or started
+        assert exited.value.code == 2
+        error = capsys.readouterr().err
+        assert "'preview,segment', 'preview' or 'segment'" in error and f"not {wrong!r}" in error, error
 
 
 def test_gateway_has_the_probe_routes() -> None:

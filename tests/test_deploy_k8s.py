@@ -22,12 +22,15 @@ from jsonschema import Draft202012Validator
 from gateway.params import max_request_bytes
 from k8s import generate_workers
 from k8s.render import KustomizeError, render, split_image
+from shared.queues import PREVIEW_SEGMENTER
 from shared.settings import Settings
 from tests.helpers.deploy import (
     FRONT_COMMAND,
+    SEGMENTER_COMMANDS,
     bind_port,
     command_problems,
     consumed_queues,
+    consumer_problems,
     dockerfile_stages,
     env_problems,
     exec_form_of,
@@ -35,7 +38,6 @@ from tests.helpers.deploy import (
     front_port,
     front_upstream,
     gateway_paths,
-    known_queues,
     service_of,
     yaml_lint,
 )
@@ -165,6 +167,24 @@ def test_worker_spec_refuses_a_style_without_worker_or_served_twice() -> None:
     stylizers[0]["styles"].append(dropped)
     stylizers[1]["styles"].append(dropped)
     with pytest.raises(ValueError, match="served by both"):
+        generate_workers.validate(spec["workers"])
+
+
+@pytest.mark.parametrize(
+    ("service", "queues", "refusal"),
+    [
+        ("segmenter", ["segment", "preview"], "queues are 'preview,segment', 'preview' or 'segment'"),
+        ("segmenter", ["segmnt"], "not 'segmnt'"),
+        ("compositor", ["preview"], "only a segmenter chooses its queues"),
+    ],
+)
+def test_worker_spec_refuses_queues_of_no_segmenter_role(
+    service: str, queues: list[str], refusal: str
+) -> None:
+    spec = yaml.safe_load(generate_workers.SPEC.read_text())
+    worker = next(worker for worker in spec["workers"] if worker["service"] == service)
+    worker["queues"] = queues
+    with pytest.raises(ValueError, match=refusal):
         generate_workers.validate(spec["workers"])
 
 
@@ -332,7 +352,7 @@ def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> N
     """KEDA counts the queue that the Deployment's own command consumes, on the broker it consumes from."""
     name, objects = overlay
     deployments = by_kind(objects, "Deployment")
-    consumers: dict[str, str] = {}
+    consumers: dict[str, list[str]] = {}
     for scaled in by_kind(objects, "ScaledObject").values():
         target = deployments[scaled["spec"]["scaleTargetRef"]["name"]]
         container = pod_spec(target)["containers"][0]
@@ -347,13 +367,28 @@ def test_each_queue_has_one_scaled_consumer(overlay: tuple[str, list[Obj]]) -> N
         ]
         assert queues == consumed_queues(container["command"]), f"{name}: {target['metadata']['name']}"
         for queue in queues:
-            assert queue in known_queues()
-            assert queue not in consumers, f"{queue} consumed by {consumers.get(queue)} and another"
-            consumers[queue] = target["metadata"]["name"]
+            consumers.setdefault(queue, []).append(target["metadata"]["name"])
         assert scaled["spec"]["cooldownPeriod"] >= settings.task_time_limit
-    assert set(consumers) == known_queues(), "every routed queue needs a consumer"
+    assert consumer_problems(consumers) == [], name
     rarely_used = [s for s in by_kind(objects, "ScaledObject").values() if s["spec"]["minReplicaCount"] == 0]
     assert rarely_used, "rarely used styles scale down to zero"
+
+
+def test_the_segmenters_split_the_queues_and_previews_are_always_served(
+    overlay: tuple[str, list[Obj]],
+) -> None:
+    """The segmenter on `segment`, the dedicated preview consumer on `preview` (the commands `sitter up`
+    runs) with one pool process, the segmenter's image and resources, and at least one replica always up:
+    a preview cannot wait for a pod to start."""
+    name, objects = overlay
+    deployments = by_kind(objects, "Deployment")
+    containers = {group: pod_spec(deployments[group])["containers"][0] for group in SEGMENTER_COMMANDS}
+    for group, command in SEGMENTER_COMMANDS.items():
+        assert containers[group]["command"] == command, f"{name}: {group}"
+    preview, segmenter = containers[PREVIEW_SEGMENTER], containers["segmenter"]
+    assert (preview["image"], preview["resources"]) == (segmenter["image"], segmenter["resources"]), name
+    assert Settings.from_env(container_env(objects, preview)).worker_concurrency == 1, name
+    assert by_kind(objects, "ScaledObject")[PREVIEW_SEGMENTER]["spec"]["minReplicaCount"] >= 1, name
 
 
 def test_workers_shut_down_gracefully_within_the_task_time_limit(overlay: tuple[str, list[Obj]]) -> None:

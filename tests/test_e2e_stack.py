@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from sitter.processes import STACK
 from sitter.rabbitmq_node import server_binary
 from tests.helpers.processes import Spawn, free_port
 from tests.helpers.waiting import wait_for
@@ -36,7 +37,7 @@ def test_make_up_serves_the_curl_session(broker_kind: str, spawn: Spawn, portrai
     def ready() -> bool:
         assert stack.process.poll() is None, stack.log()[-3000:]
         try:
-            workers_up = stack.log().count(" ready.") == 3
+            workers_up = stack.log().count(" ready.") == len(STACK) - 1  # all but the gateway
             return workers_up and requests.get(f"{base}/readyz", timeout=1).status_code == 200
         except requests.ConnectionError:
             return False
@@ -46,7 +47,7 @@ def test_make_up_serves_the_curl_session(broker_kind: str, spawn: Spawn, portrai
     assert ("starting a private node" in stack.log()) == (broker_kind == "rabbitmq")
 
     files = {"portrait": ("me.jpg", portrait_jpeg, "image/jpeg")}
-    preview = requests.post(f"{base}/v1/previews", files=files, timeout=15)  # its own queue, on either broker
+    preview = requests.post(f"{base}/v1/previews", files=files, timeout=15)  # served by segmenter-preview
     assert preview.status_code == 200 and preview.content.startswith(b"\x89PNG"), preview.text
     response = requests.post(f"{base}/v1/jobs", files=files, data={"painting": "great-wave"}, timeout=10)
     assert response.status_code == 202, response.text
@@ -61,8 +62,8 @@ def test_make_up_serves_the_curl_session(broker_kind: str, spawn: Spawn, portrai
     result = requests.get(f"{location}/result", timeout=5)
     assert result.status_code == 200 and result.headers["Content-Type"] == "image/png"
     assert result.content.startswith(b"\x89PNG")
-    for prefix in ("gateway ", "segmenter ", "stylizer ", "compositor "):
-        assert prefix in stack.log(), f"no log lines prefixed {prefix!r}"
+    for name in STACK:
+        assert f"{name} " in stack.log(), f"no log lines prefixed {name!r}"
 
     stack.process.send_signal(signal.SIGINT)  # what Ctrl-C does
     try:  # stop() is bounded (20 s for the children, 10 s for Redis); a loaded 2-core CI machine adds to it

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sitter.processes import STACK
 from tests.helpers.processes import ROOT, free_port
 from tests.helpers.waiting import wait_for
 
@@ -114,7 +115,7 @@ def test_sitter_up_stops_everything_on(sig: signal.Signals, tmp_path: Path) -> N
 
         def ready() -> bool:
             assert stack.poll() is None, log_path.read_text(errors="replace")[-3000:]
-            if log_path.read_text(errors="replace").count(" ready.") < 3:
+            if log_path.read_text(errors="replace").count(" ready.") < len(STACK) - 1:  # every worker
                 return False
             try:
                 return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
@@ -125,7 +126,7 @@ def test_sitter_up_stops_everything_on(sig: signal.Signals, tmp_path: Path) -> N
         log = log_path.read_text(errors="replace")
         redis_port = int(re.search(r"Redis redis://127\.0\.0\.1:(\d+)/", log).group(1))  # type: ignore[union-attr]
         members = family(stack.pid)
-        assert len(members) >= 6, members  # the command, Redis, the gateway and three workers (and theirs)
+        assert len(members) >= 7, members  # the command, Redis, the gateway and four workers (and theirs)
 
         stack.send_signal(sig)
         try:  # stop() is bounded: 20 s for the children, 10 s for Redis

@@ -16,10 +16,17 @@ from typing import Any
 
 from shared import gallery
 from shared.errors import SitterError
-from shared.queues import COMPOSITE_QUEUE, SEGMENTER_QUEUES, all_queues, stylizer_queues
+from shared.queues import (
+    COMPOSITE_QUEUE,
+    PREVIEW_SEGMENTER,
+    SEGMENTER_QUEUES,
+    all_queues,
+    segmenter_queues,
+    stylizer_queues,
+)
 from shared.settings import Settings
 from shared.trained import trained_style_ids
-from sitter.processes import MODULES, WORKERS
+from sitter.processes import MODULES, WORKERS, arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,8 +124,28 @@ def consumed_queues(command: Sequence[str]) -> list[str]:
     module = command[2]
     if module == WORKER_MODULES["stylizer"]:
         return stylizer_queues(worker_styles(command))
-    fixed = {WORKER_MODULES["segmenter"]: SEGMENTER_QUEUES, WORKER_MODULES["compositor"]: (COMPOSITE_QUEUE,)}
-    return list(fixed[module])
+    if module == WORKER_MODULES["segmenter"]:
+        spec = command[command.index("--queues") + 1] if "--queues" in command else ",".join(SEGMENTER_QUEUES)
+        return list(segmenter_queues(spec))
+    return [COMPOSITE_QUEUE]
+
+
+# The segmenters as `sitter up` runs them (sitter.processes): the segmenter on `segment`, the dedicated
+# preview consumer on `preview`; compose and k8s run the same commands.
+SEGMENTER_COMMANDS = {
+    name: ["python", *arguments(name, in_stack=True)] for name in ("segmenter", PREVIEW_SEGMENTER)
+}
+
+
+def consumer_problems(consumers: Mapping[str, Sequence[str]]) -> list[str]:
+    """`consumers`: queue -> the worker groups (compose services, k8s Deployments) that consume it. Every
+    routed queue needs exactly one: on RabbitMQ two groups on one queue share its messages round-robin."""
+    problems = [f"{queue}: no consumer" for queue in sorted(known_queues() - set(consumers))]
+    problems += [f"{queue}: no queue of the system" for queue in sorted(set(consumers) - known_queues())]
+    problems += [
+        f"{queue}: consumed by {', '.join(names)}" for queue, names in consumers.items() if len(names) > 1
+    ]
+    return problems
 
 
 def service_of(command: Sequence[str]) -> str:
