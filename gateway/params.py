@@ -133,7 +133,10 @@ def parse_submission(
     check_output_pixels(width, height, fields.output_scale, settings.max_pixels)
     for number, person in fields.persons.items():
         check_box_bounds(person.x, person.y, person.height, width, height, suffix=f".{number}")
-    check_work(fields, photos, (width, height), painting_file is not None, settings)
+    # an added painting is decoded by the workers per job (a bundled one is held decoded): it counts as
+    # an uploaded one in the work budget
+    decoded = painting_file is not None or (ADDED_KEY in params and fields.painting in params[ADDED_KEY])
+    check_work(fields, photos, (width, height), decoded, settings)
     return Submission(
         params=params,
         portrait=portraits[0] if portraits else None,
