@@ -64,12 +64,13 @@ def loader(styles: Sequence[str]) -> Any:
         from services.painting.analysis import PaintingAnalyser
         from services.stylizer.resolve import resolve_style
         from services.stylizer.stylizer import Stylizer
+        from services.stylizer.trained import TrainedStyle
 
         stylizer = Stylizer(settings.models, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
         served = {style: resolve_style(style, stylizer) for style in styles if style != CUSTOM_STYLE}
-        for style in served:
-            if style.startswith(STYLE_PREFIX):
+        for style, spec in served.items():
+            if isinstance(spec, TrainedStyle) and spec.vector is None:
                 stylizer.trained.session(style)  # its own network, opened now like the others
         analyser = PaintingAnalyser(settings.models, threads=settings.inference_threads or None)
         return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
