@@ -426,10 +426,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="folder of photos of people (repeatable; default: the bundled PD/CC0 ones)",
     )
+    train.add_argument(
+        "--from",
+        dest="route",
+        choices=("scratch", "arbitrary"),
+        default="scratch",
+        help="scratch: a network of its own; arbitrary: the arbitrary network's style vector, optimised",
+    )
     train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
     train.add_argument("--size", type=_positive_int, help="training crop side in px (default: the preset's)")
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    train.add_argument("--preset", choices=("cpu", "full"), default="cpu", help="cpu: minutes; full: a GPU")
+    train.add_argument(
+        "--preset", choices=("cpu", "full"), default="cpu", help="cpu: <= 45 min on 2 cores; full: a GPU"
+    )
     train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="where the ONNX file and trained.json go (default: the package's)")
@@ -437,6 +446,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-dir", help="checkpoints (default: ~/.cache/sitter/train); a rerun resumes from them"
     )
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_argument(
+        "--eval-photos",
+        help="held-out portraits for the comparison with the arbitrary network (default: "
+        "eval/composite/photos; photos it trained on are left out)",
+    )
+    train.add_argument(
+        "--eval-limit", type=_positive_int, default=8, help="at most this many held-out photos (default 8)"
+    )
+    train.add_argument(
+        "--keep-anyway",
+        action="store_true",
+        help="register the style even when it does not beat the arbitrary network (or was not compared)",
+    )
     train.add_argument(
         "--licence",
         default="Apache-2.0 (Sitter); trained on public-domain/CC0 photos and a public-domain painting",
