@@ -37,6 +37,8 @@ class TrainedStyle:
 
     style_id: str
     vector: np.ndarray | None = None
+    predicted: np.ndarray | None = None  # the predictor's vector of the whole painting it was trained from
+    painting: str | None = None  # the painting it belongs to (a local style of it keeps the correction)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TrainedStyle):
@@ -57,21 +59,30 @@ def parse_trained(spec: str, models: ModelStore | None = None) -> TrainedStyle:
     if text not in known:
         listed = ", ".join(known) or "none yet: train one with `sitter train-style PAINTING --id ID`"
         raise UnknownStyleError(f"unknown trained style {text!r}; known: {listed}", field="style")
-    if known[text].kind == VECTOR:
-        return TrainedStyle(text, read_style_vector(model_path(text, models)))
-    return TrainedStyle(text)
+    style = known[text]
+    if style.kind == VECTOR:
+        vector, predicted = read_style_vector(model_path(text, models))
+        return TrainedStyle(text, vector, predicted, style.painting)
+    return TrainedStyle(text, painting=style.painting)
 
 
-def read_style_vector(path: Path) -> np.ndarray:
-    """The (100,) float32 vector of a style-vector file (training/vector.py's `write_vector`)."""
+def read_style_vector(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (100,) float32 vector of a style-vector file (training/vector.py's `write_vector`), and the
+    predictor's vector it was trained from when the file has it."""
     try:
-        vector = np.asarray(json.loads(path.read_text())["style_vector"], dtype=np.float32)
-    except (ValueError, KeyError, TypeError) as exc:
+        data = json.loads(path.read_text())
+        vectors = [data["style_vector"], data.get("predicted_vector")]
+        arrays = [None if v is None else np.asarray(v, dtype=np.float32) for v in vectors]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelChecksumError(f"{path} is not a style-vector file: {exc}") from None
-    if vector.shape != (STYLE_VECTOR_SIZE,) or not np.isfinite(vector).all():
-        raise ModelChecksumError(f"{path}: a style vector needs {STYLE_VECTOR_SIZE} finite numbers")
-    vector.setflags(write=False)
-    return vector
+    for array in arrays:
+        if array is not None and (array.shape != (STYLE_VECTOR_SIZE,) or not np.isfinite(array).all()):
+            raise ModelChecksumError(f"{path}: a style vector needs {STYLE_VECTOR_SIZE} finite numbers")
+        if array is not None:
+            array.setflags(write=False)
+    vector, predicted = arrays
+    assert vector is not None
+    return vector, predicted
 
 
 class TrainedNetworks:

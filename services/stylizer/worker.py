@@ -19,7 +19,6 @@ from shared.models import model_path
 from shared.queues import CUSTOM_STYLE, all_style_ids, stylize_queue
 from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
-from shared.trained import STYLE_PREFIX
 from shared.worker_models import worker_models
 
 
