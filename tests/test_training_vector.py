@@ -13,6 +13,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
+from services.stylizer.planned import local_trained, own_style  # noqa: E402
 from services.stylizer.resolve import resolve_style  # noqa: E402
 from services.stylizer.styles import ImageStyle  # noqa: E402
 from services.stylizer.stylizer import Stylizer  # noqa: E402
@@ -23,7 +24,7 @@ from shared.settings import model_store  # noqa: E402
 from shared.trained import VECTOR  # noqa: E402
 from sitter.cli import main  # noqa: E402
 from training.compare import held_out  # noqa: E402
-from training.vector import Photo, VectorPreset, train_vector  # noqa: E402
+from training.vector import Photo, Region, VectorPreset, region_boxes, train_vector  # noqa: E402
 
 CONTENT = Path(__file__).resolve().parent.parent / "training" / "data" / "content"
 
@@ -56,15 +57,22 @@ def test_the_vector_moves_from_the_predictors_stays_in_range_and_resumes(tmp_pat
     rgb = np.asarray(Image.open(CONTENT / "model_face.jpg").convert("RGB").resize((96, 96)))
     photos = [Photo(rgb, (30, 20, 70, 60))]
     transformer = model_path("arbitrary-transform")
+    stylizer = Stylizer(threads=1)
+    boxes = region_boxes(*painting.shape[:2])
+    assert len(boxes) == 18 and all(x1 - x0 == y1 - y0 for x0, y0, x1, y1 in boxes)
+    regions = [
+        Region(painting[y0:y1, x0:x1], stylizer.local_style(painting, (x0, y0, x1, y1), start).vector)
+        for x0, y0, x1, y1 in boxes[:2]
+    ]
     lines: list[str] = []
     first = train_vector(
-        painting, photos, start, transformer, tmp_path, "trained-t", tiny(3), log=lines.append
+        painting, photos, start, transformer, regions, tmp_path, "trained-t", tiny(3), log=lines.append
     )
     assert first.vector.shape == (100,) and not np.allclose(first.vector, start)
     assert first.vector.min() >= -2.85 and first.vector.max() <= 2.96  # the graph's int8 style range
     assert np.isfinite(first.step_seconds) and len(first.losses) == 3
     more = train_vector(
-        painting, photos, start, transformer, tmp_path, "trained-t", tiny(5), log=lines.append
+        painting, photos, start, transformer, regions, tmp_path, "trained-t", tiny(5), log=lines.append
     )
     assert any("resuming trained-t from step 3" in line for line in lines)
     assert more.losses[:3] == first.losses and len(more.losses) == 5
@@ -122,6 +130,17 @@ def test_train_style_from_arbitrary_compares_then_registers_only_with_keep_anywa
     stylizer = Stylizer(store, threads=1)
     spec = resolve_style("trained-tiny-vector", stylizer)
     assert isinstance(spec, TrainedStyle) and spec.vector is not None and spec.vector.shape == (100,)
+    assert spec.painting == "great-wave" and spec.predicted is not None
+    wave = gallery.load_painting("great-wave")
+    assert np.allclose(spec.predicted, stylizer.style_vector(wave), atol=1e-5)  # what it started from
+    # in its own painting, the local style keeps training's correction; elsewhere it is the vector itself
+    assert own_style("trained-tiny-vector", "great-wave", spec)
+    assert not own_style("trained-tiny-vector", "starry-night", spec)
+    local = local_trained(stylizer, wave, (0, 0, 300, 300), spec)
+    expected = (
+        stylizer.local_style(wave, (0, 0, 300, 300), spec.predicted).vector + spec.vector - spec.predicted
+    )
+    assert isinstance(local, ImageStyle) and np.allclose(local.vector, expected, atol=1e-6)
     small = np.asarray(photo.resize((75, 101)))
     out_image = stylizer.stylize(small, spec, max_size=128)
     assert np.array_equal(out_image, stylizer.stylize(small, ImageStyle(spec.vector), max_size=128))

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     candidate_dir = work_dir / "candidates" / args.id
     started = time.perf_counter()
     train_route = _train_vector if args.route == "arbitrary" else _train_network
-    entry = train_route(args, style_id, painting, files, work_dir, candidate_dir, store)
+    entry = train_route(args, style_id, painting_id, painting, files, work_dir, candidate_dir, store)
     entry.update({"id": args.id, "painting": painting_id, "title": title, "licence": args.licence})
     trained.register(candidate_dir, entry)
 
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 def _train_network(
     args: argparse.Namespace,
     style_id: str,
+    painting_id: str,
     painting: np.ndarray,
     files: list[Path],
     work_dir: Path,
@@ -156,6 +157,7 @@ def _train_network(
 def _train_vector(
     args: argparse.Namespace,
     style_id: str,
+    painting_id: str,
     painting: np.ndarray,
     files: list[Path],
     work_dir: Path,
@@ -166,6 +168,7 @@ def _train_vector(
     predictor's vector, optimised (training/vector.py); the style file is the 100 numbers."""
     from services.painting.analysis import PaintingAnalyser
     from services.painting.portrait import portrait_info
+    from services.segmenter.matting import PortraitMatter
     from services.stylizer.stylizer import Stylizer
     from training import vector
 
@@ -174,17 +177,33 @@ def _train_vector(
     if args.restart and ckpt.is_file():
         ckpt.unlink()
     threads = torch.get_num_threads()
-    start = Stylizer(store, threads=threads).style_vector(painting)  # the arbitrary network's own guess
-    faces = PaintingAnalyser(store, threads=threads).faces
-    photos = vector.load_content(files, preset.size, lambda rgb: portrait_info(rgb, faces).face)
+    stylizer = Stylizer(store, threads=threads)
+    start = stylizer.style_vector(painting)  # the arbitrary network's own guess, for the whole painting
+    analyser = PaintingAnalyser(store, threads=threads)
+    matter = PortraitMatter(store, threads=threads)
+    photos = vector.load_content(
+        files, preset.size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
+    )
+    gallery_id = painting_id if painting_id in gallery.paintings() else None
+    regions = placed_regions(stylizer, analyser, painting, gallery_id, [p.rgb for p in photos], start)
     transformer = models.model_path("arbitrary-transform", store)
     print(
         f"training {style_id} from the arbitrary network's style vector: preset {preset.name}, "
         f"{preset.steps} steps, {preset.size} px crops, batch {preset.batch}, {len(photos)} content images "
-        f"({sum(p.face is not None for p in photos)} with a face), device {args.device}, {threads} thread(s)"
+        f"({sum(p.face is not None for p in photos)} with a face), {len(regions)} painting regions, "
+        f"device {args.device}, {threads} thread(s)"
     )
     result = vector.train_vector(
-        painting, photos, start, transformer, work_dir, style_id, preset, device=args.device, seed=args.seed
+        painting,
+        photos,
+        start,
+        transformer,
+        regions,
+        work_dir,
+        style_id,
+        preset,
+        device=args.device,
+        seed=args.seed,
     )
     moved = float(np.linalg.norm(result.vector - result.start) / np.linalg.norm(result.start))
     print(
@@ -194,6 +213,7 @@ def _train_vector(
     path = vector.write_vector(
         candidate_dir / f"{args.id}{vector.VECTOR_FILE_SUFFIX}",
         result.vector,
+        result.start,
         "arbitrary-transform",
         sha256_of(transformer),
     )
@@ -214,8 +234,44 @@ def _train_vector(
             "content": sorted(path.name for path in files),
             "loss": [round(result.first_loss, 4), round(result.last_loss, 4)],
             "vector_moved": round(moved, 3),
+            "regions": len(regions),
         },
     }
+
+
+SPOTS = (None, 0, 1, 2)  # the automatic place and the painting's first suggested spots
+
+
+def placed_regions(
+    stylizer: Any,
+    analyser: Any,
+    painting: np.ndarray,
+    painting_id: str | None,
+    photos: list[np.ndarray],
+    start: np.ndarray,
+) -> list[Any]:
+    """Where the product places these photos' people in the painting (automatically and at its suggested
+    spots), each as the painting around the person's box with the local style vector used there: the
+    places the trained style has to paint people into."""
+    from services.painting.planning import plan_for
+    from training.vector import Region, surroundings
+
+    seen: set[tuple[int, int, int, int]] = set()
+    regions = []
+    for photo in photos:
+        for spot in SPOTS:
+            try:
+                plan = plan_for(analyser, photo, painting, painting_id, None, spot)
+            except SitterError:  # fewer spots than asked for
+                continue
+            box = (plan.box.x, plan.box.y, plan.box.x + plan.box.w, plan.box.y + plan.box.h)
+            if box in seen:
+                continue
+            seen.add(box)
+            around, weight = surroundings(painting, box)
+            local = stylizer.local_style(painting, plan.style_region, start).vector
+            regions.append(Region(around, local, weight))
+    return regions
 
 
 def _compare(

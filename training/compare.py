@@ -207,7 +207,7 @@ def _save_pair(folder: Path, name: str, arbitrary: BlendResult, trained: BlendRe
     whole = np.concatenate([images_[0], gap, images_[1]], axis=1)
     close = [image[y0:y1, x0:x1] for image in images_]
     close_gap = np.full((y1 - y0, 8, 3), 255, np.uint8)
-    (folder / f"{name}--whole.jpg").write_bytes(encode_image(whole, "jpeg"))
+    (folder / f"{name}--whole.png").write_bytes(encode_image(whole, "png"))
     pair = np.concatenate([close[0], close_gap, close[1]], axis=1)
     (folder / f"{name}--close.png").write_bytes(encode_image(pair, "png"))
 

@@ -7,11 +7,17 @@ over many crops of the content photos, with the transformer frozen. Step 0 is ex
 network's result; the loss can only be improved from there. The result is 100 numbers that the shipped
 (int8) transformer runs as `trained-<id>`, no new network file.
 
-Sizes follow the product: the person is stylized at the size they are placed at (300-1000 px), so the
-content photos are cropped at that scale (training/data.py's CropSampler on photos kept at 800 px) and the
-painting's Gram targets are taken at its own size (the strokes the person is placed among). A face-region
-weight on the content loss keeps faces legible (the faces are found once per photo with the product's
-full-range face detector).
+What is optimised follows what the product does with it:
+- the product paints a person with a local style (the painting around the place, mixed with the whole), so
+  what is learnt is one correction added to the local vectors of many regions of the painting, each crop
+  scored against its region's Gram matrices; the stylizer adds the same correction to any local style;
+- only the person is cut out and painted in, so the style Grams are of the person (the photo's matte), not
+  of the photo's background;
+- the person is stylized at the size they are placed at (300-1000 px): the content photos are cropped at
+  that scale (photos kept at 800 px, crops of 1..2.5x the crop side) and the painting's targets are taken
+  at its own size; the style loss is also taken at 0.4x, about the scale a composite is seen at whole;
+- a face-region weight on the content loss keeps faces legible (faces found once per photo with the
+  product's full-range face detector).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from shared.errors import SitterError
 from shared.imageio import decode_image
 from training.arbitrary import ArbitraryTransformer, load_arbitrary
 from training.data import LOAD_SIDE, MAX_ZOOM_OUT, style_image
-from training.network import Vgg16Features, gram
+from training.network import Vgg16Features
 from training.train import relative_mse
 
 VECTOR_FILE_SUFFIX = ".style.json"
@@ -51,6 +57,9 @@ class VectorPreset:
     content_weight: float
     face_weight: float  # extra content weight inside the photo's face box (0: none)
     style_side: int  # cap on the painting's long side for its Gram targets (its own size below that)
+    # the style loss is averaged over these scales of the output and the painting alike: 1 is the strokes
+    # as placed, 0.4 about the scale a composite is seen (and scored by `sitter eval composite`) at whole
+    style_scales: tuple[float, ...] = (1.0, 0.4)
     checkpoint_every: int = 25
 
 
@@ -63,9 +72,9 @@ VECTOR_PRESETS = {
         steps=300,
         lr=0.02,
         style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1"),
-        content_layers=("conv3_3",),
+        content_layers=("conv2_2", "conv3_3"),
         style_weight=1.0,
-        content_weight=1.0,
+        content_weight=0.5,
         face_weight=2.0,
         style_side=1280,
     ),
@@ -77,9 +86,9 @@ VECTOR_PRESETS = {
         steps=1500,
         lr=0.01,
         style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1"),
-        content_layers=("conv3_3",),
+        content_layers=("conv2_2", "conv3_3"),
         style_weight=1.0,
-        content_weight=1.0,
+        content_weight=0.5,
         face_weight=2.0,
         style_side=1600,
         checkpoint_every=100,
@@ -104,14 +113,63 @@ class VectorResult:
 class Photo:
     rgb: np.ndarray  # HxWx3 uint8, long side about LOAD_SIDE
     face: tuple[int, int, int, int] | None  # x0, y0, x1, y1 in rgb's pixels
+    matte: np.ndarray | None = None  # float32 HxW 0..1: the person (what is cut out and painted in)
 
 
 FaceFinder = Callable[[np.ndarray], tuple[int, int, int, int] | None]
+Box = tuple[int, int, int, int]
 
 
-def load_content(files: list[Path], min_side: int, find_face: FaceFinder | None) -> list[Photo]:
+@dataclass(frozen=True)
+class Region:
+    """A part of the painting a person may stand in: its pixels (the Gram target, at the painting's own
+    scale), which of them count (`weight`, HxW; None: all), and the style vector the product paints a
+    person there with (`Stylizer.local_style`: the region's predicted vector mixed with the whole
+    painting's)."""
+
+    rgb: np.ndarray
+    vector: np.ndarray
+    weight: np.ndarray | None = None
+
+
+SURROUNDINGS = 0.6  # as sitter/eval_composite.py: the painting around a box reaches this share beyond it
+
+
+def surroundings(painting: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The painting around a person's box (x0, y0, x1, y1) and a weight that is 0 inside the box: what the
+    person has to look like, as `sitter eval composite` measures it."""
+    height, width = painting.shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = round(SURROUNDINGS * (x1 - x0)), round(SURROUNDINGS * (y1 - y0))
+    ax0, ay0, ax1, ay1 = max(0, x0 - mx), max(0, y0 - my), min(width, x1 + mx), min(height, y1 + my)
+    weight = np.ones((ay1 - ay0, ax1 - ax0), np.float32)
+    weight[max(0, y0 - ay0) : max(0, y1 - ay0), max(0, x0 - ax0) : max(0, x1 - ax0)] = 0.0
+    return painting[ay0:ay1, ax0:ax1], weight
+
+
+REGION_SIDES = (0.5, 0.75)  # of the painting's short side: about STYLE_CONTEXT x a placed person
+REGION_GRID = 3
+
+
+def region_boxes(height: int, width: int) -> list[Box]:
+    """Squares on a REGION_GRID x REGION_GRID grid at each of REGION_SIDES, covering the painting."""
+    boxes = []
+    for share in REGION_SIDES:
+        side = round(share * min(height, width))
+        for y in np.linspace(0, height - side, REGION_GRID).round().astype(int):
+            for x in np.linspace(0, width - side, REGION_GRID).round().astype(int):
+                boxes.append((int(x), int(y), int(x) + side, int(y) + side))
+    return boxes
+
+
+def load_content(
+    files: list[Path],
+    min_side: int,
+    find_face: FaceFinder | None,
+    find_matte: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[Photo]:
     """Each photo decoded, long side LOAD_SIDE (short side >= min_side), with its face box when
-    `find_face` (rgb -> (x0, y0, x1, y1) or None) is given."""
+    `find_face` (rgb -> (x0, y0, x1, y1) or None) is given, and its person's matte with `find_matte`."""
     photos = []
     for path in files:
         image = Image.fromarray(decode_image(path, what="content image"))
@@ -120,7 +178,8 @@ def load_content(files: list[Path], min_side: int, find_face: FaceFinder | None)
         if size != image.size:
             image = image.resize(size, Image.Resampling.LANCZOS)
         rgb = np.asarray(image)
-        photos.append(Photo(rgb, find_face(rgb) if find_face is not None else None))
+        face = find_face(rgb) if find_face is not None else None
+        photos.append(Photo(rgb, face, find_matte(rgb) if find_matte is not None else None))
     return photos
 
 
@@ -134,11 +193,12 @@ class FaceCropSampler:
         self.face_weight = face_weight
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, count: int) -> tuple[np.ndarray, np.ndarray]:
-        crops, weights = zip(*(self.crop() for _ in range(count)), strict=True)
-        return np.stack(crops), np.stack(weights)
+    def batch(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nx3xSxS crops, NxSxS content weights, NxSxS person mattes (all ones without a matte)."""
+        crops, weights, mattes = zip(*(self.crop() for _ in range(count)), strict=True)
+        return np.stack(crops), np.stack(weights), np.stack(mattes)
 
-    def crop(self) -> tuple[np.ndarray, np.ndarray]:
+    def crop(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         photo = self.photos[int(self.rng.integers(len(self.photos)))]
         height, width = photo.rgb.shape[:2]
         largest = min(height, width, round(self.size * MAX_ZOOM_OUT))
@@ -149,6 +209,10 @@ class FaceCropSampler:
         if side != self.size:
             crop = crop.resize((self.size, self.size), Image.Resampling.BILINEAR)
         array = np.asarray(crop, dtype=np.float32) / 255.0
+        matte = np.ones((self.size, self.size), dtype=np.float32)
+        if photo.matte is not None:
+            part = Image.fromarray(photo.matte[top : top + side, left : left + side].astype(np.float32))
+            matte = np.asarray(part.resize((self.size, self.size), Image.Resampling.BILINEAR), np.float32)
         weight = np.ones((self.size, self.size), dtype=np.float32)
         if photo.face is not None and self.face_weight > 0:
             x0, y0, x1, y1 = photo.face
@@ -157,8 +221,12 @@ class FaceCropSampler:
             fy0, fy1 = (max(0, round((y - top) * k)) for y in (y0, y1))
             weight[fy0:fy1, fx0:fx1] += self.face_weight
         if self.rng.random() < 0.5:
-            array, weight = array[:, ::-1], weight[:, ::-1]
-        return np.ascontiguousarray(array.transpose(2, 0, 1)), np.ascontiguousarray(weight)
+            array, weight, matte = array[:, ::-1], weight[:, ::-1], matte[:, ::-1]
+        return (
+            np.ascontiguousarray(array.transpose(2, 0, 1)),
+            np.ascontiguousarray(weight),
+            np.ascontiguousarray(matte),
+        )
 
 
 def weighted_relative_mse(value: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -167,6 +235,16 @@ def weighted_relative_mse(value: torch.Tensor, target: torch.Tensor, weight: tor
     w = torch.nn.functional.interpolate(weight, size=value.shape[2:], mode="area")
     w = w / w.mean(dim=(2, 3), keepdim=True)
     return ((value - target).pow(2) * w).mean() / (target.detach().pow(2).mean() + 1e-8)
+
+
+def person_gram(features: torch.Tensor, matte: torch.Tensor, floor: float = 0.02) -> torch.Tensor:
+    """Gram matrices of the person alone (Nx1xHxW matte, resized to the features): what the composite's
+    style is scored on, since the photo's background is cut away. training.network.gram for a full matte;
+    a crop with little person keeps a little of the rest (`floor`)."""
+    b, c, h, w = features.shape
+    m = torch.nn.functional.interpolate(matte, size=(h, w), mode="area") + floor
+    flat = features.reshape(b, c, h * w)
+    return (flat * m.reshape(b, 1, h * w)) @ flat.transpose(1, 2) / (c * m.sum(dim=(1, 2, 3)))[:, None, None]
 
 
 def checkpoint_path(work_dir: Path, style_id: str) -> Path:
@@ -178,6 +256,7 @@ def train_vector(
     photos: list[Photo],
     start: np.ndarray,
     transformer: Path,
+    regions: list[Region] | None,
     work_dir: Path,
     style_id: str,
     preset: VectorPreset,
@@ -187,7 +266,11 @@ def train_vector(
     log: Callable[[str], object] = lambda line: print(line, flush=True),
     log_every: int = 10,
 ) -> VectorResult:
-    """Optimise the style vector from `start` (the predictor's), or resume from the checkpoint."""
+    """Optimise the style vector from `start` (the predictor's vector of the whole painting), or resume from
+    the checkpoint. With `regions`, what is optimised is one correction added to every region's own vector
+    (the product's local style), each crop scored against its region's Gram matrices: the trained style
+    still follows the place the person stands in, as the arbitrary network's does. Without, the whole
+    painting's vector against the whole painting's Grams."""
     torch.manual_seed(seed)
     dev = torch.device(device)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -195,33 +278,48 @@ def train_vector(
     ported = load_arbitrary(transformer)
     net: ArbitraryTransformer = ported.net.to(dev)
     start_t = torch.from_numpy(np.asarray(start, dtype=np.float32).reshape(1, -1)).to(dev)
-    vector = torch.nn.Parameter(start_t.clone())
-    optimiser = torch.optim.Adam([vector], lr=preset.lr)
+    places = regions or [Region(painting, np.asarray(start, dtype=np.float32))]
+    bases = torch.from_numpy(np.stack([r.vector.reshape(-1) for r in places]).astype(np.float32)).to(dev)
+    correction = torch.nn.Parameter(torch.zeros_like(start_t))  # step 0: the arbitrary network's own result
+    optimiser = torch.optim.Adam([correction], lr=preset.lr)
     first_step, elapsed, losses, step_times = 0, 0.0, [], []
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=dev, weights_only=False)
-        if state["preset"] != _preset_dict(preset) or not np.allclose(state["start"], start, atol=1e-6):
+        same = state["preset"] == _preset_dict(preset) and state["regions"] == len(places)
+        if not same or not np.allclose(state["start"], start, atol=1e-6):
             raise SitterError(
                 f"{ckpt} was trained with other settings; delete it or pass --restart to start over"
             )
         with torch.no_grad():
-            vector.copy_(state["vector"].to(dev))
+            correction.copy_(state["correction"].to(dev))
         optimiser.load_state_dict(state["optimiser"])
         first_step, elapsed, losses = state["step"], state["seconds"], state["losses"]
         log(f"resuming {style_id} from step {first_step} ({ckpt})")
 
     layers = sorted(set(preset.style_layers) | set(preset.content_layers))
     vgg = Vgg16Features(layers).to(dev)
-    side = min(preset.style_side, max(painting.shape[:2]))  # the painting at its own size, capped
+    shrink = min(1.0, preset.style_side / max(painting.shape[:2]))  # the painting at its own size, capped
+    targets: dict[tuple[float, str], list[torch.Tensor]] = {
+        (scale, name): [] for scale in preset.style_scales for name in preset.style_layers
+    }
     with torch.no_grad():
-        style_features = vgg(torch.from_numpy(style_image(painting, side)).to(dev))
-        targets = {name: gram(style_features[name]) for name in preset.style_layers}
+        for place in places:
+            mask = np.ones(place.rgb.shape[:2], np.float32) if place.weight is None else place.weight
+            mask_t = torch.from_numpy(mask)[None, None].to(dev)
+            for scale in preset.style_scales:
+                side = max(32, round(scale * shrink * max(place.rgb.shape[:2])))
+                style_features = vgg(torch.from_numpy(style_image(place.rgb, side)).to(dev))
+                for name in preset.style_layers:
+                    targets[scale, name].append(person_gram(style_features[name], mask_t, floor=0.0)[0])
+    stacked = {key: torch.stack(grams) for key, grams in targets.items()}
     sampler = FaceCropSampler(photos, preset.size, preset.face_weight, seed=seed + first_step)
+    pick = np.random.default_rng(seed + 1 + first_step)
 
     def save(step: int, seconds: float) -> None:
         state = {
-            "vector": vector.detach().cpu(),
+            "correction": correction.detach().cpu(),
             "start": np.asarray(start, dtype=np.float32),
+            "regions": len(places),
             "optimiser": optimiser.state_dict(),
             "step": step,
             "seconds": seconds,
@@ -235,28 +333,32 @@ def train_vector(
     started = time.perf_counter()
     for step in range(first_step, preset.steps):
         tick = time.perf_counter()
-        crops, weights = sampler.batch(preset.batch)
+        crops, weights, mattes = sampler.batch(preset.batch)
         batch = torch.from_numpy(crops).to(dev)
         weight = torch.from_numpy(weights)[:, None].to(dev)
+        matte = torch.from_numpy(mattes)[:, None].to(dev)
         with torch.no_grad():
             content_targets = {n: v for n, v in vgg(batch).items() if n in preset.content_layers}
-        out = net.stylize(batch, vector.expand(batch.shape[0], -1))
+        chosen = torch.from_numpy(pick.integers(len(places), size=batch.shape[0])).to(dev)
+        # the graph quantises its style input to int8: a vector is clipped to that range, as there
+        vectors = (bases[chosen] + correction).clamp(ported.style_low, ported.style_high)
+        out = net.stylize(batch, vectors)
         features = vgg(out)
         content_loss = torch.stack(
             [weighted_relative_mse(features[n], content_targets[n], weight) for n in preset.content_layers]
         ).sum()
-        style_loss = torch.stack(
-            [
-                relative_mse(gram(features[n]), targets[n].expand(out.shape[0], -1, -1))
+        style_terms = []
+        for scale in preset.style_scales:
+            scaled = features if scale == 1.0 else vgg(_resized(out, scale))
+            style_terms += [
+                relative_mse(person_gram(scaled[n], matte), stacked[scale, n][chosen])
                 for n in preset.style_layers
             ]
-        ).sum()
+        style_loss = torch.stack(style_terms).sum() / len(preset.style_scales)
         loss = preset.content_weight * content_loss + preset.style_weight * style_loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        with torch.no_grad():  # the graph quantises its style input to int8: stay inside that range
-            vector.clamp_(ported.style_low, ported.style_high)
         losses.append(float(loss.detach()))
         step_times.append(time.perf_counter() - tick)
         done = step + 1
@@ -273,8 +375,9 @@ def train_vector(
     if first_step >= preset.steps:
         log(f"{style_id}: checkpoint already at step {first_step}; nothing to train")
     window = max(1, min(25, len(losses) // 5))
+    whole = (start_t + correction).clamp(ported.style_low, ported.style_high)
     return VectorResult(
-        vector=vector.detach().cpu().numpy().reshape(-1).astype(np.float32),
+        vector=whole.detach().cpu().numpy().reshape(-1).astype(np.float32),
         start=np.asarray(start, dtype=np.float32).reshape(-1),
         checkpoint=ckpt,
         steps=preset.steps,
@@ -286,11 +389,16 @@ def train_vector(
     )
 
 
-def write_vector(path: Path, vector: np.ndarray, transformer: str, transformer_sha256: str) -> Path:
-    """The style file `trained-<id>` is served from: the 100 numbers and the transformer they are for."""
+def write_vector(
+    path: Path, vector: np.ndarray, predicted: np.ndarray, transformer: str, transformer_sha256: str
+) -> Path:
+    """The style file `trained-<id>` is served from: the 100 numbers, the predictor's vector of the whole
+    painting they were trained from (their difference is the correction the stylizer adds to a local
+    style), and the transformer they are for."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "style_vector": [round(float(v), 6) for v in np.asarray(vector).reshape(-1)],
+        "predicted_vector": [round(float(v), 6) for v in np.asarray(predicted).reshape(-1)],
         "transformer": transformer,
         "transformer_sha256": transformer_sha256,
     }
@@ -321,6 +429,11 @@ def _preset_dict(preset: VectorPreset) -> dict[str, Any]:
 def _clock(seconds: float) -> str:
     seconds = max(0, round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _resized(images: torch.Tensor, scale: float) -> torch.Tensor:
+    size = [max(32, round(side * scale)) for side in images.shape[2:]]
+    return torch.nn.functional.interpolate(images, size=size, mode="bilinear", antialias=True)
 
 
 def _value(loss: torch.Tensor | float) -> float:
