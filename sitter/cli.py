@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from shared.imageio import decode_image, decode_photo, encode_image, format_for_
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from shared.settings import model_store
+from shared.trained import VECTOR
 from shared.worker_models import SERVICE_MODELS, export
 from sitter.client import add_submit_parser
 from sitter.extras import needs_extras
@@ -185,7 +186,10 @@ def cmd_styles(args: argparse.Namespace) -> int:
     for style in builtin_styles():
         print(f"{style.id:<32} built-in: {style.label}")
     for trained_style in model_store(args.model_dir).trained_styles().values():
-        print(f"{trained_style.style_id:<32} trained network: {trained_style.title}")
+        kind = "trained style vector" if trained_style.kind == VECTOR else "trained network"
+        print(
+            f"{trained_style.style_id:<32} {kind}: {trained_style.title}{_margin(trained_style.comparison)}"
+        )
     print("builtin-3@0.6,builtin-12@0.4     a blend of built-in styles; or a path to any image")
     return 0
 
@@ -253,6 +257,18 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
+
+
+def _margin(comparison: dict[str, Any]) -> str:
+    """`; style ratio 0.62 vs 0.58 (arbitrary), 8 held-out photos` when the style was compared."""
+    if not comparison:
+        return ""
+    ours, theirs = comparison["trained"]["style_ratio"], comparison["arbitrary"]["style_ratio"]
+    verdict = "wins" if comparison.get("wins") else "does not win"
+    return (
+        f"; style ratio {ours:.3f} vs {theirs:.3f} (arbitrary network), {len(comparison['photos'])} "
+        f"held-out photos: {verdict}"
+    )
 
 
 def _steps(names: str) -> tuple[str, ...]:

@@ -126,6 +126,9 @@ def test_train_style_from_arbitrary_compares_then_registers_only_with_keep_anywa
     assert style.kind == VECTOR and style.file == "tiny-vector.style.json"
     assert style.comparison["photos"] == ["held-out.jpg"] and "wins" in style.comparison
     assert model_path("trained-tiny-vector", store).name == "trained-tiny-vector.style.json"  # verified copy
+    assert main(["styles"]) == 0
+    listed = next(line for line in capsys.readouterr().out.splitlines() if "trained-tiny-vector" in line)
+    assert "trained style vector" in listed and "1 held-out photos: " in listed
 
     stylizer = Stylizer(store, threads=1)
     spec = resolve_style("trained-tiny-vector", stylizer)
