@@ -185,12 +185,14 @@ def _train_vector(
         files, preset.size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
     )
     gallery_id = painting_id if painting_id in gallery.paintings() else None
-    regions = placed_regions(stylizer, analyser, painting, gallery_id, [p.rgb for p in photos], start)
+    regions, placed = placed_regions(
+        stylizer, analyser, painting, gallery_id, photos, start, preset.face_weight
+    )
     transformer = models.model_path("arbitrary-transform", store)
     print(
         f"training {style_id} from the arbitrary network's style vector: preset {preset.name}, "
         f"{preset.steps} steps, {preset.size} px crops, batch {preset.batch}, {len(photos)} content images "
-        f"({sum(p.face is not None for p in photos)} with a face), {len(regions)} painting regions, "
+        f"({sum(p.face is not None for p in photos)} with a face) at {len(placed)} placements, "
         f"device {args.device}, {threads} thread(s)"
     )
     result = vector.train_vector(
@@ -202,6 +204,7 @@ def _train_vector(
         work_dir,
         style_id,
         preset,
+        placed=placed,
         device=args.device,
         seed=args.seed,
     )
@@ -247,31 +250,34 @@ def placed_regions(
     analyser: Any,
     painting: np.ndarray,
     painting_id: str | None,
-    photos: list[np.ndarray],
+    photos: list[Any],
     start: np.ndarray,
-) -> list[Any]:
+    face_weight: float,
+) -> tuple[list[Any], list[Any]]:
     """Where the product places these photos' people in the painting (automatically and at its suggested
-    spots), each as the painting around the person's box with the local style vector used there: the
-    places the trained style has to paint people into."""
+    spots): each place as the painting around the person's box with the local style vector used there
+    (the regions), and each photo at the size it is placed at, paired with its region (the samples): what
+    the trained style has to paint, at the scale it is painted at."""
     from services.painting.planning import plan_for
-    from training.vector import Region, surroundings
+    from training.vector import Region, placed_sample, surroundings
 
-    seen: set[tuple[int, int, int, int]] = set()
-    regions = []
-    for photo in photos:
+    seen: set[tuple[int, tuple[int, int, int, int]]] = set()
+    regions, placed = [], []
+    for index, photo in enumerate(photos):
         for spot in SPOTS:
             try:
-                plan = plan_for(analyser, photo, painting, painting_id, None, spot)
+                plan = plan_for(analyser, photo.rgb, painting, painting_id, None, spot)
             except SitterError:  # fewer spots than asked for
                 continue
             box = (plan.box.x, plan.box.y, plan.box.x + plan.box.w, plan.box.y + plan.box.h)
-            if box in seen:
+            if (index, box) in seen:
                 continue
-            seen.add(box)
+            seen.add((index, box))
             around, weight = surroundings(painting, box)
             local = stylizer.local_style(painting, plan.style_region, start).vector
             regions.append(Region(around, local, weight))
-    return regions
+            placed.append(placed_sample(photo, plan.scale, len(regions) - 1, face_weight))
+    return regions, placed
 
 
 def _compare(

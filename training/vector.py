@@ -13,9 +13,11 @@ What is optimised follows what the product does with it:
   scored against its region's Gram matrices; the stylizer adds the same correction to any local style;
 - only the person is cut out and painted in, so the style Grams are of the person (the photo's matte), not
   of the photo's background;
-- the person is stylized at the size they are placed at (300-1000 px): the content photos are cropped at
-  that scale (photos kept at 800 px, crops of 1..2.5x the crop side) and the painting's targets are taken
-  at its own size; the style loss is also taken at 0.4x, about the scale a composite is seen at whole;
+- the person is stylized at the size they are placed at: each content photo is run whole at the size the
+  planner places it at in this painting (`Placed`; for Starry Night 94-387 px high, far below the 800 px
+  crops tried first), against the painting around that very place, the painting at its own size; the
+  style loss is also taken at 0.4x, about the scale a composite is seen at whole. Without placements
+  (`placed=None`) random crops of the photos are used (FaceCropSampler) against random regions;
 - a face-region weight on the content loss keeps faces legible (faces found once per photo with the
   product's full-range face detector).
 """
@@ -130,6 +132,40 @@ class Region:
     rgb: np.ndarray
     vector: np.ndarray
     weight: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A content photo as the product stylizes it for one placement: the whole photo at the size it is
+    placed at (float32 3xHxW 0..1, sides multiples of 4), its person's matte and content weight (HxW), and
+    the index of the region (painting around the box) it is placed in."""
+
+    rgb: np.ndarray
+    matte: np.ndarray
+    weight: np.ndarray
+    region: int
+
+
+def placed_sample(photo: Photo, scale: float, region: int, face_weight: float) -> Placed:
+    """`photo` resized by the plan's `scale` (as the stylizer does), cropped to multiples of 4."""
+    height, width = photo.rgb.shape[:2]
+    size = (max(16, round(width * scale)), max(16, round(height * scale)))
+    image = Image.fromarray(photo.rgb).resize(
+        size, Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
+    )
+    h4, w4 = size[1] // 4 * 4, size[0] // 4 * 4
+    rgb = (np.asarray(image, np.float32)[:h4, :w4] / 255.0).transpose(2, 0, 1)
+    matte = np.ones((h4, w4), np.float32)
+    if photo.matte is not None:
+        matte = np.asarray(
+            Image.fromarray(photo.matte.astype(np.float32)).resize(size, Image.Resampling.BILINEAR)
+        )
+        matte = np.ascontiguousarray(matte[:h4, :w4], dtype=np.float32)
+    weight = np.ones((h4, w4), np.float32)
+    if photo.face is not None and face_weight > 0:
+        x0, y0, x1, y1 = (round(v * scale) for v in photo.face)
+        weight[y0:y1, x0:x1] += face_weight
+    return Placed(np.ascontiguousarray(rgb), matte, weight, region)
 
 
 SURROUNDINGS = 0.6  # as sitter/eval_composite.py: the painting around a box reaches this share beyond it
@@ -261,6 +297,7 @@ def train_vector(
     style_id: str,
     preset: VectorPreset,
     *,
+    placed: list[Placed] | None = None,
     device: str = "cpu",
     seed: int = 0,
     log: Callable[[str], object] = lambda line: print(line, flush=True),
@@ -268,9 +305,10 @@ def train_vector(
 ) -> VectorResult:
     """Optimise the style vector from `start` (the predictor's vector of the whole painting), or resume from
     the checkpoint. With `regions`, what is optimised is one correction added to every region's own vector
-    (the product's local style), each crop scored against its region's Gram matrices: the trained style
-    still follows the place the person stands in, as the arbitrary network's does. Without, the whole
-    painting's vector against the whole painting's Grams."""
+    (the product's local style), each sample scored against its region's Gram matrices: the trained style
+    still follows the place the person stands in, as the arbitrary network's does; without, the whole
+    painting's vector against the whole painting's Grams. `placed`: the samples (photos at their placed
+    size, each with its region); without, random crops of `photos` against random regions."""
     torch.manual_seed(seed)
     dev = torch.device(device)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -333,28 +371,45 @@ def train_vector(
     started = time.perf_counter()
     for step in range(first_step, preset.steps):
         tick = time.perf_counter()
-        crops, weights, mattes = sampler.batch(preset.batch)
-        batch = torch.from_numpy(crops).to(dev)
-        weight = torch.from_numpy(weights)[:, None].to(dev)
-        matte = torch.from_numpy(mattes)[:, None].to(dev)
-        with torch.no_grad():
-            content_targets = {n: v for n, v in vgg(batch).items() if n in preset.content_layers}
-        chosen = torch.from_numpy(pick.integers(len(places), size=batch.shape[0])).to(dev)
-        # the graph quantises its style input to int8: a vector is clipped to that range, as there
-        vectors = (bases[chosen] + correction).clamp(ported.style_low, ported.style_high)
-        out = net.stylize(batch, vectors)
-        features = vgg(out)
-        content_loss = torch.stack(
-            [weighted_relative_mse(features[n], content_targets[n], weight) for n in preset.content_layers]
-        ).sum()
-        style_terms = []
-        for scale in preset.style_scales:
-            scaled = features if scale == 1.0 else vgg(_resized(out, scale))
-            style_terms += [
-                relative_mse(person_gram(scaled[n], matte), stacked[scale, n][chosen])
-                for n in preset.style_layers
+
+        def terms(
+            images: np.ndarray, weights: np.ndarray, mattes: np.ndarray, chosen: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            batch = torch.from_numpy(images).to(dev)
+            weight = torch.from_numpy(weights)[:, None].to(dev)
+            matte = torch.from_numpy(mattes)[:, None].to(dev)
+            with torch.no_grad():
+                content_targets = {n: v for n, v in vgg(batch).items() if n in preset.content_layers}
+            # the graph quantises its style input to int8: a vector is clipped to that range, as there
+            vectors = (bases[chosen] + correction).clamp(ported.style_low, ported.style_high)
+            out = net.stylize(batch, vectors)
+            features = vgg(out)
+            content = torch.stack(
+                [
+                    weighted_relative_mse(features[n], content_targets[n], weight)
+                    for n in preset.content_layers
+                ]
+            ).sum()
+            style_terms = []
+            for scale in preset.style_scales:
+                scaled = features if scale == 1.0 else vgg(_resized(out, scale))
+                style_terms += [
+                    relative_mse(person_gram(scaled[n], matte), stacked[scale, n][chosen])
+                    for n in preset.style_layers
+                ]
+            return content, torch.stack(style_terms).sum() / len(preset.style_scales)
+
+        if placed:  # whole photos at their placed size, one at a time (sizes differ)
+            parts = [
+                terms(p.rgb[None], p.weight[None], p.matte[None], torch.tensor([p.region], device=dev))
+                for p in (placed[int(i)] for i in pick.integers(len(placed), size=preset.batch))
             ]
-        style_loss = torch.stack(style_terms).sum() / len(preset.style_scales)
+            content_loss = torch.stack([c for c, _ in parts]).mean()
+            style_loss = torch.stack([st for _, st in parts]).mean()
+        else:
+            crops, weights, mattes = sampler.batch(preset.batch)
+            chosen = torch.from_numpy(pick.integers(len(places), size=len(crops))).to(dev)
+            content_loss, style_loss = terms(crops, weights, mattes, chosen)
         loss = preset.content_weight * content_loss + preset.style_weight * style_loss
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
