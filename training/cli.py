@@ -188,11 +188,18 @@ def _train_vector(
     regions, placed = placed_regions(
         stylizer, analyser, painting, gallery_id, photos, start, preset.face_weight
     )
+    if not placed:  # no placement found: random crops against random regions of the painting
+        regions = [
+            vector.Region(
+                painting[y0:y1, x0:x1], stylizer.local_style(painting, (x0, y0, x1, y1), start).vector
+            )
+            for x0, y0, x1, y1 in vector.region_boxes(*painting.shape[:2])
+        ]
     transformer = models.model_path("arbitrary-transform", store)
     print(
         f"training {style_id} from the arbitrary network's style vector: preset {preset.name}, "
-        f"{preset.steps} steps, {preset.size} px crops, batch {preset.batch}, {len(photos)} content images "
-        f"({sum(p.face is not None for p in photos)} with a face) at {len(placed)} placements, "
+        f"{preset.steps} steps, batch {preset.batch}, {len(photos)} content images "
+        f"({sum(p.face is not None for p in photos)} with a face) whole at {len(placed)} placements, "
         f"device {args.device}, {threads} thread(s)"
     )
     result = vector.train_vector(
@@ -204,7 +211,7 @@ def _train_vector(
         work_dir,
         style_id,
         preset,
-        placed=placed,
+        placed=placed or None,
         device=args.device,
         seed=args.seed,
     )
