@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import ModelChecksumError, ModelMissingError, SitterError
-from shared.trained import TrainedStyle, trained_styles
+from shared.trained import VECTOR, TrainedStyle, trained_styles
 
 FETCH_COMMAND = "sitter models fetch"
 
@@ -190,9 +190,9 @@ def catalogue(extra: Path | None = None, trained_dir: Path | None = None) -> dic
     for style in trained_styles(trained_dir).values():  # per-painting networks: copied from their directory
         specs[style.style_id] = ModelSpec(
             name=style.style_id,
-            filename=f"{style.style_id}.onnx",
+            filename=f"{style.style_id}{style.suffix}",
             sha256=style.sha256,
-            description=f"network trained on {style.title}",
+            description=f"{'style vector' if style.kind == VECTOR else 'network'} trained on {style.title}",
             licence=style.licence,
             path=style.path,
         )

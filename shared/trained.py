@@ -19,6 +19,8 @@ TRAINED_DIR = Path(__file__).parent / "data" / "trained"
 CATALOGUE_FILE = "trained.json"
 STYLE_PREFIX = "trained-"
 KIND = "trained"
+NETWORK = "network"  # its own ONNX transformer (training/train.py)
+VECTOR = "vector"  # a style vector for the shared arbitrary-style transformer (training/vector.py)
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,13 @@ class TrainedStyle:
     id: str
     painting: str  # the gallery id (or file name) it was trained on
     title: str
-    file: str  # the ONNX file, relative to the catalogue's directory
+    file: str  # the ONNX file (or the style-vector file), relative to the catalogue's directory
     sha256: str
     licence: str
     directory: Path
     training: dict[str, Any] = field(default_factory=dict)
+    kind: str = NETWORK  # NETWORK or VECTOR
+    comparison: dict[str, Any] = field(default_factory=dict)  # against the arbitrary network, when measured
 
     @property
     def style_id(self) -> str:
@@ -41,6 +45,11 @@ class TrainedStyle:
     @property
     def path(self) -> Path:
         return (self.directory / self.file).resolve()
+
+    @property
+    def suffix(self) -> str:
+        """The file's suffixes (`.onnx`, `.style.json`): its cached copy is `trained-<id>` plus these."""
+        return "".join(Path(self.file).suffixes)
 
 
 def trained_dirs(extra: Path | None = None) -> list[Path]:
@@ -71,6 +80,8 @@ def trained_styles(extra: Path | None = None) -> dict[str, TrainedStyle]:
                 licence=entry.get("licence", "see its owner"),
                 directory=directory,
                 training=entry.get("training", {}),
+                kind=entry.get("kind", NETWORK),
+                comparison=entry.get("comparison", {}),
             )
             styles[style.style_id] = style
     return styles

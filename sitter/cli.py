@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from shared.imageio import decode_image, decode_photo, encode_image, format_for_
 from shared.limits import check_output_scale
 from shared.queues import PAINTING_STYLE
 from shared.settings import Settings, model_store
+from shared.trained import VECTOR
 from shared.worker_models import SERVICE_MODELS, export
 from sitter import gallery_cli
 from sitter.client import add_submit_parser
@@ -201,7 +202,10 @@ def cmd_styles(args: argparse.Namespace) -> int:
     for style in builtin_styles():
         print(f"{style.id:<32} built-in: {style.label}")
     for trained_style in model_store(args.model_dir).trained_styles().values():
-        print(f"{trained_style.style_id:<32} trained network: {trained_style.title}")
+        kind = "trained style vector" if trained_style.kind == VECTOR else "trained network"
+        print(
+            f"{trained_style.style_id:<32} {kind}: {trained_style.title}{_margin(trained_style.comparison)}"
+        )
     print("builtin-3@0.6,builtin-12@0.4     a blend of built-in styles; or a path to any image")
     return 0
 
@@ -269,6 +273,18 @@ def cmd_eval_composite(args: argparse.Namespace) -> int:
     )
     print(json.dumps(as_json(reports), indent=2) if args.json else format_table(reports))
     return 0
+
+
+def _margin(comparison: dict[str, Any]) -> str:
+    """`; style ratio 0.62 vs 0.58 (arbitrary), 8 held-out photos` when the style was compared."""
+    if not comparison:
+        return ""
+    ours, theirs = comparison["trained"]["style_ratio"], comparison["arbitrary"]["style_ratio"]
+    verdict = "wins" if comparison.get("wins") else "does not win"
+    return (
+        f"; style ratio {ours:.3f} vs {theirs:.3f} (arbitrary network), {len(comparison['photos'])} "
+        f"held-out photos: {verdict}"
+    )
 
 
 def _steps(names: str) -> tuple[str, ...]:
@@ -442,10 +458,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="folder of photos of people (repeatable; default: the bundled PD/CC0 ones)",
     )
+    train.add_argument(
+        "--from",
+        dest="route",
+        choices=("scratch", "arbitrary"),
+        default="scratch",
+        help="scratch: a network of its own; arbitrary: the arbitrary network's style vector, optimised",
+    )
     train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
     train.add_argument("--size", type=_positive_int, help="training crop side in px (default: the preset's)")
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    train.add_argument("--preset", choices=("cpu", "full"), default="cpu", help="cpu: minutes; full: a GPU")
+    train.add_argument(
+        "--preset", choices=("cpu", "full"), default="cpu", help="cpu: <= 45 min on 2 cores; full: a GPU"
+    )
     train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="where the ONNX file and trained.json go (default: the package's)")
@@ -453,6 +478,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-dir", help="checkpoints (default: ~/.cache/sitter/train); a rerun resumes from them"
     )
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_argument(
+        "--eval-photos",
+        help="held-out portraits for the comparison with the arbitrary network (default: "
+        "eval/composite/photos; photos it trained on are left out)",
+    )
+    train.add_argument(
+        "--eval-limit", type=_positive_int, default=8, help="at most this many held-out photos (default 8)"
+    )
+    train.add_argument(
+        "--keep-anyway",
+        action="store_true",
+        help="register the style even when it does not beat the arbitrary network (or was not compared)",
+    )
     train.add_argument(
         "--licence",
         default="Apache-2.0 (Sitter); trained on public-domain/CC0 photos and a public-domain painting",

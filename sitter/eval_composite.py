@@ -7,7 +7,9 @@
 
 Per composite: the style distance between the person and the painting around them (VGG16 Gram matrices,
 relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw paste in the same box, so
-1.0 is "no more painted than the photo"), the tone difference (CIE76 delta E between the person's mean
+1.0 is "no more painted than the photo"), a second style measure that is not a network's training loss
+(colour: Lab distribution distance; texture: Gabor energy distance, sitter/style_stats.py; each also as a
+ratio to the raw paste), the tone difference (CIE76 delta E between the person's mean
 Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste) and face
 legibility (the same on the photo's face box at one size, sitter/legibility.py: a face gone dark and muddy
 scores low even when the body reads), detail (Laplacian sharpness of the person relative to the painting
@@ -42,6 +44,7 @@ from shared.queues import PAINTING_STYLE
 from sitter.legibility import face_in_box, face_legibility, ssim
 from sitter.perceptual import Features, gram, style_distance
 from sitter.pipeline import BlendOptions, BlendResult, Pipeline
+from sitter.style_stats import colour_distance, gabor_energies, lab_quantiles, texture_distance
 
 FEATURE_SIDE = 256  # person and surroundings are compared at this long side
 CONTEXT = 0.6  # the surroundings reach this fraction of the box beyond each side
@@ -62,10 +65,22 @@ class Scores:
     figures_covered: float
     skin_shift: float = 0.0  # a*b* distance, the person's skin vs the raw paste's
     face_legibility: float | None = None  # SSIM of the face's luminance vs the raw paste; None: no face shows
+    colour: float = 0.0  # Lab distribution distance, person vs surroundings (sitter/style_stats.py)
+    colour_raw: float = 0.0
+    texture: float = 0.0  # Gabor energy distance, person vs surroundings
+    texture_raw: float = 0.0
 
     @property
     def style_ratio(self) -> float:
         return self.style / max(self.style_raw, 1e-9)
+
+    @property
+    def colour_ratio(self) -> float:
+        return self.colour / max(self.colour_raw, 1e-9)
+
+    @property
+    def texture_ratio(self) -> float:
+        return self.texture / max(self.texture_raw, 1e-9)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,32 @@ def _fit(image: np.ndarray, weight: np.ndarray, scale: float) -> tuple[np.ndarra
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.resize(
         weight, size, interpolation=cv2.INTER_AREA
     )
+
+
+def _second_measure(
+    person: np.ndarray,
+    raw_person: np.ndarray,
+    alpha: np.ndarray,
+    around: np.ndarray,
+    around_w: np.ndarray,
+    scale: float,
+) -> tuple[float, float, float, float]:
+    """Colour and texture distances to the surroundings (sitter/style_stats.py), for the person and the raw
+    paste, all at the Gram measure's scale."""
+    around_s, around_ws = _fit(around, around_w, scale)
+    colour_around = lab_quantiles(around_s, around_ws)
+    texture_around = gabor_energies(around_s, around_ws)
+    out = []
+    for image in (person, raw_person):
+        small, w = _fit(image, alpha, scale)
+        out.append(
+            (
+                colour_distance(lab_quantiles(small, w), colour_around),
+                texture_distance(gabor_energies(small, w), texture_around),
+            )
+        )
+    (colour, texture), (colour_raw, texture_raw) = out
+    return colour, colour_raw, texture, texture_raw
 
 
 def _lab_mean(rgb: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -171,6 +212,9 @@ class CompositeEvaluator:
         grams_around = self._grams(around, around_w, scale)
         style = style_distance(self._grams(person, alpha, scale), grams_around)
         style_raw = style_distance(self._grams(raw_person, alpha, scale), grams_around)
+        colour, colour_raw, texture, texture_raw = _second_measure(
+            person, raw_person, alpha, around, around_w, scale
+        )
         lab_around = _lab_mean(around, around_w)
         tone = float(np.linalg.norm(_lab_mean(person, alpha) - lab_around))
         tone_raw = float(np.linalg.norm(_lab_mean(raw_person, alpha) - lab_around))
@@ -199,6 +243,10 @@ class CompositeEvaluator:
             face_legibility=None
             if painted_face is None
             else face_legibility(result.image, raw.image, canvas, painted_face),
+            colour=colour,
+            colour_raw=colour_raw,
+            texture=texture,
+            texture_raw=texture_raw,
         )
 
     def _grams(self, image: np.ndarray, weight: np.ndarray, scale: float) -> list[np.ndarray]:
@@ -218,8 +266,7 @@ class CompositeEvaluator:
         painting_id: str | None,
         notes: dict[str, list[list[int]]],
     ) -> tuple[Scores, Scores, BlendResult, BlendResult]:
-        options = BlendOptions(style=self.style, harmonize=self.steps)
-        after = self.pipeline.blend(photo, painting, None, options, painting_id=painting_id)
+        after_scores, after = self.after(photo, painting, painting_id, notes)
         if self.before_steps is None:
             legacy = legacy_placement(after.matte, painting)
             before = self.pipeline.blend(photo, painting, legacy, LEGACY_OPTIONS)
@@ -227,9 +274,22 @@ class CompositeEvaluator:
             baseline = BlendOptions(style=self.style, harmonize=self.before_steps)
             before = self.pipeline.blend(photo, painting, None, baseline, painting_id=painting_id)
         face = portrait_info(photo, self.pipeline.analyser.faces).face
-        after_scores = self._scores(after, self._raw(photo, painting, after.box), painting, notes, face)
         before_scores = self._scores(before, self._raw(photo, painting, before.box), painting, notes, face)
         return before_scores, after_scores, before, after
+
+    def after(
+        self,
+        photo: np.ndarray,
+        painting: np.ndarray,
+        painting_id: str | None,
+        notes: dict[str, list[list[int]]],
+    ) -> tuple[Scores, BlendResult]:
+        """The `after` blend alone (the default blend in this evaluator's style) and its scores: what
+        `sitter train-style` compares for two styles on the same pair."""
+        options = BlendOptions(style=self.style, harmonize=self.steps)
+        result = self.pipeline.blend(photo, painting, None, options, painting_id=painting_id)
+        face = portrait_info(photo, self.pipeline.analyser.faces).face
+        return self._scores(result, self._raw(photo, painting, result.box), painting, notes, face), result
 
 
 def without_steps(names: tuple[str, ...]) -> Harmonize:
@@ -315,6 +375,8 @@ def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
             "figure_area_covered_mean": mean(s.figures_covered for s in scores),
             "skin_shift_median": median(s.skin_shift for s in scores),
             "skin_shift_max": max(s.skin_shift for s in scores),
+            "colour_ratio_median": median(s.colour_ratio for s in scores),
+            "texture_ratio_median": median(s.texture_ratio for s in scores),
         }
         if faces:  # pairs whose face shows in the composite
             out[name]["face_legibility_median"] = median(faces)
@@ -329,6 +391,9 @@ def as_json(reports: list[PairReport]) -> dict[str, Any]:
         row = asdict(r)
         row["before"]["style_ratio"] = r.before.style_ratio
         row["after"]["style_ratio"] = r.after.style_ratio
+        for name in ("before", "after"):
+            row[name]["colour_ratio"] = getattr(r, name).colour_ratio
+            row[name]["texture_ratio"] = getattr(r, name).texture_ratio
         rows.append(row)
     return {"summary": summary(reports), "worst_style_pair": worst_style_pairs(reports), "pairs": rows}
 

@@ -26,7 +26,7 @@ from services.painting.planning import plan_for
 from services.painting.portrait import portrait_info
 from services.segmenter.matting import PersonMatter
 from services.segmenter.person_check import PersonFinder
-from services.stylizer.planned import stylize_for_plan
+from services.stylizer.planned import own_style, stylize_for_plan
 from services.stylizer.resolve import resolve_style
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import Stylizer
@@ -202,7 +202,7 @@ class Pipeline:
             style,
             plan,
             options.harmonize,
-            own_painting=options.style.strip() in (PAINTING_STYLE, painting_id),
+            own_painting=own_style(options.style, painting_id, style),
             strength=options.strength,
             keep_colors=options.keep_colors,
             max_size=options.max_size,

@@ -17,6 +17,7 @@ from services.stylizer.colour import keep_skin_colour, skin_weight
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
+from shared.queues import CUSTOM_STYLE, PAINTING_STYLE
 
 
 def stylize_for_plan(
@@ -40,6 +41,8 @@ def stylize_for_plan(
     cap = min(MAX_MAX_SIZE, round(check_max_size(max_size) * output_scale))
     if steps.local_style and own_painting and isinstance(style, ImageStyle):
         style = stylizer.local_style(painting, plan.style_region, style.vector)
+    elif steps.local_style and own_painting and isinstance(style, TrainedStyle):
+        style = local_trained(stylizer, painting, plan.style_region, style)
     stylized = stylizer.stylize(
         portrait,
         style,
@@ -54,6 +57,26 @@ def stylize_for_plan(
     if steps.light and plan.face is not None and strength > 0 and not isinstance(style, BuiltinStyle):
         stylized = _keep_face_light(portrait, stylized, plan.face)
     return stylized
+
+
+def own_style(style_id: str, painting_id: str | None, style: object) -> bool:
+    """Whether `style_id` is the target painting's own style: `painting` or `custom` (the target itself),
+    the painting's gallery id, or a style trained on that painting."""
+    if style_id.strip() in (PAINTING_STYLE, CUSTOM_STYLE) or (painting_id and style_id == painting_id):
+        return True
+    return isinstance(style, TrainedStyle) and painting_id is not None and style.painting == painting_id
+
+
+def local_trained(
+    stylizer: Stylizer, painting: np.ndarray, region: tuple[int, int, int, int], style: TrainedStyle
+) -> ImageStyle | TrainedStyle:
+    """A trained style vector at a place: the local style the arbitrary network would use there (from the
+    predictor's vector of the whole painting) plus the correction training found (trained - predicted);
+    a style without a predicted vector (or a network of its own) stays as it is."""
+    if style.vector is None or style.predicted is None:
+        return style
+    local = stylizer.local_style(painting, region, style.predicted)
+    return ImageStyle((local.vector + (style.vector - style.predicted)).astype(np.float32))
 
 
 def _keep_face_light(

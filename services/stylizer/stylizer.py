@@ -100,6 +100,9 @@ class Stylizer:
             stylized = self._run_builtin(photo, style.weights) if strength > 0 else photo
         elif isinstance(style, ImageStyle):
             stylized = self._run_image_style(photo, style, strength) if strength > 0 else photo
+        elif isinstance(style, TrainedStyle) and style.vector is not None:  # the arbitrary network's
+            vector_style = ImageStyle(style.vector)
+            stylized = self._run_image_style(photo, vector_style, strength) if strength > 0 else photo
         elif isinstance(style, TrainedStyle):
             stylized = self.trained.run(photo, style) if strength > 0 else photo
         else:

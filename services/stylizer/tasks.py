@@ -55,7 +55,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
         from services.compositor.placement import Placement
         from services.painting.options import Harmonize
         from services.painting.planning import plan_for
-        from services.stylizer.planned import stylize_for_plan
+        from services.stylizer.planned import own_style, stylize_for_plan
 
         models = rt.models
         portrait = decode_photo(
@@ -81,7 +81,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
             style,
             plan,
             steps,
-            own_painting=style_id in (CUSTOM_STYLE, painting_id),
+            own_painting=own_style(style_id, painting_id, style),
             strength=params["strength"],
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
@@ -142,7 +142,7 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
     style and strength (`style.<n>`, `strength.<n>`) or the job's."""
     from services.painting.options import Harmonize
     from services.people_io import load_people, person_fields, person_photo
-    from services.stylizer.planned import stylize_for_plan
+    from services.stylizer.planned import own_style, stylize_for_plan
 
     out = blob_key(job_id, person_blob(STYLIZED_BLOB, person))
     if rt.blobs.exists(out):  # a redelivered task: this person was done before
@@ -151,14 +151,15 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
     photo = person_photo(rt.blobs, job_id, people, person, rt.settings.max_pixels)
     painting = _painting(rt, job_id, params)
     style_id = person_style(params, person)
+    served = _served_style(rt, params, style_id, painting)
     stylized = stylize_for_plan(
         rt.models.stylizer,
         photo,
         painting,
-        _served_style(rt, params, style_id, painting),
+        served,
         people.group.plans[person - 1],
         Harmonize.from_flag(params["harmonize"]),
-        own_painting=style_id in (CUSTOM_STYLE, params["painting"]),
+        own_painting=own_style(style_id, params["painting"], served),
         strength=person_fields(params, person).get("strength", params["strength"]),
         keep_colors=params["keep_colors"],
         max_size=params["max_size"],

@@ -22,7 +22,6 @@ from shared.models import model_path
 from shared.queues import ADDED_STYLES, CUSTOM_STYLE, all_style_ids, stylizer_queues
 from shared.runtime.worker import serve, worker_parser
 from shared.settings import Settings
-from shared.trained import STYLE_PREFIX
 from shared.worker_models import worker_models
 
 
@@ -80,6 +79,7 @@ def loader(styles: Sequence[str]) -> Any:
         from services.painting.analysis import PaintingAnalyser
         from services.stylizer.resolve import resolve_style
         from services.stylizer.stylizer import Stylizer
+        from services.stylizer.trained import TrainedStyle
 
         stylizer = Stylizer(settings.models, threads=settings.inference_threads or None)
         stylizer.warm_up()  # a model that cannot load stops the worker now, not its first job
@@ -87,8 +87,8 @@ def loader(styles: Sequence[str]) -> Any:
         bundled = set(all_style_ids(list(gallery.paintings()), settings.models.trained_style_ids()))
         ahead = [style for style in styles if style in bundled and style not in (CUSTOM_STYLE, ADDED_STYLES)]
         served = {style: resolve_style(style, stylizer) for style in ahead}
-        for style in served:
-            if style.startswith(STYLE_PREFIX):
+        for style, spec in served.items():
+            if isinstance(spec, TrainedStyle) and spec.vector is None:
                 stylizer.trained.session(style)  # its own network, opened now like the others
         analyser = PaintingAnalyser(settings.models, threads=settings.inference_threads or None)
         return StylizerModels(stylizer=stylizer, styles=served, analyser=analyser)
