@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from PIL import Image
+from redis import RedisError
 
 from gateway.backends import backends, settings
 from gateway.documents import base_url
@@ -19,11 +21,13 @@ from shared import gallery
 from shared.builtin_styles import builtin_styles, thumbnail_path
 from shared.errors import UnknownPaintingError
 from shared.gallery_store import READY
-from shared.painting_catalog import CatalogPainting
+from shared.painting_catalog import CatalogPainting, PaintingCatalog
 from shared.queues import CUSTOM_STYLE, PAINTING_STYLE, style_queue, stylize_queue
+from shared.runtime.storage import StorageUnavailableError
 from shared.trained import KIND as TRAINED_KIND
 
 gallery_api = Blueprint("gallery", __name__, url_prefix="/v1")
+log = logging.getLogger("sitter.gateway")
 
 THUMBNAIL_SIDE = 256
 
@@ -49,6 +53,17 @@ def item_document(item: CatalogPainting, root: str) -> dict[str, Any]:
     return doc
 
 
+def _listed() -> list[CatalogPainting]:
+    """The gallery for the pickers. With Redis unreachable the bundled paintings are still listed (they
+    need no Redis) and the outage is logged; jobs and /readyz report it anyway."""
+    catalog = backends().catalog
+    try:
+        return catalog.items()
+    except (RedisError, StorageUnavailableError) as exc:
+        log.warning("the operator's paintings are not listed: Redis is unreachable (%s)", exc)
+        return PaintingCatalog(None, bundled=catalog.bundled).items()
+
+
 def _find(painting_id: str) -> CatalogPainting:
     try:
         return backends().catalog.find(painting_id)
@@ -66,7 +81,7 @@ def paintings() -> Response:
         "max_file_bytes": settings().max_upload_bytes,
         "max_request_bytes": max_request_bytes(settings()),
     }
-    items = [item_document(item, root) for item in backends().catalog.items()]
+    items = [item_document(item, root) for item in _listed()]
     return jsonify({"paintings": items, "uploads": uploads})
 
 
@@ -128,7 +143,7 @@ def builtin_thumbnail(style_id: str) -> Response:
 @gallery_api.get("/styles")
 def styles() -> Response:
     root = base_url(settings())
-    catalog = backends().catalog.items()
+    catalog = _listed()
     shown = {item.id for item in catalog}
     items: list[dict[str, Any]] = [
         {
