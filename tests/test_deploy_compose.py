@@ -283,3 +283,18 @@ def test_build_args_default_to_the_dockerfile_bases_and_env_files_stay_out_of_gi
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
     assert ignored.returncode == 0, ".env must be ignored by git"
     assert "Compose v2.20 or newer" in COMPOSE.read_text()
+
+
+def test_the_offline_override_replaces_every_base_a_registry_would_give(compose: Obj) -> None:
+    """Without a registry (CI), a service the override misses pulls its base and the whole stack fails to
+    build; a new service in docker-compose.yml must get its line there too."""
+    offline = yaml.safe_load((ROOT / "docker/offline/compose.offline.yml").read_text())["services"]
+    for name, service in compose["services"].items():
+        stand_in = offline.get(name, {})
+        if "build" in service:
+            args = stand_in.get("build", {}).get("args", {})
+            stand_in_base = args.get("PYTHON_IMAGE", "")
+            assert stand_in_base.startswith("sitter-offline/"), f"{name} builds on a pulled base"
+            assert stand_in["build"].get("network") == "host", f"{name} cannot reach PyPI while building"
+        else:
+            assert stand_in.get("image", "").startswith("sitter-offline/"), f"{name} pulls {service['image']}"
