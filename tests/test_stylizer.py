@@ -10,7 +10,7 @@ import onnx
 import pytest
 from PIL import Image
 
-from services.stylizer.onnx_models import dynamic_size_transformer
+from services.stylizer.onnx_models import dynamic_size_transformer, kept_dynamic_transformer
 from services.stylizer.resolve import resolve_style
 from services.stylizer.styles import BuiltinStyle, ImageStyle, parse_builtin
 from services.stylizer.stylizer import MAX_STYLE_CROPS, Stylizer, _covering_squares
@@ -235,6 +235,23 @@ def test_only_the_known_transformer_export_is_made_size_free() -> None:
         for t in (graph.input[0], graph.output[0])
     ]
     assert dims == [[1, "h", "w", 3], [1, "h", "w", 3]]
+
+
+def test_the_size_free_transformer_is_kept_and_a_damaged_copy_rewritten(tmp_path: Path) -> None:
+    """The CLI skips the onnx import (~0.6 s) once a checked copy is kept; a copy whose bytes do not match
+    its checksum is rewritten, and where nothing can be kept the graph is still returned."""
+    model = tmp_path / "arbitrary_transform.onnx"
+    model.write_bytes(model_path("arbitrary-transform").read_bytes())
+    expected = dynamic_size_transformer(model)
+    assert kept_dynamic_transformer(model) == expected
+    (kept,) = (tmp_path / "derived").glob("*.onnx")
+    kept.write_bytes(expected[:-1] + b"x")
+    assert kept_dynamic_transformer(model) == expected and kept.read_bytes() == expected
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / model.name).write_bytes(model.read_bytes())
+    (blocked / "derived").write_text("not a directory")  # nowhere to keep it: rewritten every time
+    assert kept_dynamic_transformer(blocked / model.name) == expected
 
 
 def test_style_crops_cover_the_painting_and_stay_few() -> None:

@@ -5,19 +5,23 @@ fully convolutional: the Reshape targets are per-channel ([1, C, 1, 1]), the Res
 instance norm uses GlobalAveragePool, so nothing else bakes in 384. Renaming the two spatial dims to symbols
 (in memory, on a copy: the cached file stays byte-identical and keeps its checksum) lets it run at the
 portrait's own working resolution, which is what keeps faces sharp instead of upscaling a 384 px result.
+The rewritten copy is kept beside the models after its first use (`kept_dynamic_transformer`): the rewrite
+needs the onnx package, whose import alone (its ml_dtypes extension) is ~0.6 s of every CLI run here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-from onnx import numpy_helper
 
 from services.stylizer.providers import onnx_providers, running_on
 from shared.errors import SitterError
+from shared.models import sha256_of
 
 FIXED_SIDE = 384
 
@@ -51,6 +55,9 @@ def dynamic_size_transformer(path: Path) -> bytes:
     Refuses a graph that does not look like the expected export (a Reshape whose target is not per-channel
     could bake in the spatial size), so a different model file fails loudly instead of producing garbage.
     """
+    import onnx  # here, not at the top: see the module's docstring
+    from onnx import numpy_helper
+
     model = onnx.load(str(path))
     graph = model.graph
     content, output = graph.input[0], graph.output[0]
@@ -69,3 +76,30 @@ def dynamic_size_transformer(path: Path) -> bytes:
                 raise SitterError(f"{path.name}: Reshape {node.name} bakes in a size {target.tolist()}")
     del graph.value_info[:]  # inferred 384-based shapes would contradict the symbolic ones
     return bytes(model.SerializeToString())
+
+
+REWRITE_VERSION = 1  # raise when dynamic_size_transformer changes what it writes: old copies are ignored
+
+
+def kept_dynamic_transformer(path: Path) -> bytes:
+    """`dynamic_size_transformer(path)`, from a copy kept in `derived/` beside the (verified) model when there
+    is one whose bytes match the checksum kept with it; else rewritten, and kept where the directory is
+    writable (a read-only model directory, as in the images, just rewrites each start)."""
+    kept = path.parent / "derived" / f"{path.stem}.dynamic-v{REWRITE_VERSION}.{sha256_of(path)[:16]}.onnx"
+    checksum = kept.with_name(kept.name + ".sha256")
+    try:
+        graph = kept.read_bytes()
+        if hashlib.sha256(graph).hexdigest() == checksum.read_text().strip():
+            return graph
+    except OSError:
+        pass
+    graph = dynamic_size_transformer(path)
+    try:
+        kept.parent.mkdir(exist_ok=True)
+        for target, data in ((kept, graph), (checksum, hashlib.sha256(graph).hexdigest().encode())):
+            with tempfile.NamedTemporaryFile(dir=kept.parent, delete=False) as handle:
+                handle.write(data)
+            os.replace(handle.name, target)  # whole or absent, whatever runs beside it
+    except OSError:
+        pass
+    return graph

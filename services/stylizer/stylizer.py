@@ -16,7 +16,7 @@ from PIL import Image
 
 from services.stylizer.colour import keep_colors as apply_keep_colors
 from services.stylizer.colour import mix
-from services.stylizer.onnx_models import dynamic_size_transformer, open_session
+from services.stylizer.onnx_models import kept_dynamic_transformer, open_session
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.trained import TrainedNetworks, TrainedStyle
 from shared.errors import InvalidImageError, InvalidParameterError
@@ -46,7 +46,7 @@ class Stylizer:
         with self._lock:
             if name not in self._sessions:
                 path = model_path(name, self.models)
-                model = dynamic_size_transformer(path) if name == "arbitrary-transform" else path
+                model = kept_dynamic_transformer(path) if name == "arbitrary-transform" else path
                 self._sessions[name] = open_session(model, self.threads, name)
             return self._sessions[name]
 
