@@ -87,14 +87,20 @@ def paintings() -> Response:
 
 @gallery_api.get("/paintings/<painting_id>")
 def painting(painting_id: str) -> Response:
-    """One painting with its suggested spots: where a standard bust fits, best first (submit `spot=N`).
+    """One painting with its suggested spots, best first (submit `spot=N`): different kinds of place (a bust
+    on one side, a bust on the other, a whole figure standing in the scene), each with its side and reason.
     An added painting has spots once analysed (`analysis`: pending, ready or failed)."""
     item = _find(painting_id)
     if item.analysis != READY:
         resend_stalled_analysis(item)
         return jsonify({**item_document(item, base_url(settings())), "spots": []})
     spots = [
-        {"index": index, **{key: spot[key] for key in ("x", "y", "width", "height", "reason")}}
+        {
+            "index": index,
+            **{key: spot[key] for key in ("x", "y", "width", "height", "reason")},
+            "kind": spot.get("kind", "bust"),  # analyses stored before spots had kinds: busts, side unknown
+            "side": spot.get("side") or None,
+        }
         for index, spot in enumerate(backends().catalog.spots(item))
     ]
     return jsonify({**item_document(item, base_url(settings())), "spots": spots})

@@ -281,7 +281,8 @@ PATHS: dict[str, Any] = {
     },
     "/v1/paintings/{painting_id}": {
         "get": {
-            "summary": "One painting with its suggested spots (index, x, y, width, height, reason)",
+            "summary": "One painting with its suggested spots (index, x, y, width, height, reason, kind: bust or "
+            "standing, side: left, centre or right)",
             "parameters": [PAINTING_ID],
             "responses": {"200": PAINTING_RESPONSE, "404": _problem("Unknown painting")},
         },

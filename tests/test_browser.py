@@ -348,7 +348,15 @@ def test_desktop_upload_place_submit_download(
     # The painting's suggested spots arrive as one-tap buttons; the automatic box previews the best one.
     _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, "#spots .spot")) >= 2, what="spots")
     origin = driver.execute_script("return location.origin")
-    best = requests.get(f"{origin}/v1/paintings/starry-night", timeout=10).json()["spots"][0]
+    spots = requests.get(f"{origin}/v1/paintings/starry-night", timeout=10).json()["spots"]
+    best = spots[0]
+    labels = [button.text for button in driver.find_elements(By.CSS_SELECTOR, "#spots .spot")]
+    assert labels == ["Best: bust, left", "Bust, right", "Standing, centre"], labels  # kinds, not numbers
+    assert [(s["kind"], s["side"]) for s in spots] == [
+        ("bust", "left"),
+        ("bust", "right"),
+        ("standing", "centre"),
+    ]
     width, height = _painting("starry-night").shape[1::-1]
     auto_h = best["height"]
     auto_w = round(auto_h * aspect)

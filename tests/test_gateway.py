@@ -316,6 +316,7 @@ def test_a_painting_offers_its_suggested_spots(client: FlaskClient, portrait_jpe
     assert mona["id"] == "mona-lisa" and 1 <= len(mona["spots"]) <= 3
     for index, spot in enumerate(mona["spots"]):
         assert spot["index"] == index and spot["reason"]
+        assert spot["kind"] in ("bust", "standing") and spot["side"] in ("left", "centre", "right")
         assert spot["x"] >= 0 and spot["x"] + spot["width"] <= mona["width"]
         assert spot["y"] >= 0 and spot["y"] + spot["height"] <= mona["height"]
     assert_problem(client.get("/v1/paintings/nope"), 404, "unknown-painting")

@@ -153,3 +153,46 @@ def test_a_photo_without_a_face_is_placed_as_a_centred_bust() -> None:
 def test_plan_json_round_trip() -> None:
     plan = plan_placement(analysis(faces=[(10, 10, 60, 60)], head=50.0), BUST)
     assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_spots_offer_a_bust_on_each_side_and_a_standing_place() -> None:
+    """Not three versions of one corner: the best bust, the best bust on the other side, and a whole figure
+    standing on the ground where the painting's scale leaves room for one."""
+    spots = suggest_spots(analysis(width=1200, height=800))
+    assert [s.kind for s in spots] == ["bust", "bust", "standing"]
+    assert {spots[0].side, spots[1].side} == {"left", "right"}
+    standing = spots[2]
+    assert standing.bottom == 800 and standing.height == pytest.approx(0.65 * 800, abs=2)
+    assert standing.face_height < spots[0].face_height  # a whole figure: a smaller head than a bust's
+    on_grass = suggest_spots(
+        analysis(
+            width=1200,
+            height=800,
+            head=30.0,
+            ground=700,
+            figures=[Figure((100, 480, 170, 700), 0.9, 700, 30.0)],
+        )
+    )
+    (figure,) = [s for s in on_grass if s.kind == "standing"]
+    assert figure.bottom == 700 and figure.face_height == pytest.approx(30.0, abs=1)
+
+
+def test_no_standing_place_where_a_whole_figure_would_shrink_the_painted_scale() -> None:
+    """A single-portrait painting (one large face): a whole figure at that face's scale is taller than the
+    canvas, so every spot is a bust."""
+    spots = suggest_spots(analysis(width=600, height=800, faces=[(200, 80, 400, 330)], head=250.0))
+    assert spots and all(s.kind == "bust" for s in spots)
+
+
+def test_a_standing_spot_grounds_a_full_figure_and_a_bust_alike() -> None:
+    scene = analysis(width=1200, height=800)
+    spots = suggest_spots(scene)
+    index = [s.kind for s in spots].index("standing")
+    for photo in (FULL_BODY, BUST):
+        plan = plan_placement(scene, photo, spot=index, spots=spots)
+        assert plan.box.y + plan.box.h == spots[index].bottom  # never afloat
+        face_h = (photo.face[3] - photo.face[1]) * plan.scale  # type: ignore[index]
+        if photo is BUST:
+            assert face_h == pytest.approx(spots[index].face_height, rel=0.05)
+        else:  # this photo's figure is 16 heads tall: held to the canvas, its face a little smaller
+            assert 0.7 * spots[index].face_height < face_h <= spots[index].face_height

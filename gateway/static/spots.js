@@ -29,12 +29,20 @@ export function renderSpots(spots) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "button spot";
-    button.textContent = index === 0 ? "Best spot" : `Spot ${index + 1}`;
+    button.textContent = spotLabel(spot, index);
     button.title = spot.reason;
     button.addEventListener("click", () => spotTarget().useSpot(index, spot));
     holder.append(button);
   });
   showSpotsFor();
+}
+
+// "Best: bust, left", "Standing, right": the kind of place and its side, so the choice is between different
+// places, not numbers (analyses stored before spots had kinds give "Spot 2").
+export function spotLabel(spot, index) {
+  const kind = spot.kind === "standing" ? "Standing" : spot.kind === "bust" ? "Bust" : `Spot ${index + 1}`;
+  const words = spot.side ? `${kind}, ${spot.side}` : kind;
+  return index === 0 ? `Best: ${words.charAt(0).toLowerCase()}${words.slice(1)}` : words;
 }
 
 // With several people a spot is for the person whose box was last touched (person 1 at first), named

@@ -37,6 +37,13 @@ STYLE_CONTEXT = 1.6  # the style crop around the person, as a multiple of their 
 # a standard bust (face 300 px high in a 1000 x 1200 person box) for the portrait-independent spots
 STANDARD_PERSON: Rect = (0, 0, 1000, 1200)
 STANDARD_FACE: Rect = (330, 150, 670, 450)
+# a standard standing figure (a face of 1/9 of the box: about 7.5 heads from the hair to the feet)
+STANDARD_FIGURE: Rect = (0, 0, 420, 1200)
+STANDARD_FIGURE_FACE: Rect = (155, 30, 265, 163)
+# a standing spot only where the painting's scale holds for a whole figure: its face at least this share of
+# the face the painted figures ask for (not squeezed into a portrait painting by the height limit)
+STANDING_SCALE_KEPT = 0.75
+SIDE_MARGIN = 0.4  # the head's centre left of 40 % of the width is "left", right of 60 % "right"
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,10 @@ class PortraitInfo:
 
 @dataclass(frozen=True)
 class Spot:
-    """A suggested place for a standard bust: its box, the face height it implies, and why."""
+    """A suggested place: its box (of a standard bust, or of a standard standing figure), the face height
+    and head position it implies, and why. `kind` is "bust" (on the bottom edge) or "standing" (a whole
+    figure on the ground, at the painted figures' scale); `side` where the head is: left, centre or right
+    (older stored analyses have neither: a bust, side unknown)."""
 
     x: int
     y: int
@@ -85,6 +95,8 @@ class Spot:
     head_centre_x: int
     bottom: int
     reason: str
+    kind: str = "bust"
+    side: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,18 +225,23 @@ def _search(
     return sorted(candidates, key=lambda c: c.cost)
 
 
+def _wanted_height(analysis: PaintingAnalysis, person: Rect, face: Rect, full_body: bool) -> float:
+    """The person's box height that matches the painted faces (or the default size), before any limit."""
+    person_h = person[3] - person[1]
+    if analysis.head_height is not None:
+        return analysis.head_height / max(1, face[3] - face[1]) * person_h
+    if full_body:
+        return DEFAULT_FIGURE_HEIGHT * analysis.height
+    return DEFAULT_FACE_HEIGHT * analysis.height / max(1, face[3] - face[1]) * person_h
+
+
 def _base_height(analysis: PaintingAnalysis, person: Rect, face: Rect, full_body: bool) -> tuple[float, str]:
     """The person's box height before any shrinking, and why."""
-    person_h = person[3] - person[1]
     height = analysis.height
+    wanted = _wanted_height(analysis, person, face, full_body)
     if analysis.head_height is not None:
-        wanted = analysis.head_height / max(1, face[3] - face[1]) * person_h
         why = f"face matched to the painted {analysis.head_source} ({analysis.head_height:.0f} px)"
     else:
-        if full_body:
-            wanted = DEFAULT_FIGURE_HEIGHT * height
-        else:
-            wanted = DEFAULT_FACE_HEIGHT * height / max(1, face[3] - face[1]) * person_h
         why = "no painted figures: default size"
     clamped = float(np.clip(wanted, MIN_HEIGHT * height, MAX_HEIGHT * height))
     if clamped != wanted:
@@ -275,33 +292,90 @@ def plan_in_box(
     return Plan(kind, scale, origin, box, anchor_y, avoid, region, spot, reason, face)
 
 
+def _side(centre_x: float, width: int) -> str:
+    return (
+        "left"
+        if centre_x < SIDE_MARGIN * width
+        else "right"
+        if centre_x > (1 - SIDE_MARGIN) * width
+        else "centre"
+    )
+
+
+def _spot(candidate: _Candidate, person: Rect, face: Rect, width: int, kind: str, reason: str) -> Spot:
+    box = candidate.box
+    scale = box.h / (person[3] - person[1])
+    head_x = round(box.x + (face[0] + face[2]) / 2 * scale)
+    return Spot(
+        x=box.x,
+        y=box.y,
+        width=box.w,
+        height=box.h,
+        face_height=round((face[3] - face[1]) * scale, 1),
+        head_centre_x=head_x,
+        bottom=box.y + box.h,
+        reason=reason,
+        kind=kind,
+        side=_side(head_x, width),
+    )
+
+
+def _standing_spot(analysis: PaintingAnalysis, avoid: list[Box]) -> Spot | None:
+    """The best place for a standard whole figure on the ground (the painted figures' ground line, else the
+    bottom edge), when the painting's scale leaves room for one; None where it does not."""
+    person, face = STANDARD_FIGURE, STANDARD_FIGURE_FACE
+    base, why = _base_height(analysis, person, face, True)
+    wanted = _wanted_height(analysis, person, face, True)
+    if base < STANDING_SCALE_KEPT * wanted:
+        return None  # a whole figure would need a smaller face than the painted ones: no standing place
+    on_ground = analysis.ground_y is not None
+    for candidate in _search(analysis, person, face, True, base):
+        if candidate.factor < 1.0 or any(_overlap_fraction(candidate.box, other) > 0.35 for other in avoid):
+            continue
+        return _spot(
+            candidate, person, face, analysis.width, "standing", _reason(candidate, why, True, on_ground)
+        )
+    return None
+
+
 def suggest_spots(analysis: PaintingAnalysis, count: int = SPOT_COUNT) -> list[Spot]:
-    """Up to `count` well-separated places for a standard bust, best first."""
+    """Up to `count` well-separated places of different kinds, best first: the best bust, the best bust on
+    the other side of the painting, a standing place in the scene (where a whole figure fits at the painted
+    figures' scale), then the next best busts. Different kinds, not three versions of one corner."""
     person, face = STANDARD_PERSON, STANDARD_FACE
     base, why = _base_height(analysis, person, face, False)
+    busts = _search(analysis, person, face, False, base)
     spots: list[Spot] = []
     chosen: list[Box] = []
-    for candidate in _search(analysis, person, face, False, base):
-        box = candidate.box
-        if any(_overlap_fraction(box, other) > 0.35 for other in chosen):
-            continue
-        chosen.append(box)
-        scale = box.h / (person[3] - person[1])
+
+    def take(candidate: _Candidate) -> None:
+        chosen.append(candidate.box)
         spots.append(
-            Spot(
-                x=box.x,
-                y=box.y,
-                width=box.w,
-                height=box.h,
-                face_height=round((face[3] - face[1]) * scale, 1),
-                head_centre_x=round(box.x + (face[0] + face[2]) / 2 * scale),
-                bottom=box.y + box.h,
-                reason=_reason(candidate, why, False, False),
-            )
+            _spot(candidate, person, face, analysis.width, "bust", _reason(candidate, why, False, False))
         )
-        if len(spots) == count:
+
+    def free(candidate: _Candidate) -> bool:
+        return not any(_overlap_fraction(candidate.box, other) > 0.35 for other in chosen)
+
+    if busts:
+        take(busts[0])
+        first_side = spots[0].side
+        for candidate in busts[1:]:
+            head_x = _spot(candidate, person, face, analysis.width, "bust", "").head_centre_x
+            if free(candidate) and _side(head_x, analysis.width) not in (first_side, "centre"):
+                take(candidate)
+                break
+    if len(spots) < count:
+        standing = _standing_spot(analysis, chosen)
+        if standing is not None:
+            spots.append(standing)
+            chosen.append(Box(standing.x, standing.y, standing.width, standing.height))
+    for candidate in busts:
+        if len(spots) >= count:
             break
-    return spots
+        if free(candidate):
+            take(candidate)
+    return spots[:count]
 
 
 def _overlap_fraction(a: Box, b: Box) -> float:
@@ -353,13 +427,14 @@ def plan_placement(
         w = max(1, round(person_w * scale))
         x = round(chosen.head_centre_x - ((face[0] + face[2]) / 2 - person[0]) * scale)
         x = int(np.clip(x, 0, max(0, width - w)))
-        box = Box(x, chosen.bottom - h, w, h)
+        bottom = chosen.bottom  # a bust photo in a standing place stands there too: grounded, never afloat
+        box = Box(x, bottom - h, w, h)
         return plan_in_box(
             "spot",
             box,
             person,
             (width, height),
-            anchor_y=chosen.bottom,
+            anchor_y=bottom,
             avoid=avoid,
             spot=spot,
             reason=f"suggested spot {spot}: {chosen.reason}",
