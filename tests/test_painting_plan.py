@@ -3,18 +3,22 @@ the canvas, the person's face matches the painted faces, full figures stand on t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.compositor.placement import Placement, resolve_box
+from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.plan import (
     MAX_HEIGHT,
     MIN_HEIGHT,
     Plan,
     PortraitInfo,
+    _figure_cover,
     final_box,
+    plan_in_box,
     plan_placement,
     suggest_spots,
 )
@@ -151,8 +155,40 @@ def test_a_photo_without_a_face_is_placed_as_a_centred_bust() -> None:
 
 
 def test_plan_json_round_trip() -> None:
-    plan = plan_placement(analysis(faces=[(10, 10, 60, 60)], head=50.0), BUST)
-    assert Plan.from_json(plan.to_json()) == plan
+    figure = Figure((600, 300, 700, 600), 0.9, 600, 20.0)
+    plan = plan_placement(analysis(faces=[(10, 10, 60, 60)], head=50.0, figures=[figure]), BUST)
+    assert plan.figures == [figure.box] and Plan.from_json(plan.to_json()) == plan
+    older = {key: value for key, value in plan.to_json().items() if key != "figures"}  # stored before
+    assert Plan.from_json(older).figures == []
+
+
+def test_a_raised_hand_moves_the_person_off_a_painted_figure_not_onto_a_face() -> None:
+    """The plan guesses the person's width from the face; the matte's real outline (an arm out to the
+    right) would cover the painted figure beside them, so the final box steps left, as little as it can."""
+    figure = Figure((480, 250, 580, 600), 0.9, 600, 20.0)
+    person, _, _ = BUST.person()
+    beside = Box(330, 384, round(216 * (person[2] - person[0]) / (person[3] - person[1])), 216)
+    plan = plan_in_box(
+        "auto",
+        beside,
+        person,
+        (800, 600),
+        anchor_y=600,
+        avoid=[],
+        spot=None,
+        reason="",
+        face=BUST.face,
+        figures=[figure.box],
+    )
+    planned_cover = _figure_cover(rect(plan.box), [figure.box])
+    arm_out = (person[0], person[1], 600, person[3])  # the matte reaches the photo's right edge
+    box = final_box(plan, arm_out, 800, 600)
+    unmoved = final_box(replace(plan, figures=[]), arm_out, 800, 600)
+    assert _figure_cover(rect(unmoved), [figure.box]) > planned_cover + 0.02  # the arm would cover it
+    assert _figure_cover(rect(box), [figure.box]) <= planned_cover + 0.02
+    assert box.y == unmoved.y and box.w == unmoved.w and 0 < unmoved.x - box.x <= box.w // 2
+    with_face = replace(plan, avoid=[(0, 0, unmoved.x, 600)])  # no room on the left: it stays, face first
+    assert final_box(with_face, arm_out, 800, 600) == unmoved
 
 
 def test_spots_offer_a_bust_on_each_side_and_a_standing_place() -> None:

@@ -61,6 +61,7 @@ def scale_plan(plan: Plan, scale: float) -> Plan:
         anchor_y=None if plan.anchor_y is None else round(plan.anchor_y * scale),
         avoid=[rect(r) for r in plan.avoid],
         style_region=rect(plan.style_region),
+        figures=[rect(r) for r in plan.figures],
     )
 
 

@@ -178,6 +178,7 @@ def _plan_at_size(analysis: PaintingAnalysis, person: Person, face_height: float
         spot=None,
         reason=_reason(best, why, full_body, on_ground),
         face=person.info.face,
+        figures=[f.box for f in analysis.figures],
     )
 
 

@@ -14,7 +14,7 @@ little salient content and as few painted figures as possible.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -114,6 +114,9 @@ class Plan:
     spot: int | None
     reason: str
     face: Rect | None = None  # the portrait's detected face (photo pixels): the compositor keeps it lit
+    # painted figures' bodies: the compositor keeps the person's real outline (raised hands, arms wider
+    # than the face-based estimate) off them as far as the plan's own box was
+    figures: list[Rect] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +134,7 @@ class Plan:
             spot=data["spot"],
             reason=data["reason"],
             face=None if data.get("face") is None else tuple(data["face"]),
+            figures=[tuple(r) for r in data.get("figures", [])],
         )
 
 
@@ -171,14 +175,7 @@ class _Scorer:
         return float(total) / ((gx1 - gx0) * (gy1 - gy0))
 
     def figures_covered(self, rect: Rect) -> float:
-        worst = 0.0
-        for figure in self.analysis.figures:
-            f = figure.box
-            ix = max(0, min(rect[2], f[2]) - max(rect[0], f[0]))
-            iy = max(0, min(rect[3], f[3]) - max(rect[1], f[1]))
-            area = max(1, (f[2] - f[0]) * (f[3] - f[1]))
-            worst = max(worst, ix * iy / area)
-        return worst
+        return _figure_cover(rect, [figure.box for figure in self.analysis.figures])
 
 
 def _person_parts(box: Box, person: Rect, face: Rect) -> tuple[Rect, Rect]:
@@ -283,13 +280,14 @@ def plan_in_box(
     spot: int | None,
     reason: str,
     face: Rect | None,
+    figures: list[Rect] | None = None,
 ) -> Plan:
     """The plan that puts the photo's `person` rectangle exactly on `box` in a painting of `size`: every
     kind of plan (explicit, spot, automatic, a group's) ends here, so scale and origin are made one way."""
     scale = box.h / (person[3] - person[1])
     origin = (box.x - person[0] * scale, box.y - person[1] * scale)
     region = _style_region(box, *size)
-    return Plan(kind, scale, origin, box, anchor_y, avoid, region, spot, reason, face)
+    return Plan(kind, scale, origin, box, anchor_y, avoid, region, spot, reason, face, figures or [])
 
 
 def _side(centre_x: float, width: int) -> str:
@@ -439,6 +437,7 @@ def plan_placement(
             spot=spot,
             reason=f"suggested spot {spot}: {chosen.reason}",
             face=portrait.face,
+            figures=[f.box for f in analysis.figures],
         )
     base, why = _base_height(analysis, person, face, full_body)
     found = _search(analysis, person, face, full_body, base)
@@ -460,6 +459,7 @@ def plan_placement(
         spot=None,
         reason=reason,
         face=portrait.face,
+        figures=[f.box for f in analysis.figures],
     )
 
 
@@ -479,7 +479,9 @@ def _fallback(analysis: PaintingAnalysis, person: Rect, face: Rect, full_body: b
 
 def final_box(plan: Plan, person: Rect, painting_w: int, painting_h: int) -> Box:
     """The box of an auto or spot plan for the person's exact extent in photo pixels (from the matte):
-    same scale, standing on the plan's anchor row, and shrunk about its feet if it would touch a face."""
+    same scale, standing on the plan's anchor row, shrunk about its feet if it would touch a face, and
+    moved sideways (at most half its width) if its real outline covers painted figures more than the
+    plan's estimate did (a raised hand, arms wider than the face-based guess)."""
     scale = plan.scale
     x = round(plan.origin[0] + person[0] * scale)
     w = max(1, round((person[2] - person[0]) * scale))
@@ -489,4 +491,36 @@ def final_box(plan: Plan, person: Rect, painting_w: int, painting_h: int) -> Box
     while any(_intersects(_box_rect(box), rect) for rect in plan.avoid) and box.h > 8:
         w, h = max(1, round(box.w * 0.95)), max(1, round(box.h * 0.95))
         box = Box(box.x + (box.w - w) // 2, bottom - h, w, h)
+    return _clear_of_figures(box, plan, painting_w)
+
+
+FIGURE_SLACK = 0.02  # covering this much more of a figure than planned is not worth moving for
+
+
+def _figure_cover(rect: Rect, figures: list[Rect]) -> float:
+    """The largest share of any one figure's box that `rect` covers."""
+    worst = 0.0
+    for f in figures:
+        ix = max(0, min(rect[2], f[2]) - max(rect[0], f[0]))
+        iy = max(0, min(rect[3], f[3]) - max(rect[1], f[1]))
+        worst = max(worst, ix * iy / max(1, (f[2] - f[0]) * (f[3] - f[1])))
+    return worst
+
+
+def _clear_of_figures(box: Box, plan: Plan, painting_w: int) -> Box:
+    """The nearest sideways shift of `box` (on the canvas, off every face) that covers painted figures no
+    more than the plan's box did; `box` itself when it already does or no shift within half its width
+    does."""
+    allowed = _figure_cover(_box_rect(plan.box), plan.figures) + FIGURE_SLACK
+    if not plan.figures or _figure_cover(_box_rect(box), plan.figures) <= allowed:
+        return box
+    step = max(1, box.w // 20)
+    for dx in sorted(range(-(box.w // 2), box.w // 2 + 1, step), key=abs):
+        x = box.x + dx
+        if x < 0 or x + box.w > painting_w:
+            continue
+        moved = Box(x, box.y, box.w, box.h)
+        rect = _box_rect(moved)
+        if not any(_intersects(rect, r) for r in plan.avoid) and _figure_cover(rect, plan.figures) <= allowed:
+            return moved
     return box
