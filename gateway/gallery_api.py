@@ -146,6 +146,24 @@ def builtin_thumbnail(style_id: str) -> Response:
     return _image(thumbnail_path(known[style_id]).read_bytes())
 
 
+def versus_arbitrary(comparison: dict[str, Any]) -> dict[str, Any] | None:
+    """A trained style's measured margin over the arbitrary network fed the same painting (medians on
+    held-out photos; lower style ratio is more painted in), so a client can tell a style that paints
+    better from one that only exists; None where it was never measured."""
+    if not comparison:
+        return None
+    ours, theirs = comparison["trained"], comparison["arbitrary"]
+    return {
+        "style_ratio": ours["style_ratio"],
+        "arbitrary_style_ratio": theirs["style_ratio"],
+        "ratio": round(ours["style_ratio"] / max(theirs["style_ratio"], 1e-9), 3),
+        "legibility": ours["legibility"],
+        "arbitrary_legibility": theirs["legibility"],
+        "photos": len(comparison["photos"]),
+        "wins": bool(comparison.get("wins")),
+    }
+
+
 @gallery_api.get("/styles")
 def styles() -> Response:
     root = base_url(settings())
@@ -179,6 +197,8 @@ def styles() -> Response:
             "title": f"Trained network: {style.title}",
             "queue": stylize_queue(style.style_id),
             "painting": style.painting,
+            "network": style.kind,
+            "versus_arbitrary": versus_arbitrary(style.comparison),
             **(
                 {"thumbnail": f"{root}/v1/paintings/{style.painting}/image?size=thumbnail"}
                 if style.painting in shown

@@ -281,8 +281,8 @@ PATHS: dict[str, Any] = {
     },
     "/v1/paintings/{painting_id}": {
         "get": {
-            "summary": "One painting with its suggested spots (index, x, y, width, height, reason, kind: bust or "
-            "standing, side: left, centre or right)",
+            "summary": "One painting with its suggested spots (index, x, y, width, height, reason, "
+            "kind: bust or standing, side: left, centre or right)",
             "parameters": [PAINTING_ID],
             "responses": {"200": PAINTING_RESPONSE, "404": _problem("Unknown painting")},
         },
@@ -346,7 +346,10 @@ PATHS: dict[str, Any] = {
     },
     "/v1/styles": {
         "get": {
-            "summary": "Every style id, its title, thumbnail URL and the queue that serves it",
+            "summary": "Every style id, its title, thumbnail URL and the queue that serves it; a trained "
+            "style also its `network` (network or vector) and `versus_arbitrary`: its measured margin over "
+            "the arbitrary network on held-out photos (style ratios, legibility, photos, wins), null if "
+            "never measured",
             "responses": {"200": {"description": "Styles"}},
         }
     },

@@ -88,8 +88,21 @@ def test_a_trained_dir_is_read_by_settings_alone_and_reaches_every_reader(
     shipped = trained_styles()[SHIPPED[0]]
     onnx = tmp_path / "mine.onnx"
     onnx.write_bytes(shipped.path.read_bytes())
+    measured = {  # as sitter train-style records it (training/compare.py's Comparison.as_dict)
+        "photos": ["a.jpg", "b.jpg"],
+        "arbitrary": {"style_ratio": 0.6, "legibility": 0.5},
+        "trained": {"style_ratio": 0.48, "legibility": 0.52},
+        "wins": True,
+    }
     register(
-        tmp_path, {"id": "mine", "painting": shipped.painting, "file": onnx.name, "sha256": shipped.sha256}
+        tmp_path,
+        {
+            "id": "mine",
+            "painting": shipped.painting,
+            "file": onnx.name,
+            "sha256": shipped.sha256,
+            "comparison": measured,
+        },
     )
     monkeypatch.setenv("SITTER_TRAINED_DIR", str(tmp_path))
     assert "trained-mine" not in trained_styles()  # shared.trained reads no environment
@@ -107,3 +120,14 @@ def test_a_trained_dir_is_read_by_settings_alone_and_reaches_every_reader(
     listed = create_app(settings).test_client().get("/v1/styles").get_json()["styles"]  # the gateway
     mine = next(item for item in listed if item["id"] == "trained-mine")
     assert mine["kind"] == "trained" and mine["queue"] == "stylize.trained-mine"
+    assert mine["network"] == "network" and mine["versus_arbitrary"] == {
+        "style_ratio": 0.48,
+        "arbitrary_style_ratio": 0.6,
+        "ratio": 0.8,
+        "legibility": 0.52,
+        "arbitrary_legibility": 0.5,
+        "photos": 2,
+        "wins": True,
+    }
+    unmeasured = next(item for item in listed if item["id"] == SHIPPED[0])
+    assert unmeasured["versus_arbitrary"] is None
