@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 
 from services.compositor.cutout import person_bbox
-from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.portrait import portrait_info
 from services.painting.scene import Rect
 from services.stylizer.colour import skin_weight

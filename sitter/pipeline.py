@@ -15,12 +15,12 @@ import numpy as np
 from services.compositor.blend import composite
 from services.compositor.output_scale import at_output_scale
 from services.compositor.people import Layer, composite_people
-from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
 from services.painting.group import MAX_PEOPLE, Person, plan_group
 from services.painting.known import KnownPainting, bundled_known
 from services.painting.options import Harmonize
 from services.painting.people import find_people
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
 from services.painting.portrait import portrait_info

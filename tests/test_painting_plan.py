@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.compositor.placement import Placement, resolve_box
+from services.painting.placement import Placement, resolve_box
 from services.painting.plan import (
     MAX_HEIGHT,
     MIN_HEIGHT,

@@ -25,9 +25,9 @@ from services.compositor.harmonize import (
     feather_alpha,
     harmonize_local,
 )
-from services.compositor.placement import Box, Placement, resolve_box
 from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.plan import Plan, final_box
 from services.stylizer.colour import SKIN_AMOUNT, skin_weight
 from shared.errors import InvalidParameterError

@@ -14,8 +14,8 @@ import numpy as np
 
 from services.compositor.blend import Composite, composite
 from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
-from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 
 

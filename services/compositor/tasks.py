@@ -15,8 +15,8 @@ from celery import Task, shared_task
 
 from services.compositor import blend
 from services.compositor.output_scale import at_output_scale
-from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 from shared.added_paintings import added_image
 from shared.blob_codec import decode_matte, encode_png_fast
