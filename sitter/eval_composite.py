@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from services.compositor.cutout import person_bbox
+from services.painting.cutout import person_bbox
 from services.painting.options import Harmonize
 from services.painting.placement import Box, Placement, resolve_box
 from services.painting.portrait import portrait_info

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from services.compositor.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
 from services.compositor.foreground import estimate_foreground
 from services.compositor.harmonize import (
     FRAME_FADE,
@@ -25,6 +24,7 @@ from services.compositor.harmonize import (
     feather_alpha,
     harmonize_local,
 )
+from services.painting.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
 from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
 from services.painting.placement import Box, Placement, resolve_box
