@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from services.painting.options import Harmonize
-from services.stylizer.colour import SKIN_AMOUNT, keep_skin_colour, skin_weight
+from services.painting.skin import SKIN_AMOUNT, keep_skin_colour, skin_weight
 
 SKIN = [(224, 172, 140), (141, 85, 36), (255, 219, 172), (90, 56, 37)]  # light to dark skin tones
 NOT_SKIN = [(60, 140, 60), (40, 80, 200), (128, 128, 128), (250, 250, 250), (10, 10, 10)]

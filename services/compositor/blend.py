@@ -29,7 +29,7 @@ from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
 from services.painting.placement import Box, Placement, resolve_box
 from services.painting.plan import Plan, final_box
-from services.stylizer.colour import SKIN_AMOUNT, skin_weight
+from services.painting.skin import SKIN_AMOUNT, skin_weight
 from shared.errors import InvalidParameterError
 from shared.limits import BAND_PIXELS, MIN_BAND_ROWS
 

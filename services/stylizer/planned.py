@@ -13,7 +13,7 @@ import numpy as np
 from services.painting.light import keep_face_light, scale_rect
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
-from services.stylizer.colour import keep_skin_colour, skin_weight
+from services.painting.skin import keep_skin_colour, skin_weight
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
