@@ -115,7 +115,10 @@ class Pipeline:
             canvas, wish, placed_plan = at_output_scale(
                 painting, placement or Placement(), plan, options.output_scale
             )
-            result = composite(canvas, stylized, matte, wish, plan=placed_plan, harmonize=steps)
+            builtin = isinstance(style, BuiltinStyle)
+            result = composite(
+                canvas, stylized, matte, wish, plan=placed_plan, harmonize=steps, builtin_style=builtin
+            )
         return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)
 
     def blend_group(
@@ -180,7 +183,8 @@ class Pipeline:
             ]
         with _timed(timings, "composite"):
             layers = [
-                Layer(stylized[i], mattes[i], placements[i], group.plans[i]) for i in range(len(photos))
+                Layer(stylized[i], mattes[i], placements[i], group.plans[i], isinstance(style, BuiltinStyle))
+                for i in range(len(photos))
             ]
             image, boxes = composite_people(painting, layers, group.order, steps, options.output_scale)
         return GroupResult(image, boxes, group.plans, group.faces, group.order, timings)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from services.painting.options import Harmonize
+
 # A painter repaints a sitter's skin with their strokes and light, not in the colours of the grass behind:
 # the style network carries the painting's palette into faces (yellow-green on Seurat's lawn), so skin
 # keeps this much of the photo's own chroma. Chosen by looking at 4 photos x 3 paintings: 0.6 keeps flesh
@@ -16,6 +18,13 @@ SKIN_AMOUNT = 0.6
 # up over SKIN_SOFT inside each bound, so greys (Cr = Cb = 128) get none
 SKIN_CR, SKIN_CB, SKIN_Y = (130.0, 180.0), (75.0, 135.0), (30.0, 250.0)
 SKIN_SOFT = 8.0
+
+
+def skin_colour_kept(steps: Harmonize, *, builtin_style: bool) -> bool:
+    """The skin rule, its one definition: whether the person's skin keeps part of the photo's own colour
+    (the stylizer gives the chroma back, the compositor's tone step leaves that share of it alone). On with
+    the skin step, but not under a built-in style: a filter's colours are the point, skin included."""
+    return steps.skin and not builtin_style
 
 
 def skin_weight(photo: np.ndarray) -> np.ndarray:
