@@ -55,6 +55,11 @@ def is_style_id(style_id: str) -> bool:
     return bool(_STYLE_ID.match(style_id)) and len(style_id) <= 50
 
 
+def is_builtin_style(style_id: str) -> bool:
+    """Whether a job's style id names one of the built-in styles (builtin-0 .. builtin-25)."""
+    return style_id in builtin_style_ids()
+
+
 def stylize_queue(style_id: str) -> str:
     if not is_style_id(style_id):
         raise ValueError(f"style id {style_id!r} is not kebab-case")

@@ -101,7 +101,7 @@ def big_painting_rows(painting_path: str, repeats: int) -> list[Row]:
 def run_bench(models: ModelStore | None, *, repeats: int = 10, as_json: bool = False) -> list[Row]:
     """Time every stage warm on the same 600x800 portrait and print the table (markdown) or JSON."""
     from services.compositor.blend import composite
-    from services.compositor.placement import Placement
+    from services.painting.placement import Placement
     from services.stylizer.resolve import resolve_style
     from services.stylizer.styles import ImageStyle, parse_builtin
     from sitter.baseline_384 import stylize_at_384

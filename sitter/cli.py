@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from services.compositor.placement import Placement
+from services.painting.placement import Placement
 from shared import gallery, models
 from shared.errors import InvalidParameterError, SitterError
 from shared.imageio import decode_image, decode_photo, encode_image, format_for_path

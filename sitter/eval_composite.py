@@ -32,12 +32,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from services.compositor.cutout import person_bbox
-from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.cutout import person_bbox
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.portrait import portrait_info
 from services.painting.scene import Rect
-from services.stylizer.colour import skin_weight
+from services.painting.skin import skin_weight
 from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image
 from shared.queues import PAINTING_STYLE

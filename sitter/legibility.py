@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from services.compositor.placement import Box
+from services.painting.placement import Box
 from services.painting.scene import Rect
 
 FACE_SIDE = 64  # the face box's height when compared: enough for eyes, nose and mouth to read

@@ -15,12 +15,12 @@ import numpy as np
 from services.compositor.blend import composite
 from services.compositor.output_scale import at_output_scale
 from services.compositor.people import Layer, composite_people
-from services.compositor.placement import Box, Placement
 from services.painting.analysis import PaintingAnalyser
 from services.painting.group import MAX_PEOPLE, Person, plan_group
 from services.painting.known import KnownPainting, bundled_known
 from services.painting.options import Harmonize
 from services.painting.people import find_people
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
 from services.painting.portrait import portrait_info
@@ -115,7 +115,10 @@ class Pipeline:
             canvas, wish, placed_plan = at_output_scale(
                 painting, placement or Placement(), plan, options.output_scale
             )
-            result = composite(canvas, stylized, matte, wish, plan=placed_plan, harmonize=steps)
+            builtin = isinstance(style, BuiltinStyle)
+            result = composite(
+                canvas, stylized, matte, wish, plan=placed_plan, harmonize=steps, builtin_style=builtin
+            )
         return BlendResult(result.image, matte, stylized, result.cutout, result.box, plan, timings)
 
     def blend_group(
@@ -180,7 +183,8 @@ class Pipeline:
             ]
         with _timed(timings, "composite"):
             layers = [
-                Layer(stylized[i], mattes[i], placements[i], group.plans[i]) for i in range(len(photos))
+                Layer(stylized[i], mattes[i], placements[i], group.plans[i], isinstance(style, BuiltinStyle))
+                for i in range(len(photos))
             ]
             image, boxes = composite_people(painting, layers, group.order, steps, options.output_scale)
         return GroupResult(image, boxes, group.plans, group.faces, group.order, timings)

@@ -73,9 +73,9 @@ def test_default_blend_says_which_box_and_why(
 def test_strength_0_without_harmonisation_is_the_raw_paste(small_portrait: Path, tmp_path: Path) -> None:
     """Scripts and evals rely on it: the person's own pixels, only cut out and resized into the box."""
     from services.compositor.blend import resize_premultiplied
-    from services.compositor.cutout import crop_person
-    from services.compositor.placement import Placement
+    from services.painting.cutout import crop_person
     from services.painting.options import Harmonize
+    from services.painting.placement import Placement
     from sitter.pipeline import BlendOptions, Pipeline
 
     photo = decode_image(small_portrait)

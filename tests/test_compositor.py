@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.compositor.blend import composite, resize_premultiplied
-from services.compositor.cutout import cutout, person_bbox
 from services.compositor.harmonize import feather_alpha, harmonize_colors
-from services.compositor.placement import Box, Placement
+from services.painting.cutout import cutout, person_bbox
+from services.painting.placement import Box, Placement
 from shared.errors import InvalidImageError, InvalidParameterError
 
 

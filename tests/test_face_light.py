@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from services.compositor.blend import composite
-from services.compositor.placement import Box, Placement
 from services.painting.light import DARKEN_KEPT, FACE_CONTRAST, LIT_FACE_L, keep_face_light
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 
 FACE = (30, 20, 70, 70)

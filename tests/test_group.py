@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.compositor.placement import Box, Placement
 from services.painting.gallery_analysis import gallery_analysis
 from services.painting.group import Person, plan_group, split_group
+from services.painting.placement import Box, Placement
 from services.painting.plan import PortraitInfo, plan_placement
 from services.painting.scene import Rect
 from shared import gallery

@@ -10,8 +10,8 @@ import pytest
 from services.compositor.blend import composite
 from services.compositor.foreground import estimate_foreground
 from services.compositor.harmonize import harmonize_local
-from services.compositor.placement import Placement
 from services.painting.options import Harmonize
+from services.painting.placement import Placement
 
 
 def test_foreground_estimation_removes_the_background_from_soft_pixels() -> None:

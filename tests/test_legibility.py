@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.compositor.placement import Box
+from services.painting.placement import Box
 from sitter.legibility import face_in_box, face_legibility
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
-from services.compositor.placement import Box, Placement
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 from shared import gallery
 from shared.errors import InvalidParameterError

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.plan import (
     MAX_HEIGHT,
     MIN_HEIGHT,

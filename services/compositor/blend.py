@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from services.compositor.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
 from services.compositor.foreground import estimate_foreground
 from services.compositor.harmonize import (
     FRAME_FADE,
@@ -25,11 +24,12 @@ from services.compositor.harmonize import (
     feather_alpha,
     harmonize_local,
 )
-from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
 from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.plan import Plan, final_box
-from services.stylizer.colour import SKIN_AMOUNT, skin_weight
+from services.painting.skin import SKIN_AMOUNT, skin_colour_kept, skin_weight
 from shared.errors import InvalidParameterError
 from shared.limits import BAND_PIXELS, MIN_BAND_ROWS
 
@@ -153,6 +153,7 @@ def composite(
     feather: float = DEFAULT_FEATHER,
     threshold: float = PERSON_THRESHOLD,
     band_pixels: int | None = None,
+    builtin_style: bool = False,
 ) -> Composite:
     """Blend the person (stylized image + soft matte, any matte resolution) into the painting.
 
@@ -161,6 +162,8 @@ def composite(
     (at the photo's resolution) gives the person's exact extent. Raises InvalidImageError when the matte
     holds no person, InvalidParameterError for a bad placement or a negative feather. A large visible
     part is placed `band_pixels` (default BAND_PIXELS) at a time, alike in any band size.
+    `builtin_style`: the person was painted in a built-in style, so the skin rule (services/painting/skin.py)
+    leaves their skin's colour to the tone step like the rest of them.
     """
     if painting_rgb.ndim != 3 or painting_rgb.shape[2] != 3 or painting_rgb.dtype != np.uint8:
         raise ValueError(f"the painting must be HxWx3 uint8, got {painting_rgb.shape} {painting_rgb.dtype}")
@@ -177,8 +180,9 @@ def composite(
     if steps.foreground:
         rgb = estimate_foreground(rgb, alpha)
     if steps.tone:  # before the resize: the same statistics, on fewer pixels when the person is enlarged
-        skin_share = skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if steps.skin or steps.light else None
-        skin = SKIN_AMOUNT * skin_share if steps.skin and skin_share is not None else None
+        kept = skin_colour_kept(steps, builtin_style=builtin_style)
+        skin_share = skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if kept or steps.light else None
+        skin = SKIN_AMOUNT * skin_share if kept and skin_share is not None else None
         toned = harmonize_local(
             rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
         )

@@ -14,7 +14,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from services.compositor.placement import Box, Placement
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 from services.painting.scene import Rect
 from shared.limits import output_size

@@ -14,8 +14,8 @@ import numpy as np
 
 from services.compositor.blend import Composite, composite
 from services.compositor.output_scale import enlarge_painting, scale_placement, scale_plan
-from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 
 
@@ -27,6 +27,7 @@ class Layer:
     matte: np.ndarray
     placement: Placement
     plan: Plan
+    builtin_style: bool = False  # painted in a built-in style (the skin rule, services/painting/skin.py)
 
 
 def composite_people(
@@ -51,6 +52,7 @@ def composite_people(
             scale_placement(layer.placement, output_scale),
             plan=scale_plan(layer.plan, output_scale),
             harmonize=harmonize,
+            builtin_style=layer.builtin_style,
         )
         boxes[i] = placed.box
         image = placed.image if image is painting else over(image, placed)  # image: our own copy

@@ -15,8 +15,8 @@ from celery import Task, shared_task
 
 from services.compositor import blend
 from services.compositor.output_scale import at_output_scale
-from services.compositor.placement import Box, Placement
 from services.painting.options import Harmonize
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 from shared.added_paintings import added_image
 from shared.blob_codec import decode_matte, encode_png_fast
@@ -33,7 +33,8 @@ from shared.jobs import (
     person_blob,
     result_blob,
 )
-from shared.queues import ADDED_KEY, COMPOSITE_TASK, CREDIT_KEY
+from shared.queues import ADDED_KEY, COMPOSITE_TASK, CREDIT_KEY, is_builtin_style
+from shared.runtime.fanout import person_style
 from shared.runtime.worker import Runtime, run_stage, runtime, settle
 
 
@@ -62,6 +63,7 @@ def composite(self: Task, header_results: list[str], job_id: str, params: dict[s
             placement,
             plan=plan_out,
             harmonize=Harmonize.from_flag(params["harmonize"]),
+            builtin_style=is_builtin_style(params["style"]),
         )
         stored = _store_picture(rt, job_id, params, placed.image)
         rt.blobs.put(blob_key(job_id, CUTOUT_BLOB), encode_png_fast(placed.cutout), content_type="image/png")
@@ -87,7 +89,8 @@ def _composite_people(task: Task, job_id: str, params: dict[str, Any]) -> dict[s
             stylized_key = blob_key(job_id, person_blob(STYLIZED_BLOB, person))
             stylized = decode_image(rt.blobs.get(stylized_key), max_pixels=limit, what="stylized")
             matte = decode_matte(rt.blobs.get(blob_key(job_id, person_blob(MATTE_BLOB, person))))
-            layers.append(Layer(stylized, matte, placement, plan))
+            builtin = is_builtin_style(person_style(params, person))
+            layers.append(Layer(stylized, matte, placement, plan, builtin))
         harmonize = Harmonize.from_flag(params["harmonize"])
         scale = params.get("output_scale", 1.0)
         painting = _painting(rt, job_id, params)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 
-from services.compositor.placement import Box, Placement
+from services.painting.placement import Box, Placement
 from services.painting.plan import (
     DEFAULT_FACE_HEIGHT,
     Plan,

@@ -13,9 +13,9 @@ class Harmonize:
     person's own colour at the soft matte edge (no background between hairs); edges: fade out where the
     photo's frame cut the person (a close-up's hair cut by the photo's side would show as a straight line
     in the painting), unless that side stands on the painting's own border; skin: keep part of the photo's
-    own skin colour under a painting's style (services/stylizer/colour.py), not the palette of the grass, and
+    own skin colour under a painting's style (services/painting/skin.py), not the palette of the grass, and
     keep it through the tone step (which then moves only the skin's light); light: after the tone step the
-    face keeps its lead over the body, most of its light and its modelling (services/compositor/light.py),
+    face keeps its lead over the body, most of its light and its modelling (services/painting/light.py),
     so a dark corner does not turn it into a dark mask."""
 
     local_style: bool = True

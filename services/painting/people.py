@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from services.compositor.placement import Placement
 from services.painting.detectors import Detector
 from services.painting.group import MAX_PEOPLE, GroupPlan, Person, group_sizes, plan_group, split_group
+from services.painting.placement import Placement
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.portrait import face_rect, portrait_info
 from services.painting.scene import PaintingAnalysis, Rect

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from services.compositor.placement import Box, Placement, resolve_box
+from services.painting.placement import Box, Placement, resolve_box
 from services.painting.scene import PaintingAnalysis, Rect
 
 # when no painted figure sets the scale: a face of 1/8 of the painting's height (a bust about half of it;

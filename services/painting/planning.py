@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.compositor.placement import Placement
 from services.painting.analysis import PaintingAnalyser
 from services.painting.known import KnownPainting
+from services.painting.placement import Placement
 from services.painting.plan import Plan, plan_placement
 from services.painting.portrait import portrait_info
 

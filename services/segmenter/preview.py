@@ -11,7 +11,7 @@ import logging
 
 from celery import shared_task
 
-from services.compositor.cutout import cutout
+from services.painting.cutout import cutout
 from shared.blob_codec import encode_png_fast
 from shared.errors import SitterError
 from shared.imageio import decode_image

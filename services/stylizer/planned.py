@@ -13,7 +13,7 @@ import numpy as np
 from services.painting.light import keep_face_light, scale_rect
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
-from services.stylizer.colour import keep_skin_colour, skin_weight
+from services.painting.skin import keep_skin_colour, skin_colour_kept, skin_weight
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
@@ -51,8 +51,10 @@ def stylize_for_plan(
         max_size=cap,
         scale=plan.scale * output_scale if steps.placed_size else None,
     )
-    # a painting's style (not a built-in filter, whose colours are the point) keeps part of the skin's own
-    if steps.skin and not keep_colors and strength > 0 and not isinstance(style, BuiltinStyle):
+    # the skin rule (services/painting/skin.py); with keep_colors or at strength 0 the skin already has the
+    # photo's own chroma, so there is nothing to give back
+    builtin = isinstance(style, BuiltinStyle)
+    if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
         stylized = keep_skin_colour(stylized, portrait)
     if steps.light and plan.face is not None and strength > 0 and not isinstance(style, BuiltinStyle):
         stylized = _keep_face_light(portrait, stylized, plan.face)

@@ -52,8 +52,8 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
         return done
 
     def work(rt: Runtime) -> str:
-        from services.compositor.placement import Placement
         from services.painting.options import Harmonize
+        from services.painting.placement import Placement
         from services.painting.planning import plan_for
         from services.stylizer.planned import own_style, stylize_for_plan
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.compositor.placement import AUTO_HEIGHT, Box, Placement, resolve_box
+from services.painting.placement import AUTO_HEIGHT, Box, Placement, resolve_box
 from shared.errors import InvalidParameterError
 
 

@@ -1,7 +1,8 @@
 """The paper's RGBA step: the stylized portrait with the soft matte as alpha, cropped to the person.
 
 The alpha stays soft (hair, shoulders), and the matte may come at another resolution than the stylized
-image (the stylizer caps its output size), so it is resized to match here, bilinearly.
+image (the stylizer caps its output size), so it is resized to match here, bilinearly. Both the compositor
+and the segmenter's cut-out preview use it, so it lives with the cores they share.
 """
 
 from __future__ import annotations
