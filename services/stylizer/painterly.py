@@ -27,6 +27,7 @@ FULL_AT = 0.5  # at and above: today's full strokes
 GENTLE_AT = 0.2  # at and below: the gentlest mix
 NETWORK_MIN = 0.5  # the network's share at GENTLE_AT and below
 PALETTE_AMOUNT = 1.0  # the photo's Lab mean and spread become the painting's (0.8: style ratio ~0.03 worse)
+GLAZE_DIAMETER = 7  # the edge-preserving filter's window (a wider one cost 4x for no visible change)
 GRAIN_SIGMA = 1.0  # the painting's grain: lightness minus its blur at this sigma
 SOFTEN_SIGMAS = (0.0, 0.7, 1.0, 1.4, 2.0)  # the photo's glaze: blurs tried, smallest first (_soften_to)
 
@@ -46,12 +47,12 @@ def gentle_transfer(photo: np.ndarray, surroundings: np.ndarray) -> np.ndarray:
     from `surroundings` (uint8 RGB, the painting around the place, at the same pixel scale)."""
     height, width = photo.shape[:2]
     sigma_space = max(2.0, 0.006 * max(height, width))
-    smooth = cv2.bilateralFilter(photo, d=0, sigmaColor=24.0, sigmaSpace=sigma_space)
+    smooth = cv2.bilateralFilter(photo, d=GLAZE_DIAMETER, sigmaColor=24.0, sigmaSpace=sigma_space)
     lab = cv2.cvtColor(smooth.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
     ref = cv2.cvtColor(surroundings.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
     lab[..., 0] = _soften_to(lab[..., 0], _sharpness(ref[..., 0]))
-    own_mean, own_std = lab.reshape(-1, 3).mean(0), lab.reshape(-1, 3).std(0) + 1e-3
-    ref_mean, ref_std = ref.reshape(-1, 3).mean(0), ref.reshape(-1, 3).std(0) + 1e-3
+    own_mean, own_std = _mean_std(lab)
+    ref_mean, ref_std = _mean_std(ref)
     target_mean = own_mean + PALETTE_AMOUNT * (ref_mean - own_mean)
     target_std = own_std * (ref_std / own_std) ** PALETTE_AMOUNT
     lab = (lab - own_mean) * (target_std / own_std) + target_mean
@@ -59,6 +60,11 @@ def gentle_transfer(photo: np.ndarray, surroundings: np.ndarray) -> np.ndarray:
     lab[..., 0] = np.clip(lab[..., 0], 0.0, 100.0)
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _mean_std(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = cv2.meanStdDev(lab)  # per channel; ~10x numpy's strided reductions
+    return mean.reshape(3).astype(np.float32), std.reshape(3).astype(np.float32) + 1e-3
 
 
 def _sharpness(lightness: np.ndarray) -> float:
