@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from werkzeug.datastructures import MultiDict
 
-from gateway.form_fields import Flag, Height, OptionalUnit, Pixels, Unit, Words, first_error, ours
+from gateway.form_fields import Flag, Height, OptionalUnit, Pixels, Words, first_error, ours
 from gateway.json_schema import OpenApiSchema
 from shared.errors import InvalidParameterError, UnknownPaintingError, UnknownStyleError
 from shared.imageio import OUTPUT_FORMATS
@@ -178,7 +178,11 @@ class SubmissionForm(BaseModel):
     style: Annotated[str, BeforeValidator(_known_style)] = Field(
         PAINTING_STYLE, description=STYLE_TEXT, validate_default=True
     )
-    strength: Unit = Field(1.0, description="How much of the style: 0 keeps the photo, 1 is fully painted")
+    strength: OptionalUnit = Field(
+        None,
+        description="How much of the style: 0 keeps the photo, 1 is fully painted. Absent: automatic, by the "
+        "painting's abstraction (full strokes on expressive paintings, a gentler glaze on realistic ones)",
+    )
     keep_colors: Flag = Field(False, description="Keep the photo's colours")
     harmonize: Flag = Field(
         True,

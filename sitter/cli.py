@@ -75,6 +75,7 @@ def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
         edges=steps.edges and not args.no_edge_fade,
         skin=steps.skin and not args.no_skin_colour,
         light=steps.light and not args.no_face_light,
+        abstraction=steps.abstraction and not args.no_abstraction,
     )
 
 
@@ -348,7 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     blend.add_argument("--y", type=int, help="top of the person's box, painting pixels")
     blend.add_argument("--height", type=int, help="person's height in painting pixels")
     blend.add_argument("--auto", action="store_true", help="default placement (the default without --x/--y)")
-    blend.add_argument("--strength", type=float, default=1.0, help="style strength 0..1")
+    blend.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        help="style strength 0..1 (default: automatic, full strokes on expressive paintings, a gentler mix "
+        "on smooth realistic ones)",
+    )
     blend.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
     blend.add_argument("--spot", type=int, help="one of the painting's suggested spots (0 = best)")
     blend.add_argument(
@@ -371,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     blend.add_argument(
         "--no-face-light", action="store_true", help="the face darkens and flattens with the body's tone"
+    )
+    blend.add_argument(
+        "--no-abstraction",
+        action="store_true",
+        help="full network strokes on every painting, not by the painting's abstraction",
     )
     blend.add_argument(
         "--max-size",

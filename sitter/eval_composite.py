@@ -395,7 +395,12 @@ def as_json(reports: list[PairReport]) -> dict[str, Any]:
             row[name]["colour_ratio"] = getattr(r, name).colour_ratio
             row[name]["texture_ratio"] = getattr(r, name).texture_ratio
         rows.append(row)
-    return {"summary": summary(reports), "worst_style_pair": worst_style_pairs(reports), "pairs": rows}
+    return {
+        "summary": summary(reports),
+        "worst_style_pair": worst_style_pairs(reports),
+        "least_legible_face": least_legible_faces(reports),
+        "pairs": rows,
+    }
 
 
 def worst_style_pairs(reports: list[PairReport]) -> dict[str, str]:
@@ -404,6 +409,17 @@ def worst_style_pairs(reports: list[PairReport]) -> dict[str, str]:
     for name in ("before", "after"):
         worst = max(reports, key=lambda r: getattr(r, name).style_ratio)
         out[name] = f"{worst.photo} x {worst.painting} ({getattr(worst, name).style_ratio:.2f})"
+    return out
+
+
+def least_legible_faces(reports: list[PairReport]) -> dict[str, str]:
+    """Before and after, the pair whose face reads least (issue 23's floor is FACE_LEGIBLE)."""
+    out = {}
+    for name in ("before", "after"):
+        shown = [r for r in reports if getattr(r, name).face_legibility is not None]
+        if shown:
+            worst = min(shown, key=lambda r: getattr(r, name).face_legibility)
+            out[name] = f"{worst.photo} x {worst.painting} ({getattr(worst, name).face_legibility:.2f})"
     return out
 
 
@@ -429,6 +445,8 @@ def format_table(reports: list[PairReport]) -> str:
         lines.append(f"{name}: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items()))
     for name, pair in worst_style_pairs(reports).items():
         lines.append(f"worst style ratio, {name}: {pair}")
+    for name, pair in least_legible_faces(reports).items():
+        lines.append(f"least legible face, {name}: {pair}")
     return "\n".join(lines)
 
 

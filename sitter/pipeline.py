@@ -15,6 +15,7 @@ import numpy as np
 from services.compositor.blend import composite
 from services.compositor.output_scale import at_output_scale
 from services.compositor.people import Layer, composite_people
+from services.painting.abstraction import Abstraction, known_or_estimated
 from services.painting.analysis import PaintingAnalyser
 from services.painting.group import MAX_PEOPLE, Person, plan_group
 from services.painting.known import KnownPainting, bundled_known
@@ -41,7 +42,7 @@ class BlendOptions:
     """What the user chose besides the images and the placement."""
 
     style: str = PAINTING_STYLE
-    strength: float = 1.0
+    strength: float | None = None  # None: automatic, by the painting's abstraction; else the user's
     keep_colors: bool = False
     harmonize: Harmonize = field(default_factory=Harmonize)
     max_size: int = 1600  # cap on the stylized portrait's long side (the placed size, or the photo's)
@@ -104,13 +105,15 @@ class Pipeline:
         options = options or BlendOptions()
         steps = options.harmonize
         timings: dict[str, float] = {}
+        ahead = _known(painting_id, known)
         with _timed(timings, "plan"):
-            plan = plan_for(self.analyser, portrait, painting, _known(painting_id, known), placement, spot)
+            plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot)
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
             style = resolve_style(options.style, self.stylizer, painting)
-            stylized = self._stylize(portrait, painting, style, plan, options, painting_id)
+            abstraction = _abstraction(ahead, painting, options)
+            stylized = self._stylize(portrait, painting, style, plan, options, painting_id, abstraction)
         with _timed(timings, "composite"):
             canvas, wish, placed_plan = at_output_scale(
                 painting, placement or Placement(), plan, options.output_scale
@@ -177,8 +180,9 @@ class Pipeline:
             group = plan_group(analysis, people, order=order)
         style = resolve_style(options.style, self.stylizer, painting)
         with _timed(timings, "stylize"):
+            abstraction = _abstraction(ahead, painting, options)
             stylized = [
-                self._stylize(photo, painting, style, plan, options, painting_id)
+                self._stylize(photo, painting, style, plan, options, painting_id, abstraction)
                 for photo, plan in zip(photos, group.plans, strict=True)
             ]
         with _timed(timings, "composite"):
@@ -197,6 +201,7 @@ class Pipeline:
         plan: Plan,
         options: BlendOptions,
         painting_id: str | None,
+        abstraction: Abstraction | None = None,
     ) -> np.ndarray:
         """One person stylized for their plan with the user's options (one person or a group alike)."""
         return stylize_for_plan(
@@ -211,6 +216,7 @@ class Pipeline:
             keep_colors=options.keep_colors,
             max_size=options.max_size,
             output_scale=options.output_scale,
+            abstraction=abstraction,
         )
 
     def _split(self, photo: np.ndarray) -> tuple[list[np.ndarray], list[PortraitInfo], list[float]]:
@@ -218,6 +224,15 @@ class Pipeline:
         faces), with the face boxes the planner needs and each face's size relative to the largest."""
         sources = find_people(photo, self.analyser.faces)
         return [s.cut(photo) for s in sources], [s.info for s in sources], [s.size for s in sources]
+
+
+def _abstraction(
+    known: KnownPainting | None, painting: np.ndarray, options: BlendOptions
+) -> Abstraction | None:
+    """The painting's abstraction, only where the automatic strength will use it (else not estimated)."""
+    if options.strength is not None or not options.harmonize.abstraction:
+        return None
+    return known_or_estimated(known.analysis.abstraction if known else None, painting)
 
 
 def _known(painting_id: str | None, known: KnownPainting | None) -> KnownPainting | None:

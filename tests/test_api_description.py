@@ -155,6 +155,8 @@ def test_documented_defaults_are_the_stored_ones() -> None:
         "harmonize": params["harmonize"],
         "format": params["format"],
     }
-    stored |= {"strength": params["strength"], "output_scale": params["output_scale"]}
+    stored |= {"output_scale": params["output_scale"]}
     for name, value in stored.items():
         assert FORM["properties"][name]["default"] == value, name
+    # no strength given: stored as not given, and the stylizer sets it from the painting's abstraction
+    assert params["strength"] is None and FORM["properties"]["strength"].get("default") is None

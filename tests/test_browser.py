@@ -385,6 +385,8 @@ def test_desktop_upload_place_submit_download(
     result_box = job["result"]["box"]
     assert (result_box["x"], result_box["y"], result_box["h"]) == placed
     assert [stage["state"] for stage in job["stages"].values()] == ["succeeded"] * 3
+    assert job["params"]["strength"] is None  # slider untouched: automatic, by the painting
+    assert _by_id(driver, "strength-out").text == "Auto"
     assert not _by_id(driver, "progress").is_displayed()
     # Result first: on screen when it arrives, beside the editor (1280 px is a wide screen).
     _wait_in_view(driver, "result-img")
@@ -446,7 +448,13 @@ def test_desktop_upload_place_submit_download(
     size = Select(_by_id(driver, "output-scale"))
     assert [option.text for option in size.options][2] == f"Twice as large ({2 * width} × {2 * height})"
     size.select_by_value("2")
+    driver.execute_script(  # the user moves the strength slider: from now on it is sent
+        "const s = document.getElementById('strength'); s.value = '0.6';"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));"
+    )
+    assert _by_id(driver, "strength-out").text == "60%" and _by_id(driver, "strength-auto").is_displayed()
     third = _submit_and_wait(driver)
+    assert third["params"]["strength"] == 0.6
     assert third["params"]["spot"] == 1 and third["result"]["placement"]["kind"] == "spot"
     assert (third["result"]["width"], third["result"]["height"]) == (2 * width, 2 * height)
     _screenshot(driver, shots / "desktop-spot.png")

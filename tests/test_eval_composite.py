@@ -4,13 +4,16 @@ every score for a pair, before and after."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from services.painting.options import Harmonize
 from shared import gallery
 from sitter.cli import main
+from sitter.eval_composite import without_steps
 from sitter.perceptual import Features, gram, style_distance
 
 
@@ -88,6 +91,8 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
     assert pair["after"]["skin_shift"] > 0.0  # the face is repainted, not pasted
     assert report["summary"]["after"]["face_legibility_min"] == pair["after"]["face_legibility"]
     assert report["worst_style_pair"]["after"].startswith("obama.jpg x girl-with-a-pearl-earring (")
+    assert report["least_legible_face"]["after"].startswith("obama.jpg x girl-with-a-pearl-earring (")
+    assert without_steps(("abstraction",)) == replace(Harmonize(), abstraction=False)  # --before-without
     assert main([*args, "--annotations", str(tmp_path / "missing.json")]) == 2
     assert "no annotations file" in capsys.readouterr().err
     assert main([*args, "--annotations", str(notes), "--without", "skin,colour"]) == 2

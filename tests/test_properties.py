@@ -116,7 +116,8 @@ def test_parameter_parser_returns_valid_params_or_a_4xx(fields: dict[str, str], 
         return
     params = submission.params
     assert (submission.portrait is None) != (submission.portrait_from is None)
-    assert math.isfinite(params["strength"]) and 0 <= params["strength"] <= 1
+    strength = params["strength"]  # None: automatic, by the painting's abstraction
+    assert strength is None or (math.isfinite(strength) and 0 <= strength <= 1)
     assert params["format"] in OUTPUT_FORMATS
     height = params["placement"]["height"]
     assert height is None or height > 0

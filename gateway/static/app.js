@@ -39,7 +39,18 @@ async function start() {
   for (const id of ["first-style", "first-strength"]) {
     $(id).addEventListener("change", () => markStale("style"));
   }
+  // Untouched, the strength is automatic (nothing sent): the service paints expressive paintings in full
+  // strokes and realistic ones with a gentler glaze; moving the slider sets it, "Auto" gives it back.
+  $("strength-auto").addEventListener("click", () => {
+    delete $("strength").dataset.chosen;
+    $("strength").value = "1";
+    $("strength-out").textContent = "Auto";
+    $("strength-auto").hidden = true;
+    markStale("style");
+  });
   $("strength").addEventListener("input", () => {
+    $("strength").dataset.chosen = "1";
+    $("strength-auto").hidden = false;
     $("strength-out").textContent = `${Math.round(100 * Number($("strength").value))}%`;
     markStale("style");
   });

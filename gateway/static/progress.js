@@ -35,7 +35,9 @@ function buildForm(photos) {
     form.append("painting", state.paintingId);
   }
   form.append("style", $("style-select").value);
-  form.append("strength", $("strength").value);
+  if ($("strength").dataset.chosen) {
+    form.append("strength", $("strength").value); // else automatic, by the painting
+  }
   form.append("keep_colors", String($("keep-colors").checked));
   form.append("harmonize", String($("harmonize").checked));
   form.append("format", $("format").value);

@@ -14,6 +14,7 @@ from statistics import median
 import cv2
 import numpy as np
 
+from services.painting.abstraction import estimate_abstraction
 from services.painting.detectors import FULL_RANGE_FACE, POSE, Detection, Detector
 from services.painting.saliency import saliency_map
 from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
@@ -60,6 +61,7 @@ class PaintingAnalyser:
             head_source=source,
             ground_y=round(median(feet)) if feet else None,
             saliency=saliency,
+            abstraction=estimate_abstraction(small),
         )
 
 

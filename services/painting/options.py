@@ -16,7 +16,9 @@ class Harmonize:
     own skin colour under a painting's style (services/painting/skin.py), not the palette of the grass, and
     keep it through the tone step (which then moves only the skin's light); light: after the tone step the
     face keeps its lead over the body, most of its light and its modelling (services/painting/light.py),
-    so a dark corner does not turn it into a dark mask."""
+    so a dark corner does not turn it into a dark mask; abstraction: with the automatic strength, a smooth
+    realistic painting's style network is mixed with a gentler transfer of its glaze, palette and grain
+    (services/stylizer/painterly.py), not drawn in full strokes."""
 
     local_style: bool = True
     placed_size: bool = True
@@ -25,6 +27,7 @@ class Harmonize:
     edges: bool = True
     skin: bool = True
     light: bool = True
+    abstraction: bool = True
 
     @classmethod
     def off(cls) -> Harmonize:
@@ -37,6 +40,7 @@ class Harmonize:
             edges=False,
             skin=False,
             light=False,
+            abstraction=False,
         )
 
     @classmethod

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from services.painting.abstraction import Abstraction
+
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in painting pixels, end-exclusive
 
 
@@ -41,10 +43,12 @@ class PaintingAnalysis:
     head_source: str  # "faces", "figures" or "none"
     ground_y: int | None  # where the painted figures stand; None: no full figure seen
     saliency: np.ndarray = field(repr=False)  # float32 grid, 0..1
+    abstraction: Abstraction | None = None  # services/painting/abstraction.py; None: not estimated
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["saliency"] = np.rint(self.saliency * 255).astype(int).tolist()
+        data["abstraction"] = None if self.abstraction is None else self.abstraction.to_json()
         return data
 
     @classmethod
@@ -61,6 +65,8 @@ class PaintingAnalysis:
             head_source=data["head_source"],
             ground_y=data["ground_y"],
             saliency=np.asarray(data["saliency"], dtype=np.float32) / 255.0,
+            # absent from analyses stored before it existed (added paintings): estimated in the job
+            abstraction=Abstraction.from_json(data["abstraction"]) if data.get("abstraction") else None,
         )
 
 

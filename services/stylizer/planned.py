@@ -10,10 +10,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from services.painting.abstraction import Abstraction
 from services.painting.light import keep_face_light, scale_rect
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
 from services.painting.skin import keep_skin_colour, skin_colour_kept, skin_weight
+from services.stylizer.painterly import painterly
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
@@ -29,15 +31,20 @@ def stylize_for_plan(
     steps: Harmonize,
     *,
     own_painting: bool,
-    strength: float,
+    strength: float | None,
     keep_colors: bool,
     max_size: int,
     output_scale: float = 1.0,
+    abstraction: Abstraction | None = None,
 ) -> np.ndarray:
     """`own_painting`: the style is the target painting itself (its id, `painting` or `custom`);
     `output_scale`: the result is that many times the painting's size (services/compositor/output_scale.py),
     so the person is painted that much larger, and the cap `max_size` (given for 1x) grows with it: a 2x
-    result is not a 1x person enlarged. `plan` is in the painting's own pixels."""
+    result is not a 1x person enlarged. `plan` is in the painting's own pixels. `strength` None: automatic,
+    the full style mixed by the painting's `abstraction` (services/stylizer/painterly.py) when the style is
+    the painting's own; a number is the user's and is used as it is."""
+    auto = strength is None
+    strength = 1.0 if strength is None else strength
     cap = min(MAX_MAX_SIZE, round(check_max_size(max_size) * output_scale))
     if steps.local_style and own_painting and isinstance(style, ImageStyle):
         style = stylizer.local_style(painting, plan.style_region, style.vector)
@@ -51,14 +58,27 @@ def stylize_for_plan(
         max_size=cap,
         scale=plan.scale * output_scale if steps.placed_size else None,
     )
+    builtin = isinstance(style, BuiltinStyle)
+    painted_by_abstraction = auto and steps.abstraction and own_painting and abstraction is not None
+    if painted_by_abstraction and abstraction is not None and not builtin:
+        stylized = painterly(portrait, stylized, surroundings(painting, plan, output_scale), abstraction)
     # the skin rule (services/painting/skin.py); with keep_colors or at strength 0 the skin already has the
     # photo's own chroma, so there is nothing to give back
-    builtin = isinstance(style, BuiltinStyle)
     if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
         stylized = keep_skin_colour(stylized, portrait)
     if steps.light and plan.face is not None and strength > 0 and not isinstance(style, BuiltinStyle):
         stylized = _keep_face_light(portrait, stylized, plan.face)
     return stylized
+
+
+def surroundings(painting: np.ndarray, plan: Plan, output_scale: float = 1.0) -> np.ndarray:
+    """The painting around the place (the plan's style region) at the pixel scale the person is painted."""
+    x0, y0, x1, y1 = plan.style_region
+    region = np.ascontiguousarray(painting[y0:y1, x0:x1])
+    if output_scale == 1.0 or min(region.shape[:2]) < 2:
+        return region
+    size = (max(2, round(region.shape[1] * output_scale)), max(2, round(region.shape[0] * output_scale)))
+    return cv2.resize(region, size, interpolation=cv2.INTER_LANCZOS4)
 
 
 def own_style(style_id: str, painting_id: str | None, style: object) -> bool:

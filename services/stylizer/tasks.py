@@ -86,6 +86,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
             output_scale=params.get("output_scale", 1.0),  # absent from jobs queued before it existed
+            abstraction=_abstraction(rt, params, painting, params["strength"]),
         )
         rt.blobs.put(
             blob_key(job_id, PLAN_BLOB), json.dumps(plan.to_json()).encode(), content_type="application/json"
@@ -137,6 +138,18 @@ def _known(rt: Runtime, params: dict[str, Any]) -> Any:
     return added_known(rt.added, painting_id, version) if version else bundled_known(painting_id)
 
 
+def _abstraction(rt: Runtime, params: dict[str, Any], painting: np.ndarray, strength: float | None) -> Any:
+    """The painting's abstraction where the automatic strength uses it (services/stylizer/painterly.py): a
+    gallery painting's from its analysis, an uploaded one's (or an added one analysed before the estimate
+    existed) estimated now, ~10-50 ms. None where the user gave a strength or turned harmonisation off."""
+    from services.painting.abstraction import known_or_estimated
+
+    if strength is not None or not params["harmonize"]:
+        return None
+    known = _known(rt, params)
+    return known_or_estimated(known.analysis.abstraction if known else None, painting)
+
+
 def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: int) -> str:
     """One person of a job with several, stylized for their part of the stored joint plan, in their own
     style and strength (`style.<n>`, `strength.<n>`) or the job's."""
@@ -152,6 +165,7 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
     painting = _painting(rt, job_id, params)
     style_id = person_style(params, person)
     served = _served_style(rt, params, style_id, painting)
+    strength = person_fields(params, person).get("strength", params["strength"])
     stylized = stylize_for_plan(
         rt.models.stylizer,
         photo,
@@ -160,10 +174,11 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
         people.group.plans[person - 1],
         Harmonize.from_flag(params["harmonize"]),
         own_painting=own_style(style_id, params["painting"], served),
-        strength=person_fields(params, person).get("strength", params["strength"]),
+        strength=strength,
         keep_colors=params["keep_colors"],
         max_size=params["max_size"],
         output_scale=params.get("output_scale", 1.0),
+        abstraction=_abstraction(rt, params, painting, strength),
     )
     rt.blobs.put(out, encode_png_fast(stylized), content_type="image/png")
     return out
