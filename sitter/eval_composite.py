@@ -24,6 +24,7 @@ one run.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from statistics import mean, median
@@ -91,6 +92,7 @@ class PairReport:
     after: Scores
     box: tuple[int, int, int, int]
     reason: str
+    placement: str = ""  # the after blend's kind of place and side, e.g. "bust, left"
 
 
 def _surroundings_weight(box: Box, width: int, height: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -348,11 +350,27 @@ def evaluate(
                     after,
                     (box.x, box.y, box.w, box.h),
                     result.plan.reason,
+                    placement_kind(result.plan.reason, box, painting.shape[1]),
                 )
             )
             if limit is not None and len(reports) >= limit:
                 return reports
     return reports
+
+
+def placement_kind(reason: str, box: Box, width: int) -> str:
+    """ "bust, left", "standing, right": what kind of place the person got and on which side (their box's
+    centre in the left or right 40 % of the painting), so a run shows whether placements vary."""
+    kind = "standing" if "standing" in reason or "ground line" in reason else "bust"
+    if reason == "as asked":
+        kind = "explicit"
+    centre = (box.x + box.w / 2) / max(1, width)
+    return f"{kind}, {'left' if centre < 0.4 else 'right' if centre > 0.6 else 'centre'}"
+
+
+def placement_mix(reports: list[PairReport]) -> dict[str, int]:
+    """How many pairs got each kind of place and side."""
+    return dict(sorted(Counter(r.placement for r in reports if r.placement).items()))
 
 
 def summary(reports: list[PairReport]) -> dict[str, dict[str, float]]:
@@ -399,6 +417,7 @@ def as_json(reports: list[PairReport]) -> dict[str, Any]:
         "summary": summary(reports),
         "worst_style_pair": worst_style_pairs(reports),
         "least_legible_face": least_legible_faces(reports),
+        "placements": placement_mix(reports),
         "pairs": rows,
     }
 
@@ -447,6 +466,8 @@ def format_table(reports: list[PairReport]) -> str:
         lines.append(f"worst style ratio, {name}: {pair}")
     for name, pair in least_legible_faces(reports).items():
         lines.append(f"least legible face, {name}: {pair}")
+    mix = placement_mix(reports)
+    lines.append("placements (after): " + ", ".join(f"{kind} {count}" for kind, count in mix.items()))
     return "\n".join(lines)
 
 

@@ -84,6 +84,9 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
     assert pair["after"]["faces_covered"] == 0.0  # the default placement never covers the painted face
     assert pair["before"]["faces_covered"] > 0.0  # the old centred placement stood in front of her
     assert pair["after"]["style_ratio"] < 1.0  # more painted than the raw photo
+    x, _, w, _ = pair["box"]
+    side = "left" if x + w / 2 < 0.4 * 300 else "right" if x + w / 2 > 0.6 * 300 else "centre"
+    assert pair["placement"] == f"bust, {side}" and report["placements"] == {pair["placement"]: 1}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "obama--girl-with-a-pearl-earring--after.jpg",
         "obama--girl-with-a-pearl-earring--before.jpg",
