@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from shared import gallery, models, trained
-from shared.errors import InvalidParameterError, SitterError
+from shared.errors import InvalidParameterError, ModelMissingError, SitterError
 from shared.imageio import decode_image
 from shared.models import ModelStore, sha256_of
 from shared.queues import is_style_id
@@ -329,6 +329,11 @@ def candidate_store(store: ModelStore, candidate_dir: Path, style_id: str) -> Mo
     """A model store that serves the candidate beside every model of `store`: its own model directory of
     links to `store`'s files plus the candidate's verified copy, so a candidate that is not registered
     never replaces a cached model of the same name."""
+    if not store.directory.is_dir():
+        raise ModelMissingError(
+            f"no models in {store.directory} to compare with; "
+            "run `sitter models fetch` (or set SITTER_MODEL_DIR)"
+        )
     directory = candidate_dir / "models"
     directory.mkdir(parents=True, exist_ok=True)
     for source in store.directory.iterdir():
