@@ -66,7 +66,7 @@ def stylize_for_plan(
     # photo's own chroma, so there is nothing to give back
     if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
         stylized = keep_skin_colour(stylized, portrait)
-    if steps.light and plan.face is not None and strength > 0 and not isinstance(style, BuiltinStyle):
+    if steps.light and plan.face is not None and strength > 0 and not builtin:
         stylized = _keep_face_light(portrait, stylized, plan.face)
     return stylized
 
