@@ -232,3 +232,22 @@ def test_a_standing_spot_grounds_a_full_figure_and_a_bust_alike() -> None:
             assert face_h == pytest.approx(spots[index].face_height, rel=0.05)
         else:  # this photo's figure is 16 heads tall: held to the canvas, its face a little smaller
             assert 0.7 * spots[index].face_height < face_h <= spots[index].face_height
+
+
+def test_a_person_wider_than_planned_is_moved_back_inside_the_frame() -> None:
+    """The plan guesses a full figure's width from the face; the matte's real extent (an arm, a backpack)
+    would put the side past the frame, so it moves back in, unless that would touch a painted face."""
+    person, _, _ = FULL_BODY.person()
+    scale = 500 / (person[3] - person[1])
+    guessed_w = round((person[2] - person[0]) * scale)
+    planned = Box(800 - guessed_w, 100, guessed_w, 500)  # flush with the right edge, as wide as guessed
+    plan = plan_in_box(
+        "auto", planned, person, (800, 600), anchor_y=600, avoid=[], spot=None, reason="", face=FULL_BODY.face
+    )
+    wider = (person[0], person[1], 400, person[3])  # an arm out to the photo's right edge
+    cut = final_box(replace(plan, box=Box(-1, 100, 10, 500)), wider, 800, 600)  # a plan that chose the edge
+    assert cut.x + cut.w > 800  # left as planned: past the frame
+    box = final_box(plan, wider, 800, 600)
+    assert box.x + box.w == 800 and box.w == cut.w and box.y + box.h == 600
+    face_there = replace(plan, avoid=[(box.x, 0, box.x + 5, 600)])  # a painted face where it would go
+    assert final_box(face_there, wider, 800, 600) == cut

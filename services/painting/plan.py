@@ -491,7 +491,21 @@ def final_box(plan: Plan, person: Rect, painting_w: int, painting_h: int) -> Box
     while any(_intersects(_box_rect(box), rect) for rect in plan.avoid) and box.h > 8:
         w, h = max(1, round(box.w * 0.95)), max(1, round(box.h * 0.95))
         box = Box(box.x + (box.w - w) // 2, bottom - h, w, h)
-    return _clear_of_figures(box, plan, painting_w)
+    return _clear_of_figures(_inside_the_frame(box, plan, painting_w), plan, painting_w)
+
+
+def _inside_the_frame(box: Box, plan: Plan, painting_w: int) -> Box:
+    """A person wider than the plan guessed (a full figure's arms, a backpack) who would now be cut by the
+    frame's side is moved back inside it, where that touches no painted face; a plan that chose to stand
+    at the edge (its own box cut) is left as it is."""
+    planned = plan.box
+    if box.w > painting_w or (planned.x < 0 or planned.x + planned.w > painting_w):
+        return box
+    x = min(max(box.x, 0), painting_w - box.w)
+    if x == box.x:
+        return box
+    moved = Box(x, box.y, box.w, box.h)
+    return box if any(_intersects(_box_rect(moved), r) for r in plan.avoid) else moved
 
 
 FIGURE_SLACK = 0.02  # covering this much more of a figure than planned is not worth moving for
