@@ -51,8 +51,8 @@ class CinPreset:
 
 
 CIN_PRESETS = {
-    # 2 CPU cores: 1.0 s/step median on Starry Night's placed photos on this loaded machine (300 steps 13 min,
-    # docs/training.md), so the 600 steps fit the 45 min budget
+    # 2 CPU cores: 600 steps took 20.8 min on Starry Night's placed photos on this shared machine (0.71-1.0
+    # s/step median; docs/training.md): within the 45 min budget
     "cpu": CinPreset(
         name="cpu",
         size=256,
