@@ -473,9 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--from",
         dest="route",
-        choices=("scratch", "arbitrary"),
+        choices=("scratch", "arbitrary", "cin"),
         default="scratch",
-        help="scratch: a network of its own; arbitrary: the arbitrary network's style vector, optimised",
+        help="scratch: a network of its own; arbitrary: the arbitrary network's style vector, optimised; "
+        "cin: a new style (gamma/beta) for the 26-style network, exported as a network of its own",
     )
     train.add_argument("--steps", type=_positive_int, help="training steps (default: the preset's)")
     train.add_argument("--size", type=_positive_int, help="training crop side in px (default: the preset's)")

@@ -1,11 +1,12 @@
 """`sitter train-style PAINTING --id ID ...`: train, export, compare with the arbitrary network on held-out
 photos, and register the style only when it wins (or with --keep-anyway).
 
-Two routes (`--from`): `scratch`, a network of its own (training/train.py, exported to ONNX and checked),
-and `arbitrary`, the painting's style vector for the arbitrary-style network, optimised from the predictor's
-guess (training/vector.py; the style file is 100 numbers). The candidate is written under the work
-directory first and served from there for the comparison (training/compare.py); only a winner is copied
-into the catalogue directory.
+Three routes (`--from`): `scratch`, a network of its own (training/train.py, exported to ONNX and checked);
+`arbitrary`, the painting's style vector for the arbitrary-style network, optimised from the predictor's
+guess (training/vector.py; the style file is 100 numbers); and `cin`, a new style's gamma and beta for the
+26-style network, the rest frozen (training/cin.py), exported to ONNX as a network of its own. The
+candidate is written under the work directory first and served from there for the comparison
+(training/compare.py); only a winner is copied into the catalogue directory.
 
 Imported only when the command runs, because it needs torch (`pip install -e '.[train]'`).
 """
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     style_id = f"{trained.STYLE_PREFIX}{args.id}"
     candidate_dir = work_dir / "candidates" / args.id
     started = time.perf_counter()
-    train_route = _train_vector if args.route == "arbitrary" else _train_network
+    train_route = {"arbitrary": _train_vector, "cin": _train_cin}.get(args.route, _train_network)
     entry = train_route(args, style_id, painting_id, painting, files, work_dir, candidate_dir, store)
     entry.update({"id": args.id, "painting": painting_id, "title": title, "licence": args.licence})
     trained.register(candidate_dir, entry)
@@ -244,6 +245,95 @@ def _train_vector(
             "content": sorted(path.name for path in files),
             "loss": [round(result.first_loss, 4), round(result.last_loss, 4)],
             "vector_moved": round(moved, 3),
+            "regions": len(regions),
+        },
+    }
+
+
+def _train_cin(
+    args: argparse.Namespace,
+    style_id: str,
+    painting_id: str,
+    painting: np.ndarray,
+    files: list[Path],
+    work_dir: Path,
+    candidate_dir: Path,
+    store: ModelStore,
+) -> dict[str, Any]:
+    """Route `cin`: a new style for the frozen 26-style network (training/cin.py), trained on the same placed
+    samples as route `arbitrary`, exported to ONNX with an image-only input and checked against torch."""
+    from services.painting.analysis import PaintingAnalyser
+    from services.painting.portrait import portrait_info
+    from services.segmenter.matting import PortraitMatter
+    from services.stylizer.stylizer import Stylizer
+    from training import cin, vector
+
+    preset = cin.with_overrides(cin.CIN_PRESETS[args.preset], steps=args.steps, size=args.size)
+    ckpt = cin.checkpoint_path(work_dir, style_id)
+    if args.restart and ckpt.is_file():
+        ckpt.unlink()
+    threads = torch.get_num_threads()
+    stylizer = Stylizer(store, threads=threads)
+    start = stylizer.style_vector(painting)  # only for placed_regions' local styles, unused here
+    analyser = PaintingAnalyser(store, threads=threads)
+    matter = PortraitMatter(store, threads=threads)
+    photos = vector.load_content(
+        files, preset.size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
+    )
+    gallery_id = painting_id if painting_id in gallery.paintings() else None
+    regions, placed = placed_regions(
+        stylizer, analyser, painting, gallery_id, photos, start, preset.face_weight
+    )
+    if not placed:  # no placement found: random crops against random regions of the painting
+        regions = [
+            vector.Region(painting[y0:y1, x0:x1], start)
+            for x0, y0, x1, y1 in vector.region_boxes(*painting.shape[:2])
+        ]
+    multistyle = models.model_path("multistyle26", store)
+    print(
+        f"training {style_id} as a new style of the 26-style network: preset {preset.name}, "
+        f"{preset.steps} steps, batch {preset.batch}, {len(photos)} content images "
+        f"({sum(p.face is not None for p in photos)} with a face) whole at {len(placed)} placements, "
+        f"device {args.device}, {threads} thread(s)"
+    )
+    result = cin.train_cin(
+        photos,
+        regions,
+        work_dir,
+        style_id,
+        preset,
+        multistyle,
+        placed=placed or None,
+        device=args.device,
+        seed=args.seed,
+    )
+    print(
+        f"trained in {result.seconds / 60:.1f} min ({result.step_seconds:.2f} s/step); loss "
+        f"{result.first_loss:.3g} -> {result.last_loss:.3g}"
+    )
+    onnx_path = export_onnx(result.model, candidate_dir / f"{args.id}.onnx")
+    worst = check_export(result.model, onnx_path)
+    print(
+        f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB); ONNX vs torch max diff {worst:.1e}"
+    )
+    return {
+        "kind": trained.NETWORK,
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "training": {
+            "route": "cin",
+            "preset": preset.name,
+            "steps": result.steps,
+            "batch": preset.batch,
+            "minutes": round(result.seconds / 60, 1),
+            "seconds_per_step": round(result.step_seconds, 2),
+            "device": args.device,
+            "threads": threads,
+            "content": sorted(path.name for path in files),
+            "loss": [round(result.first_loss, 4), round(result.last_loss, 4)],
+            "start": [round(float(w), 4) for w in result.start],
+            "trunk": "multistyle26",
+            "trunk_sha256": sha256_of(multistyle),
             "regions": len(regions),
         },
     }

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from shared.errors import SitterError
-from training.network import TransformerNet
 
 INPUT = "image"
 OUTPUT = "stylized"
@@ -17,8 +16,9 @@ OPSET = 17
 STRIDE = 4
 
 
-def export_onnx(net: TransformerNet, path: Path) -> Path:
-    """Write `net` as ONNX: 1x3xHxW RGB 0..1 in and out, H and W symbolic (multiples of 4)."""
+def export_onnx(net: torch.nn.Module, path: Path) -> Path:
+    """Write `net` (training/network.py's TransformerNet, or training/multistyle.py's OneStyle: any module
+    taking the image alone) as ONNX: 1x3xHxW RGB 0..1 in and out, H and W symbolic (multiples of 4)."""
     net = net.eval().cpu()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
@@ -42,7 +42,7 @@ def export_onnx(net: TransformerNet, path: Path) -> Path:
 
 
 def check_export(
-    net: TransformerNet,
+    net: torch.nn.Module,
     path: Path,
     sizes: list[tuple[int, int]] | None = None,
     seed: int = 0,
