@@ -155,6 +155,46 @@ def _train_network(
     }
 
 
+def _placed_samples(
+    store: ModelStore,
+    painting: np.ndarray,
+    painting_id: str,
+    files: list[Path],
+    size: int,
+    face_weight: float,
+    regional_vectors: bool,
+) -> tuple[np.ndarray, list[Any], list[Any], list[Any]]:
+    """What routes `arbitrary` and `cin` both train on: (the painting's predicted style vector, the content
+    photos with faces and mattes, the painting's regions, the photos placed as the planner places them).
+    With no placement found, random crops train against the painting's regions, each with its own local
+    style vector when `regional_vectors` (route `arbitrary` reads them; `cin` uses only their pixels)."""
+    from services.painting.analysis import PaintingAnalyser
+    from services.painting.portrait import portrait_info
+    from services.segmenter.matting import PortraitMatter
+    from services.stylizer.stylizer import Stylizer
+    from training import vector
+
+    threads = torch.get_num_threads()
+    stylizer = Stylizer(store, threads=threads)
+    start = stylizer.style_vector(painting)  # the arbitrary network's own guess, for the whole painting
+    analyser = PaintingAnalyser(store, threads=threads)
+    matter = PortraitMatter(store, threads=threads)
+    photos = vector.load_content(
+        files, size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
+    )
+    gallery_id = painting_id if painting_id in gallery.paintings() else None
+    regions, placed = placed_regions(stylizer, analyser, painting, gallery_id, photos, start, face_weight)
+    if not placed:  # no placement found: random crops against random regions of the painting
+        regions = [
+            vector.Region(
+                painting[y0:y1, x0:x1],
+                stylizer.local_style(painting, (x0, y0, x1, y1), start).vector if regional_vectors else start,
+            )
+            for x0, y0, x1, y1 in vector.region_boxes(*painting.shape[:2])
+        ]
+    return start, photos, regions, placed
+
+
 def _train_vector(
     args: argparse.Namespace,
     style_id: str,
@@ -167,10 +207,6 @@ def _train_vector(
 ) -> dict[str, Any]:
     """Route `arbitrary`: the painting's style vector for the shared arbitrary-style transformer, from the
     predictor's vector, optimised (training/vector.py); the style file is the 100 numbers."""
-    from services.painting.analysis import PaintingAnalyser
-    from services.painting.portrait import portrait_info
-    from services.segmenter.matting import PortraitMatter
-    from services.stylizer.stylizer import Stylizer
     from training import vector
 
     preset = vector.with_overrides(vector.VECTOR_PRESETS[args.preset], steps=args.steps, size=args.size)
@@ -178,24 +214,8 @@ def _train_vector(
     if args.restart and ckpt.is_file():
         ckpt.unlink()
     threads = torch.get_num_threads()
-    stylizer = Stylizer(store, threads=threads)
-    start = stylizer.style_vector(painting)  # the arbitrary network's own guess, for the whole painting
-    analyser = PaintingAnalyser(store, threads=threads)
-    matter = PortraitMatter(store, threads=threads)
-    photos = vector.load_content(
-        files, preset.size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
-    )
-    gallery_id = painting_id if painting_id in gallery.paintings() else None
-    regions, placed = placed_regions(
-        stylizer, analyser, painting, gallery_id, photos, start, preset.face_weight
-    )
-    if not placed:  # no placement found: random crops against random regions of the painting
-        regions = [
-            vector.Region(
-                painting[y0:y1, x0:x1], stylizer.local_style(painting, (x0, y0, x1, y1), start).vector
-            )
-            for x0, y0, x1, y1 in vector.region_boxes(*painting.shape[:2])
-        ]
+    samples = _placed_samples(store, painting, painting_id, files, preset.size, preset.face_weight, True)
+    start, photos, regions, placed = samples
     transformer = models.model_path("arbitrary-transform", store)
     print(
         f"training {style_id} from the arbitrary network's style vector: preset {preset.name}, "
@@ -262,33 +282,16 @@ def _train_cin(
 ) -> dict[str, Any]:
     """Route `cin`: a new style for the frozen 26-style network (training/cin.py), trained on the same placed
     samples as route `arbitrary`, exported to ONNX with an image-only input and checked against torch."""
-    from services.painting.analysis import PaintingAnalyser
-    from services.painting.portrait import portrait_info
-    from services.segmenter.matting import PortraitMatter
-    from services.stylizer.stylizer import Stylizer
-    from training import cin, vector
+    from training import cin
 
     preset = cin.with_overrides(cin.CIN_PRESETS[args.preset], steps=args.steps, size=args.size)
     ckpt = cin.checkpoint_path(work_dir, style_id)
     if args.restart and ckpt.is_file():
         ckpt.unlink()
     threads = torch.get_num_threads()
-    stylizer = Stylizer(store, threads=threads)
-    start = stylizer.style_vector(painting)  # only for placed_regions' local styles, unused here
-    analyser = PaintingAnalyser(store, threads=threads)
-    matter = PortraitMatter(store, threads=threads)
-    photos = vector.load_content(
-        files, preset.size, lambda rgb: portrait_info(rgb, analyser.faces).face, matter.matte
+    _, photos, regions, placed = _placed_samples(
+        store, painting, painting_id, files, preset.size, preset.face_weight, False
     )
-    gallery_id = painting_id if painting_id in gallery.paintings() else None
-    regions, placed = placed_regions(
-        stylizer, analyser, painting, gallery_id, photos, start, preset.face_weight
-    )
-    if not placed:  # no placement found: random crops against random regions of the painting
-        regions = [
-            vector.Region(painting[y0:y1, x0:x1], start)
-            for x0, y0, x1, y1 in vector.region_boxes(*painting.shape[:2])
-        ]
     multistyle = models.model_path("multistyle26", store)
     print(
         f"training {style_id} as a new style of the 26-style network: preset {preset.name}, "
