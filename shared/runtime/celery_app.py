@@ -25,6 +25,7 @@ from celery.backends.redis import RedisBackend
 
 from shared.queues import COMPOSITE_QUEUE, COMPOSITE_TASK, SEGMENT_QUEUE, SEGMENT_TASK
 from shared.runtime.broker import celery_broker_conf
+from shared.runtime.own_limits import SitterTask
 from shared.settings import Settings
 
 # kombu's back-off between attempts: 0, 0.5, 1, 1.5, then 2 s apart; about a minute in all
@@ -51,7 +52,13 @@ class SendOnlyRedisBackend(RedisBackend):
 
 def create_celery(settings: Settings, *, send_only: bool = False) -> Celery:
     """The app; `send_only` for processes that queue tasks but never run or wait on them."""
-    app = Celery("sitter", broker=settings.broker_url, backend=settings.result_backend, set_as_current=True)
+    app = Celery(
+        "sitter",
+        broker=settings.broker_url,
+        backend=settings.result_backend,
+        set_as_current=True,
+        task_cls=SitterTask,  # a worker keeps its own time limits (shared/runtime/own_limits.py)
+    )
     if send_only:
         backend = f"{__name__}:SendOnlyRedisBackend"
         app.loader.override_backends = {"redis": backend, "rediss": backend}
