@@ -171,8 +171,8 @@ def composite(
         raise InvalidParameterError(f"feather must be 0 or more, got {feather}", field="feather")
     painting_h, painting_w = painting_rgb.shape[:2]
     steps = harmonize if isinstance(harmonize, Harmonize) else Harmonize.from_flag(harmonize)
-    rgb, alpha = crop_person(stylized_rgb, matte, threshold)
     extent = person_bbox(matte, threshold)  # the person's box in the matte: the plan's fit, the frame cuts
+    rgb, alpha = crop_person(stylized_rgb, matte, threshold, extent)
     if plan is None or plan.kind == "explicit":
         box = resolve_box(placement, alpha.shape[1], alpha.shape[0], painting_w, painting_h)
     else:
