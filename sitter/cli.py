@@ -76,6 +76,7 @@ def _harmonize_steps(args: argparse.Namespace) -> Harmonize:
         skin=steps.skin and not args.no_skin_colour,
         light=steps.light and not args.no_face_light,
         abstraction=steps.abstraction and not args.no_abstraction,
+        features=steps.features and not args.no_face_features,
     )
 
 
@@ -378,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     blend.add_argument(
         "--no-face-light", action="store_true", help="the face darkens and flattens with the body's tone"
+    )
+    blend.add_argument(
+        "--no-face-features",
+        action="store_true",
+        help="the strokes may paint over the face's features (no floor on how well the face reads)",
     )
     blend.add_argument(
         "--no-abstraction",

@@ -6,19 +6,18 @@
 - raw: the person's own pixels, only cut out and resized, in the same box as each of the above.
 
 Per composite: the style distance between the person and the painting around them (VGG16 Gram matrices,
-relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw paste in the same box, so
-1.0 is "no more painted than the photo"), a second style measure that is not a network's training loss
-(colour: Lab distribution distance; texture: Gabor energy distance, sitter/style_stats.py; each also as a
-ratio to the raw paste), the tone difference (CIE76 delta E between the person's mean
-Lab and the surroundings'), legibility (SSIM of the person's luminance against the raw paste) and face
-legibility (the same on the photo's face box at one size, sitter/legibility.py: a face gone dark and muddy
-scores low even when the body reads), detail (Laplacian sharpness of the person relative to the painting
-around them: below ~0.3 reads as blur next to crisp brushwork), skin shift (CIE a*b* distance between the
-mean colour of the person's skin and the raw paste's: a face repainted in the lawn's green scores high), and
-how much of the annotated painted faces and figures the person covers (alpha >= 0.5). `without` turns
-harmonisation steps off in the `after` blend, to measure what each one does; `before_without` makes *before*
-the default blend with those steps off instead of the old product, so a new step is measured before/after in
-one run.
+relu1_1..relu4_1, relative Frobenius distance; reported as a ratio to the raw paste in the same box, so 1.0
+is "no more painted than the photo"), a second style measure that is not a network's training loss (colour:
+Lab distribution distance; texture: Gabor energy distance, sitter/style_stats.py; each also as a ratio to
+the raw paste), the tone difference (CIE76 delta E between the person's mean Lab and the surroundings'),
+legibility (SSIM of the person's luminance against the raw paste) and face legibility (the same on the
+photo's face box at one size, services/painting/legibility.py: a face gone dark and muddy scores low even
+when the body reads), detail (Laplacian sharpness of the person relative to the painting around them: below
+~0.3 reads as blur next to crisp brushwork), skin shift (CIE a*b* distance between the mean colour of the
+person's skin and the raw paste's: a face repainted in the lawn's green scores high), and how much of the
+annotated painted faces and figures the person covers (alpha >= 0.5). `without` turns harmonisation steps
+off in the `after` blend, to measure what each one does; `before_without` makes *before* the default blend
+with those steps off instead of the old product, so a new step is measured before/after in one run.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import cv2
 import numpy as np
 
 from services.painting.cutout import person_bbox
+from services.painting.legibility import face_in_box, face_legibility, ssim
 from services.painting.options import Harmonize
 from services.painting.placement import Box, Placement, resolve_box
 from services.painting.portrait import portrait_info
@@ -42,7 +42,6 @@ from services.painting.skin import skin_weight
 from shared.errors import SitterError
 from shared.imageio import decode_image, encode_image
 from shared.queues import PAINTING_STYLE
-from sitter.legibility import face_in_box, face_legibility, ssim
 from sitter.perceptual import Features, gram, style_distance
 from sitter.pipeline import BlendOptions, BlendResult, Pipeline
 from sitter.style_stats import colour_distance, gabor_energies, lab_quantiles, texture_distance

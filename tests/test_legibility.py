@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.painting.legibility import face_in_box, face_legibility
 from services.painting.placement import Box
-from sitter.legibility import face_in_box, face_legibility
 
 
 def test_face_box_follows_the_persons_extent_onto_the_box() -> None:

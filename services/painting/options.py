@@ -18,7 +18,9 @@ class Harmonize:
     face keeps its lead over the body, most of its light and its modelling (services/painting/light.py),
     so a dark corner does not turn it into a dark mask; abstraction: with the automatic strength, a smooth
     realistic painting's style network is mixed with a gentler transfer of its glaze, palette and grain
-    (services/stylizer/painterly.py), not drawn in full strokes."""
+    (services/stylizer/painterly.py), not drawn in full strokes; features: a face the strokes made
+    illegible gets the photo's features back in its lightness, in the painting's light, as much as it needs
+    (services/painting/features.py)."""
 
     local_style: bool = True
     placed_size: bool = True
@@ -28,6 +30,7 @@ class Harmonize:
     skin: bool = True
     light: bool = True
     abstraction: bool = True
+    features: bool = True
 
     @classmethod
     def off(cls) -> Harmonize:
@@ -41,6 +44,7 @@ class Harmonize:
             skin=False,
             light=False,
             abstraction=False,
+            features=False,
         )
 
     @classmethod

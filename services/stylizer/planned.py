@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from services.painting.abstraction import Abstraction
+from services.painting.features import keep_face_features
 from services.painting.light import keep_face_light, scale_rect
 from services.painting.options import Harmonize
 from services.painting.plan import Plan
@@ -68,6 +69,8 @@ def stylize_for_plan(
         stylized = keep_skin_colour(stylized, portrait)
     if steps.light and plan.face is not None and strength > 0 and not builtin:
         stylized = _keep_face_light(portrait, stylized, plan.face)
+    if steps.features and plan.face is not None and strength > 0 and not builtin:
+        stylized = _keep_face_features(portrait, stylized, plan.face)
     return stylized
 
 
@@ -113,3 +116,14 @@ def _keep_face_light(
     everywhere = np.ones((height, width), np.float32)
     lit = keep_face_light(photo, stylized, everywhere, face, skin_weight(photo), keep_lead=False)
     return np.clip(lit + 0.5, 0, 255).astype(np.uint8)
+
+
+def _keep_face_features(
+    portrait: np.ndarray, stylized: np.ndarray, face: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The face's features read at least FEATURES_FLOOR against the photo (services/painting/features.py),
+    compared at the painted size, as the composite eval compares them at the placed size."""
+    height, width = stylized.shape[:2]
+    photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
+    face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
+    return keep_face_features(photo, stylized, face)
