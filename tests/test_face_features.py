@@ -8,9 +8,10 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from services.painting.features import FEATURES_FLOOR, face_reads, keep_face_features
+from services.compositor.blend import composite
+from services.painting.features import FEATURES_FLOOR, TONED_FEATURES_FLOOR, face_reads, keep_face_features
 from services.painting.options import Harmonize
-from services.painting.placement import Box
+from services.painting.placement import Box, Placement
 from services.painting.plan import Plan
 from services.stylizer.planned import stylize_for_plan
 from services.stylizer.styles import ImageStyle
@@ -117,3 +118,33 @@ def test_the_stylize_step_keeps_the_features_and_can_be_switched_off() -> None:
         assert np.array_equal(on, off)
     else:
         assert read_on >= FEATURES_FLOOR
+
+
+def test_the_compositors_tone_step_moves_the_faces_light_but_keeps_its_features() -> None:
+    """A flat, dark ground squashes the person's contrast in the tone step; with the step on, the placed face
+    gets its features back against what the stylizer handed over (placed 1:1, no resize), in the light the
+    tone and light steps gave it."""
+    person = _photo()
+    matte = np.zeros(person.shape[:2], np.float32)
+    matte[20:, 30:130] = 1.0
+    painting = np.full((300, 300, 3), (20, 24, 22), np.uint8)
+    painting[::3, ::3] = (34, 30, 26)  # a little grain: the tone step matches a small spread
+    placement = Placement(x=60, y=80, height=180)
+    plan = Plan(
+        "explicit", 1.0, (0.0, 0.0), Box(60, 80, 100, 180), None, [], (0, 0, 300, 300), None, "", FACE
+    )
+
+    def placed(steps: Harmonize) -> np.ndarray:
+        image = composite(painting, person, matte, placement, plan=plan, harmonize=steps).image
+        return image[80:260, 60:160]
+
+    on, off = placed(Harmonize()), placed(replace(Harmonize(), features=False))
+    face = (FACE[0] - 30, FACE[1] - 20, FACE[2] - 30, FACE[3] - 20)  # in the person's box
+    given = person[20:, 30:130]
+    read_on, read_off = face_reads(on, given, face), face_reads(off, given, face)
+    assert read_on is not None and read_off is not None
+    assert read_off < TONED_FEATURES_FLOOR - 0.05  # the tone step alone costs the features
+    assert read_on > read_off + 0.05  # its features back, as far as they go in that light
+    inner = (slice(40, 100), slice(25, 75))
+    l_on, l_off = _lab(on)[inner][..., 0].mean(), _lab(off)[inner][..., 0].mean()
+    assert abs(l_on - l_off) < 3.0  # in the light the tone and light steps gave it: features only

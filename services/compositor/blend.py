@@ -25,6 +25,7 @@ from services.compositor.harmonize import (
     harmonize_local,
 )
 from services.painting.cutout import PERSON_THRESHOLD, crop_person, person_bbox, to_rgba
+from services.painting.features import TONED_FEATURES_FLOOR, keep_face_features
 from services.painting.light import keep_face_light
 from services.painting.options import Harmonize
 from services.painting.placement import Box, Placement, resolve_box
@@ -187,11 +188,16 @@ def composite(
             rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
         )
         face = None if plan is None or plan.face is None else _face_in_crop(plan.face, extent, alpha.shape)
-        rgb = (
-            keep_face_light(rgb, toned, alpha, face, skin_share)
-            if steps.light and face is not None
-            else toned
+        untoned, rgb = (
+            rgb,
+            (
+                keep_face_light(rgb, toned, alpha, face, skin_share)
+                if steps.light and face is not None
+                else toned
+            ),
         )
+        if steps.features and face is not None:  # the tone step moves the face's light, not its features
+            rgb = keep_face_features(untoned, rgb, face, TONED_FEATURES_FLOOR, relight=False)
     radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)
     sides = _open_cuts(extent, matte.shape[:2], box, painting_w, painting_h) if steps.edges else set()

@@ -25,7 +25,9 @@ from services.painting.legibility import FACE_SIDE, ssim
 from services.painting.light import face_weight
 from services.painting.scene import Rect
 
-FEATURES_FLOOR = 0.6  # the eval's floor is 0.5: the tone step after this one costs the face up to ~0.1
+FEATURES_FLOOR = 0.65  # against the photo, in the stylizer; the eval's floor is 0.5
+# against its input, after the compositor's tone and light steps: what they may take from the features
+TONED_FEATURES_FLOOR = 0.9
 MIN_CONTRAST = 0.85  # the photo's features keep at least this share of their own contrast when mixed in
 SEARCH_STEPS = 7  # halvings of the mixing share: within 1/128 of the least that reaches the floor
 MIN_FACE_PX = 8  # a smaller face has no features to keep
@@ -50,34 +52,41 @@ def face_reads(image: np.ndarray, photo: np.ndarray, face: Rect) -> float | None
 
 
 def keep_face_features(
-    photo: np.ndarray, painted: np.ndarray, face: Rect, floor: float = FEATURES_FLOOR
+    reference: np.ndarray,
+    painted: np.ndarray,
+    face: Rect,
+    floor: float = FEATURES_FLOOR,
+    *,
+    relight: bool = True,
 ) -> np.ndarray:
-    """`painted` (uint8 or float RGB 0..255) with the face's features mixed back from `photo` (uint8 RGB,
-    same size) as much as its legibility needs to reach `floor`; `face` in these pixels. Returns uint8 RGB."""
-    result = np.clip(painted, 0, 255).astype(np.uint8)
-    reads = face_reads(result, photo, face)
+    """`painted` (uint8, or float RGB 0..255) with the face's features mixed back from `reference` (the
+    photo, or a step's input; RGB 0..255, same size) as much as its legibility against `reference` needs to
+    reach `floor`; `face` in these pixels. Returns `painted` itself when the face reads, else a copy of the
+    same dtype with only the face's window changed. `relight` False: never move the face's light, only its
+    features (after the compositor's tone step, whose darkening the light step already bounds)."""
+    reads = face_reads(painted, reference, face)
     if reads is None or reads >= floor:
-        return result
-    rows, cols = _window(face, result.shape[:2])
+        return painted
+    rows, cols = _window(face, painted.shape[:2])
     x0, y0, x1, y1 = face
     local = (x0 - cols.start, y0 - rows.start, x1 - cols.start, y1 - rows.start)
     share = face_weight((rows.stop - rows.start, cols.stop - cols.start), local)
-    lab = _lab(result[rows, cols])
-    lightness, own = lab[..., 0].copy(), _lab(photo[rows, cols])[..., 0]
+    lab = _lab(np.clip(painted[rows, cols], 0, 255))
+    lightness, own = lab[..., 0].copy(), _lab(np.clip(reference[rows, cols], 0, 255))[..., 0]
 
     def mixed(amount: float, lift: float) -> np.ndarray:
-        out = result.copy()
+        out = painted.copy()
         mixed_lab = lab.copy()
         features = _features(own, lightness, share, lift)
         mixed_lab[..., 0] = lightness + amount * share * (features - lightness)
-        rgb = cv2.cvtColor(mixed_lab, cv2.COLOR_Lab2RGB) * 255.0
-        out[rows, cols] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+        rgb = np.clip(cv2.cvtColor(mixed_lab, cv2.COLOR_Lab2RGB) * 255.0, 0.0, 255.0)
+        out[rows, cols] = np.rint(rgb) if out.dtype == np.uint8 else rgb
         return out
 
     # first the features alone, in the painted light; only if all of them are not enough, the light too
-    if _reads(mixed(1.0, 0.0), photo, face) >= floor:
-        return _least(lambda share_: mixed(share_, 0.0), photo, face, floor)
-    return _least(lambda lift: mixed(1.0, lift), photo, face, floor)
+    if not relight or _reads(mixed(1.0, 0.0), reference, face) >= floor:
+        return _least(lambda share_: mixed(share_, 0.0), reference, face, floor)
+    return _least(lambda lift: mixed(1.0, lift), reference, face, floor)
 
 
 def _reads(image: np.ndarray, photo: np.ndarray, face: Rect) -> float:
