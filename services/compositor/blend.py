@@ -188,13 +188,11 @@ def composite(
             rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
         )
         face = None if plan is None or plan.face is None else _face_in_crop(plan.face, extent, alpha.shape)
-        untoned, rgb = (
-            rgb,
-            (
-                keep_face_light(rgb, toned, alpha, face, skin_share)
-                if steps.light and face is not None
-                else toned
-            ),
+        untoned = rgb
+        rgb = (
+            keep_face_light(rgb, toned, alpha, face, skin_share)
+            if steps.light and face is not None
+            else toned
         )
         if steps.features and face is not None:  # the tone step moves the face's light, not its features
             rgb = keep_face_features(untoned, rgb, face, TONED_FEATURES_FLOOR, relight=False)

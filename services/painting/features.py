@@ -21,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from services.painting.legibility import FACE_SIDE, ssim
+from services.painting.legibility import face_ssim
 from services.painting.light import face_weight
 from services.painting.scene import Rect
 
@@ -40,15 +40,7 @@ def face_reads(image: np.ndarray, photo: np.ndarray, face: Rect) -> float | None
     x0, y0, x1, y1 = max(0, face[0]), max(0, face[1]), min(width, face[2]), min(height, face[3])
     if min(x1 - x0, y1 - y0) < MIN_FACE_PX:
         return None
-    scale = FACE_SIDE / (y1 - y0)
-    size = (max(8, round((x1 - x0) * scale)), FACE_SIDE)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-
-    def grey(rgb: np.ndarray) -> np.ndarray:
-        patch = np.clip(rgb[y0:y1, x0:x1], 0, 255).astype(np.uint8)
-        return cv2.resize(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY), size, interpolation=interpolation)
-
-    return ssim(grey(image), grey(photo), np.ones((FACE_SIDE, size[0]), np.float32))
+    return face_ssim(image, photo, (x0, y0, x1, y1))
 
 
 def keep_face_features(

@@ -56,16 +56,25 @@ def face_legibility(painted: np.ndarray, raw: np.ndarray, alpha: np.ndarray, fac
     x0, y0, x1, y1 = max(0, face[0]), max(0, face[1]), min(width, face[2]), min(height, face[3])
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    window = (slice(y0, y1), slice(x0, x1))
-    solid = (alpha[window] >= SOLID).astype(np.float32)
+    solid = (alpha[y0:y1, x0:x1] >= SOLID).astype(np.float32)
     if float(solid.sum()) < 4.0:
         return None
+    return face_ssim(painted, raw, (x0, y0, x1, y1), solid)
+
+
+def face_ssim(
+    painted: np.ndarray, reference: np.ndarray, face: Rect, weight: np.ndarray | None = None
+) -> float:
+    """SSIM of the grey levels of `face` (inside both images, at least 2 px each way), `painted` against
+    `reference`, at FACE_SIDE px high, weighted by `weight` (the face box's size; None: all of it)."""
+    x0, y0, x1, y1 = face
     scale = FACE_SIDE / (y1 - y0)
     size = (max(8, round((x1 - x0) * scale)), FACE_SIDE)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
 
     def gray(rgb: np.ndarray) -> np.ndarray:
-        return cv2.resize(cv2.cvtColor(rgb[window], cv2.COLOR_RGB2GRAY), size, interpolation=interpolation)
+        patch = np.clip(rgb[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+        return cv2.resize(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY), size, interpolation=interpolation)
 
-    weight = cv2.resize(solid, size, interpolation=cv2.INTER_AREA)
-    return ssim(gray(painted), gray(raw), weight)
+    solid = np.ones((y1 - y0, x1 - x0), np.float32) if weight is None else weight
+    return ssim(gray(painted), gray(reference), cv2.resize(solid, size, interpolation=cv2.INTER_AREA))
