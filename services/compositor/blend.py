@@ -184,18 +184,18 @@ def composite(
         kept = skin_colour_kept(steps, builtin_style=builtin_style)
         skin_share = skin_weight(np.clip(rgb, 0, 255).astype(np.uint8)) if kept or steps.light else None
         skin = SKIN_AMOUNT * skin_share if kept and skin_share is not None else None
-        toned = harmonize_local(
-            rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
+        untoned, rgb = (
+            rgb,
+            harmonize_local(
+                rgb, alpha, painting_rgb, (box.x, box.y, box.w, box.h), harmonize_amount, keep_hue=skin
+            ),
         )
         face = None if plan is None or plan.face is None else _face_in_crop(plan.face, extent, alpha.shape)
-        untoned = rgb
-        rgb = (
-            keep_face_light(rgb, toned, alpha, face, skin_share)
-            if steps.light and face is not None
-            else toned
-        )
+        if steps.light and face is not None:
+            rgb = keep_face_light(untoned, rgb, alpha, face, skin_share)
         if steps.features and face is not None:  # the tone step moves the face's light, not its features
-            rgb = keep_face_features(untoned, rgb, face, TONED_FEATURES_FLOOR, relight=False)
+            rgb = keep_face_features(untoned, rgb, face, TONED_FEATURES_FLOOR, relight=False, in_place=True)
+        del untoned  # the person is held once from here: the work budget's formula counts on it
     radius = min(feather * box.h, MAX_FEATHER_PX)
     visible = box.clip(painting_w, painting_h)
     sides = _open_cuts(extent, matte.shape[:2], box, painting_w, painting_h) if steps.edges else set()

@@ -50,17 +50,19 @@ def keep_face_features(
     floor: float = FEATURES_FLOOR,
     *,
     relight: bool = True,
+    in_place: bool = False,
 ) -> np.ndarray:
     """`painted` (uint8, or float RGB 0..255) with the face's features mixed back from `reference` (the
     photo, or a step's input; RGB 0..255, same size) as much as its legibility against `reference` needs to
     reach `floor`; `face` in these pixels. Returns `painted` itself when the face reads, else a copy of the
-    same dtype with only the face's window changed. `relight` False: never move the face's light, only its
-    features (after the compositor's tone step, whose darkening the light step already bounds)."""
+    same dtype with only the face's window changed (`in_place`: `painted` itself, changed there, so a large
+    person is not held twice). `relight` False: never move the face's light, only its features (after the
+    compositor's tone step, whose darkening the light step already bounds)."""
     reads = face_reads(painted, reference, face)
     if reads is None or reads >= floor:
         return painted
     # all the work on the face's window: a copy of the whole picture per try would cost a compositor working
-    # on a 16 MP person 200 MB each (the work budget counts on one)
+    # on a 16 MP person 200 MB each
     rows, cols = _window(face, painted.shape[:2])
     x0, y0, x1, y1 = face
     local = (x0 - cols.start, y0 - rows.start, x1 - cols.start, y1 - rows.start)
@@ -82,7 +84,7 @@ def keep_face_features(
         best = _least(lambda share_: mixed(share_, 0.0), given, local, floor)
     else:
         best = _least(lambda lift: mixed(1.0, lift), given, local, floor)
-    out = painted.copy()
+    out = painted if in_place else painted.copy()
     out[rows, cols] = best
     return out
 

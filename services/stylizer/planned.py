@@ -126,4 +126,5 @@ def _keep_face_features(
     height, width = stylized.shape[:2]
     photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
     face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
-    return np.clip(keep_face_features(photo, stylized, face), 0, 255).astype(np.uint8)
+    kept = keep_face_features(photo, stylized, face, in_place=True)
+    return kept if kept.dtype == np.uint8 else np.clip(kept + 0.5, 0, 255).astype(np.uint8)

@@ -33,6 +33,7 @@ from shared.queues import JOB_FAILED_TASK
 from shared.runtime.broker import broker_for, prepare_worker, take_queues_in_order
 from shared.runtime.celery_app import create_celery
 from shared.runtime.gallery_store import RedisGalleryStore, gallery_store
+from shared.runtime.heap_trim import trim_after_each_task
 from shared.runtime.job_store import JobStore
 from shared.runtime.storage import BlobStore, S3BlobStore, StorageUnavailableError, blob_store, redis_client
 from shared.runtime.storage_ledger import metered_blob_store
@@ -272,6 +273,7 @@ def serve(
         take_queues_in_order(app)
     prepare_worker(app)
     register_failure_handler(app)
+    trim_after_each_task()
     # the main process gets a runtime without models: Celery runs the chord's error callback there when it
     # kills a task itself (hard time limit), and that callback needs the job records
     worker_init.connect(lambda **_: init_runtime(settings, service, lambda _: None), weak=False)
