@@ -12,13 +12,11 @@ as `trained-<id>` on its own queue with no serving change.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +25,7 @@ from shared.errors import SitterError
 from training.data import style_image
 from training.multistyle import STYLES, OneStyle, load_multistyle
 from training.network import Vgg16Features
-from training.train import relative_mse
+from training.train import clock, preset_dict, relative_mse
 from training.vector import FaceCropSampler, Photo, Placed, Region, person_gram, weighted_relative_mse
 
 
@@ -197,7 +195,7 @@ def train_cin(
         return [(crops, weights, mattes, _index(rng.integers(len(regions), size=count).tolist(), dev))]
 
     state = torch.load(ckpt, map_location="cpu", weights_only=False) if ckpt.is_file() else None
-    if state is not None and state["preset"] != _preset_dict(preset):
+    if state is not None and state["preset"] != preset_dict(preset):
         raise SitterError(
             f"{ckpt} was trained with other settings; delete it or pass --restart to start over"
         )
@@ -240,7 +238,7 @@ def train_cin(
             "step": step,
             "seconds": seconds,
             "losses": losses,
-            "preset": _preset_dict(preset),
+            "preset": preset_dict(preset),
         }
         tmp = ckpt.with_suffix(".part")
         torch.save(data, tmp)
@@ -265,7 +263,7 @@ def train_cin(
                 f"step {done}/{preset.steps}  loss {np.mean(losses[-log_every:]):.4g} "
                 f"(content {float(content_loss.detach()) * preset.content_weight:.4g}, "
                 f"style {float(style_loss.detach()) * preset.style_weight:.4g})  {per_step:.2f} s/step  "
-                f"{_clock((preset.steps - done) * per_step)} left"
+                f"{clock((preset.steps - done) * per_step)} left"
             )
         if done % preset.checkpoint_every == 0 or done == preset.steps:
             save(done, elapsed + time.perf_counter() - started)
@@ -286,29 +284,8 @@ def train_cin(
     )
 
 
-def with_overrides(preset: CinPreset, *, steps: int | None = None, size: int | None = None) -> CinPreset:
-    changes: dict[str, Any] = {}
-    if steps is not None:
-        changes["steps"] = steps
-    if size is not None:
-        changes["size"] = size
-    return replace(preset, **changes)
-
-
-def _preset_dict(preset: CinPreset) -> dict[str, Any]:
-    data = asdict(preset)
-    data.pop("steps")  # more steps may be asked for when resuming
-    data.pop("checkpoint_every")
-    return json.loads(json.dumps(data))
-
-
 def _index(values: list[int], dev: torch.device) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.long, device=dev)
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def _resized(images: torch.Tensor, scale: float) -> torch.Tensor:

@@ -209,7 +209,7 @@ def _train_vector(
     predictor's vector, optimised (training/vector.py); the style file is the 100 numbers."""
     from training import vector
 
-    preset = vector.with_overrides(vector.VECTOR_PRESETS[args.preset], steps=args.steps, size=args.size)
+    preset = with_overrides(vector.VECTOR_PRESETS[args.preset], steps=args.steps, size=args.size)
     ckpt = vector.checkpoint_path(work_dir, style_id)
     if args.restart and ckpt.is_file():
         ckpt.unlink()
@@ -284,7 +284,7 @@ def _train_cin(
     samples as route `arbitrary`, exported to ONNX with an image-only input and checked against torch."""
     from training import cin
 
-    preset = cin.with_overrides(cin.CIN_PRESETS[args.preset], steps=args.steps, size=args.size)
+    preset = with_overrides(cin.CIN_PRESETS[args.preset], steps=args.steps, size=args.size)
     ckpt = cin.checkpoint_path(work_dir, style_id)
     if args.restart and ckpt.is_file():
         ckpt.unlink()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +23,11 @@ from torch.nn import functional
 from shared.errors import SitterError
 from training.data import CropSampler, load_photos, style_image
 from training.network import Architecture, TransformerNet, Vgg16Features, gram
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+P = TypeVar("P", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def train(
     start_step, elapsed, losses = 0, 0.0, []
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=dev, weights_only=False)
-        if state["preset"] != _preset_dict(preset):
+        if state["preset"] != preset_dict(preset):
             raise SitterError(
                 f"{ckpt} was trained with other settings; delete it or pass --restart to start over"
             )
@@ -138,7 +143,7 @@ def train(
             "step": step,
             "seconds": seconds,
             "losses": losses,
-            "preset": _preset_dict(preset),
+            "preset": preset_dict(preset),
             "arch": preset.arch.as_dict(),
         }
         tmp = ckpt.with_suffix(".part")
@@ -180,7 +185,7 @@ def train(
                 f"step {done}/{preset.steps}  loss {recent:.4g} "
                 f"(content {_value(content_loss) * preset.content_weight:.4g}, "
                 f"style {_value(style_loss) * preset.style_weight:.4g})  {rate:.2f} steps/s  "
-                f"{_clock(left)} left"
+                f"{clock(left)} left"
             )
             window_start, window_steps = now, 0
         if done % preset.checkpoint_every == 0 or done == preset.steps:
@@ -218,7 +223,9 @@ def checkpoint_info(ckpt: Path) -> dict[str, Any]:
     return {"step": state["step"], "seconds": state["seconds"], "preset": state["preset"]}
 
 
-def with_overrides(preset: Preset, *, steps: int | None = None, size: int | None = None) -> Preset:
+def with_overrides(preset: P, *, steps: int | None = None, size: int | None = None) -> P:
+    """Any route's preset (train.Preset, vector.VectorPreset, cin.CinPreset) with the command line's
+    --steps / --size where given."""
     changes: dict[str, Any] = {}
     if steps is not None:
         changes["steps"] = steps
@@ -227,9 +234,11 @@ def with_overrides(preset: Preset, *, steps: int | None = None, size: int | None
     return replace(preset, **changes)
 
 
-def _preset_dict(preset: Preset) -> dict[str, Any]:
+def preset_dict(preset: DataclassInstance) -> dict[str, Any]:
+    """A route's preset as its checkpoint stores it, to refuse resuming under other settings: all but the
+    step count and the checkpoint interval (more steps may be asked for when resuming)."""
     data = asdict(preset)
-    data.pop("steps")  # more steps may be asked for when resuming
+    data.pop("steps")
     data.pop("checkpoint_every")
     return json.loads(json.dumps(data))  # tuples -> lists, as stored
 
@@ -238,6 +247,7 @@ def _value(loss: torch.Tensor | float) -> float:
     return float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """m:ss, for the progress lines of every route."""
     seconds = max(0, round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"

@@ -28,9 +28,8 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -41,7 +40,7 @@ from shared.imageio import decode_image
 from training.arbitrary import ArbitraryTransformer, load_arbitrary
 from training.data import LOAD_SIDE, MAX_ZOOM_OUT, style_image
 from training.network import Vgg16Features
-from training.train import relative_mse
+from training.train import clock, preset_dict, relative_mse
 
 VECTOR_FILE_SUFFIX = ".style.json"
 
@@ -324,7 +323,7 @@ def train_vector(
     first_step, elapsed, losses, step_times = 0, 0.0, [], []
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=dev, weights_only=False)
-        same = state["preset"] == _preset_dict(preset) and state["regions"] == len(places)
+        same = state["preset"] == preset_dict(preset) and state["regions"] == len(places)
         if not same or not np.allclose(state["start"], start, atol=1e-6):
             raise SitterError(
                 f"{ckpt} was trained with other settings; delete it or pass --restart to start over"
@@ -363,7 +362,7 @@ def train_vector(
             "step": step,
             "seconds": seconds,
             "losses": losses,
-            "preset": _preset_dict(preset),
+            "preset": preset_dict(preset),
         }
         tmp = ckpt.with_suffix(".part")
         torch.save(state, tmp)
@@ -424,7 +423,7 @@ def train_vector(
                 f"step {done}/{preset.steps}  loss {np.mean(losses[-log_every:]):.4g} "
                 f"(content {_value(content_loss) * preset.content_weight:.4g}, "
                 f"style {_value(style_loss) * preset.style_weight:.4g})  {per_step:.2f} s/step  "
-                f"{_clock((preset.steps - done) * per_step)} left"
+                f"{clock((preset.steps - done) * per_step)} left"
             )
         if done % preset.checkpoint_every == 0 or done == preset.steps:
             save(done, elapsed + time.perf_counter() - started)
@@ -462,29 +461,6 @@ def write_vector(
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(path)
     return path
-
-
-def with_overrides(
-    preset: VectorPreset, *, steps: int | None = None, size: int | None = None
-) -> VectorPreset:
-    changes: dict[str, Any] = {}
-    if steps is not None:
-        changes["steps"] = steps
-    if size is not None:
-        changes["size"] = size
-    return replace(preset, **changes)
-
-
-def _preset_dict(preset: VectorPreset) -> dict[str, Any]:
-    data = asdict(preset)
-    data.pop("steps")  # more steps may be asked for when resuming
-    data.pop("checkpoint_every")
-    return json.loads(json.dumps(data))
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def _resized(images: torch.Tensor, scale: float) -> torch.Tensor:
