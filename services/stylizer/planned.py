@@ -2,7 +2,8 @@
 
 When the style is the target painting's own, it is taken from the painting around the place the person
 will stand (mixed with the whole painting), and the person is painted at the size they will be placed, so
-strokes come out at the painting's scale and nothing is enlarged afterwards.
+strokes come out at the painting's scale and nothing is enlarged afterwards (in a painting larger than
+BRUSHWORK_SIDE, at the size they would have in it at that side, enlarged with it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import MAX_MAX_SIZE, Stylizer, check_max_size
 from services.stylizer.trained import TrainedStyle
 from shared.queues import CUSTOM_STYLE, PAINTING_STYLE
+
+# The painting's long side (at 1x) up to which the person is painted at exactly the size they are placed.
+# The look was judged on paintings up to ~1500 px (the gallery's largest is 1478); in a larger picture of a
+# painting its brushstrokes are as many times wider in pixels, so the person is painted at the size they
+# would have in the painting seen at this side and enlarged with it: their strokes keep their size next to
+# the painting's, and a 4500 px painting costs the network no more than a 1600 px one.
+BRUSHWORK_SIDE = 1600
 
 
 def stylize_for_plan(
@@ -47,6 +55,7 @@ def stylize_for_plan(
     auto = strength is None
     strength = 1.0 if strength is None else strength
     cap = min(MAX_MAX_SIZE, round(check_max_size(max_size) * output_scale))
+    brushwork = brushwork_scale(painting)
     if steps.local_style and own_painting and isinstance(style, ImageStyle):
         style = stylizer.local_style(painting, plan.style_region, style.vector)
     elif steps.local_style and own_painting and isinstance(style, TrainedStyle):
@@ -57,12 +66,14 @@ def stylize_for_plan(
         strength=strength,
         keep_colors=keep_colors,
         max_size=cap,
-        scale=plan.scale * output_scale if steps.placed_size else None,
+        scale=plan.scale * output_scale * brushwork if steps.placed_size else None,
     )
     builtin = isinstance(style, BuiltinStyle)
     painted_by_abstraction = auto and steps.abstraction and own_painting and abstraction is not None
     if painted_by_abstraction and abstraction is not None and not builtin:
-        stylized = painterly(portrait, stylized, surroundings(painting, plan, output_scale), abstraction)
+        stylized = painterly(
+            portrait, stylized, surroundings(painting, plan, output_scale * brushwork), abstraction
+        )
     # the skin rule (services/painting/skin.py); with keep_colors or at strength 0 the skin already has the
     # photo's own chroma, so there is nothing to give back
     if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
@@ -74,14 +85,22 @@ def stylize_for_plan(
     return stylized
 
 
-def surroundings(painting: np.ndarray, plan: Plan, output_scale: float = 1.0) -> np.ndarray:
-    """The painting around the place (the plan's style region) at the pixel scale the person is painted."""
+def brushwork_scale(painting: np.ndarray) -> float:
+    """How much smaller than placed the person is painted: 1 up to BRUSHWORK_SIDE, then the painting's
+    own excess (a 4800 px painting: a third)."""
+    return min(1.0, BRUSHWORK_SIDE / max(painting.shape[:2]))
+
+
+def surroundings(painting: np.ndarray, plan: Plan, scale: float = 1.0) -> np.ndarray:
+    """The painting around the place (the plan's style region) at the pixel scale the person is painted
+    (`scale`: the output's scale times brushwork_scale)."""
     x0, y0, x1, y1 = plan.style_region
     region = np.ascontiguousarray(painting[y0:y1, x0:x1])
-    if output_scale == 1.0 or min(region.shape[:2]) < 2:
+    if scale == 1.0 or min(region.shape[:2]) < 2:
         return region
-    size = (max(2, round(region.shape[1] * output_scale)), max(2, round(region.shape[0] * output_scale)))
-    return cv2.resize(region, size, interpolation=cv2.INTER_LANCZOS4)
+    size = (max(2, round(region.shape[1] * scale)), max(2, round(region.shape[0] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LANCZOS4
+    return cv2.resize(region, size, interpolation=interpolation)
 
 
 def own_style(style_id: str, painting_id: str | None, style: object) -> bool:
