@@ -4,7 +4,9 @@ saliency map. Computed once per painting (the gallery's are shipped precomputed 
 Detectors trained on photos find realistic painted faces (Mona Lisa, Vermeer) and miss stylised ones, and
 they also fire on abstract shapes. So each cue is used for what it is good at: a face, even a doubtful
 one, is a place the person must not cover; only confident faces set the person's scale; figures come
-from the pose detector's body circle; saliency covers what every detector missed.
+from the pose detector's body circle; saliency covers what every detector missed. Where neither detector
+found anyone to set the scale, small painted people (a crowd scene's reapers) are looked for with the
+person segmenter (services/painting/small_people.py): their heads are avoided like faces.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from services.painting.abstraction import estimate_abstraction
 from services.painting.detectors import FULL_RANGE_FACE, POSE, Detection, Detector
 from services.painting.saliency import saliency_map
 from services.painting.scene import Face, Figure, PaintingAnalysis, Rect
+from services.painting.small_people import SmallPeople
 from shared.models import ModelStore
 
 SCALE_FACE_SCORE = 0.6  # a face this sure may set the person's scale; weaker ones are only avoided
@@ -32,11 +35,13 @@ FACE_PER_BODY_RADIUS = 0.22  # BlazeFace box height / BlazePose body-circle radi
 
 
 class PaintingAnalyser:
-    """Holds the two detectors (open once per process); `analyse` is pure given them."""
+    """Holds the two detectors and the person segmenter (open once per process); `analyse` is pure given
+    them."""
 
     def __init__(self, models: ModelStore | None = None, threads: int | None = None) -> None:
         self.faces = Detector(FULL_RANGE_FACE, models, threads)
         self.poses = Detector(POSE, models, threads)
+        self.people = SmallPeople(models, threads)
 
     def analyse(self, rgb: np.ndarray) -> PaintingAnalysis:
         height, width = rgb.shape[:2]
@@ -51,6 +56,10 @@ class PaintingAnalyser:
         ]
         head, source = _head_height(faces, figures, height)
         feet = [f.feet_y for f in figures if f.feet_y is not None]
+        if source == "none":  # nobody found to set the scale: small people the detectors cannot see?
+            small_figures, heads = self.people.find(small)
+            figures += [_scaled_figure(f, 1 / scale, width, height) for f in small_figures]
+            faces += [Face(_scaled_rect(f.box, 1 / scale, width, height), f.score) for f in heads]
         saliency = _with_faces(saliency_map(small), faces, width, height)
         return PaintingAnalysis(
             width=width,
@@ -74,6 +83,17 @@ def _working_copy(rgb: np.ndarray) -> tuple[np.ndarray, float]:
         return rgb, 1.0
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _scaled_rect(rect: Rect, factor: float, width: int, height: int) -> Rect:
+    """A working-copy rectangle in the painting's own pixels."""
+    x0, y0, x1, y1 = rect
+    return _clip_rect(x0 * factor, y0 * factor, x1 * factor, y1 * factor, width, height)
+
+
+def _scaled_figure(figure: Figure, factor: float, width: int, height: int) -> Figure:
+    """A segmented figure in the painting's pixels: it neither stands on a ground line nor sets a scale."""
+    return Figure(_scaled_rect(figure.box, factor, width, height), figure.score, None, figure.face_height)
 
 
 def _clip_rect(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Rect:
