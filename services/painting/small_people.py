@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from services.painting.scene import Face, Figure, Rect
-from services.segmenter.matting import SelfieSegmenter
+from services.painting.selfie_segmenter import SelfieSegmenter
 from shared.models import ModelStore, model_path
 
 TILES_PER_SIDE = 4.5  # tile side = the painting's long side / this

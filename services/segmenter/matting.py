@@ -8,13 +8,12 @@ soft matte that follows the photo's real edges, within a band around the network
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
+from services.painting.selfie_segmenter import SelfieSegmenter
 from services.segmenter.guided_filter import fast_guided_filter
 from services.segmenter.mask_cleanup import keep_main_person
 from shared.models import ModelStore, model_path
@@ -43,28 +42,6 @@ def decided_outside_band(source: np.ndarray, band: int) -> tuple[np.ndarray, np.
     edge = cv2.dilate(hard, kernel) - cv2.erode(hard, kernel)
     trust = cv2.blur(edge.astype(np.float32), (size, size))
     return hard.astype(np.float32), np.minimum(trust * 2.0, 1.0)
-
-
-class SelfieSegmenter:
-    """One selfie-segmentation network: RGB photo in, person probability on the network's own grid out."""
-
-    def __init__(self, path: Path, threads: int | None) -> None:
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads or 2)
-        self.interpreter.allocate_tensors()
-        source = self.interpreter.get_input_details()[0]
-        self.input_index = source["index"]
-        self.output_index = self.interpreter.get_output_details()[0]["index"]
-        _, self.height, self.width, _ = (int(n) for n in source["shape"])
-
-    def probability(self, rgb: np.ndarray) -> np.ndarray:
-        """Person probability (float32, network height x width) for the photo stretched to the input size.
-
-        The network expects float RGB in [0,1] (measured: [-1,1] scores worse).
-        """
-        small = cv2.resize(rgb, (self.width, self.height), interpolation=cv2.INTER_AREA)
-        self.interpreter.set_tensor(self.input_index, (small.astype(np.float32) / 255.0)[None])
-        self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self.output_index)[0, :, :, 0], dtype=np.float32)
 
 
 class PortraitMatter:
