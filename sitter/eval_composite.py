@@ -471,5 +471,16 @@ def format_table(reports: list[PairReport]) -> str:
 
 
 def load_annotations(path: Path) -> dict[str, dict[str, list[list[int]]]]:
-    data: dict[str, dict[str, list[list[int]]]] = json.loads(path.read_text())["paintings"]
-    return data
+    """The painted faces and figures per painting: {"paintings": {stem: {"faces": [[x0, y0, x1, y1], ...],
+    "figures": [...]}}}; a file of another shape is an error that says which, not a KeyError."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SitterError(f"cannot read the annotations {path}: {error}") from error
+    paintings = data.get("paintings") if isinstance(data, dict) else None
+    if not isinstance(paintings, dict):
+        raise SitterError(
+            f'annotations {path} must be a JSON object with "paintings": {{painting: {{"faces": [boxes], '
+            f'"figures": [boxes]}}}}, as eval/composite/annotations.json'
+        )
+    return paintings

@@ -102,3 +102,14 @@ def test_eval_composite_reports_before_and_after(tmp_path: Path, capsys: pytest.
     assert "unknown harmonisation step 'colour'; the steps are local_style" in capsys.readouterr().err
     assert main([*args, "--annotations", str(notes), "--before-without", "glow"]) == 2
     assert "unknown harmonisation step 'glow'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["{}", '{"paintings": []}', "[1, 2]", "not json"])
+def test_annotations_of_another_shape_are_a_clear_error(tmp_path: Path, text: str) -> None:
+    from shared.errors import SitterError
+    from sitter.eval_composite import load_annotations
+
+    path = tmp_path / "notes.json"
+    path.write_text(text)
+    with pytest.raises(SitterError, match="annotations"):
+        load_annotations(path)
