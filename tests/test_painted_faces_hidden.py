@@ -12,7 +12,7 @@ from services.painting.analysis import PaintingAnalyser
 from services.painting.plan import plan_placement
 from services.painting.portrait import portrait_info
 from services.painting.scene import Rect
-from services.painting.small_people import people_in
+from services.painting.small_people import HEAD_SCORE, people_in
 from shared import gallery
 from shared.imageio import decode_image
 
@@ -46,6 +46,30 @@ def test_a_portrait_painting_gets_no_segmented_people(analyser: PaintingAnalyser
     analysis = analyser.analyse(gallery.load_painting("mona-lisa"))
     assert analysis.head_source == "faces"
     assert all(figure.feet_y is not None or figure.face_height > 0 for figure in analysis.figures)
+
+
+@pytest.mark.parametrize("painting", ["starry-night", "udnie", "van-gogh-wheatfield-cypresses"])
+def test_paintings_without_people_get_no_segmented_people(analyser: PaintingAnalyser, painting: str) -> None:
+    """Starry Night's cypress and village and Udnie's shapes are people to the segmenter on a tile grid,
+    never in close-ups centred on them: no head to avoid shrinks the person next to the cypress."""
+    analysis = analyser.analyse(gallery.load_painting(painting))
+    assert analysis.head_source == "none"  # the search did run
+    assert [face.box for face in analysis.faces if face.score == HEAD_SCORE] == []
+    assert [figure.box for figure in analysis.figures if figure.feet_y is None] == []
+
+
+def test_a_blob_the_close_ups_do_not_confirm_is_dropped() -> None:
+    person_map = np.zeros((400, 600), np.float32)
+    _blob(person_map, 100, 200, 130, 290)  # kept
+    _blob(person_map, 300, 150, 330, 240)  # a swirl: a person only on the tile grid
+
+    def confirm(box: Rect, mask: np.ndarray) -> bool:
+        assert mask[box[1] + 5, box[0] + 15]  # the blob's own mask comes with its box
+        return box[0] < 200
+
+    figures, heads = people_in(person_map, confirm)
+    assert [f.box for f in figures] == [(100, 200, 131, 291)]
+    assert len(heads) == 1
 
 
 def _blob(person_map: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
