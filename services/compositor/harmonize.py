@@ -4,6 +4,12 @@ Style transfer gives the person the painting's brush, but not always its palette
 mean and spread of each channel in CIE Lab (perceptual, so lightness and hue move separately) pulls the
 person toward the painting's colours. A matte boundary that is too crisp at the placed size reads as a
 sticker; a slight erosion and blur, measured in painting pixels, hides that.
+
+Matching the spread may raise the person's contrast (up to MAX_STD_RATIO ** amount) as well as lower it.
+Raised, a flat near-white region (a space suit, a white hood) has its faint folds and the network's strokes
+on it blown up into fragmented patches the painting has nowhere. So the local step first tries both on a
+small copy of the person at the surroundings' sampling scale and raises the contrast only where that
+brings the person's texture (services/painting/texture.py) nearer the painting's around them.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from services.painting import texture
 from shared.errors import InvalidParameterError
 
 DEFAULT_AMOUNT = 0.5
@@ -18,6 +25,8 @@ MAX_STD_RATIO = 2.0  # never stretch or squash a channel's contrast by more than
 # a face in the darkest corner of Mona Lisa goes dim, not black: the person must stay legible (L is 0..100)
 MAX_LIGHTNESS_SHIFT = 20.0
 REFERENCE_STRIDE = 4  # the painting's statistics from every 4th pixel each way: same numbers, 16x cheaper
+MIN_MEASURE_PX = 12  # a person smaller than this at the measuring scale: contrast matched as before
+MEASURE_SIDE = 192  # the surroundings' long side when the tone step compares textures
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -51,15 +60,22 @@ INSIDE_WEIGHT = 0.3
 LOCAL_CONTEXT = 0.6  # the reference reaches this fraction of the box's size beyond each side
 
 
-def surroundings(painting_rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The painting around a box (x, y, w, h), with Gaussian weights centred on the box: the light and
-    palette where the person stands, not the whole canvas's average (a dim corner of a bright interior)."""
-    height, width = painting_rgb.shape[:2]
+def _context(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int, int]:
+    """The surroundings' extent (x0, y0, x1, y1) in the painting and their sampling stride."""
     x, y, w, h = box
     margin_x, margin_y = round(LOCAL_CONTEXT * w), round(LOCAL_CONTEXT * h)
     x0, y0 = max(0, x - margin_x), max(0, y - margin_y)
     x1, y1 = min(width, x + w + margin_x), min(height, y + h + margin_y)
     stride = max(1, round(max(x1 - x0, y1 - y0) / 256))  # about 256 samples a side whatever the size
+    return x0, y0, x1, y1, stride
+
+
+def surroundings(painting_rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The painting around a box (x, y, w, h), with Gaussian weights centred on the box: the light and
+    palette where the person stands, not the whole canvas's average (a dim corner of a bright interior)."""
+    height, width = painting_rgb.shape[:2]
+    x, y, w, h = box
+    x0, y0, x1, y1, stride = _context(box, width, height)
     region = painting_rgb[y0:y1:stride, x0:x1:stride]
     ys = (np.arange(y0, y1, stride) - (y + h / 2)) / max(h, 1)
     xs = (np.arange(x0, x1, stride) - (x + w / 2)) / max(w, 1)
@@ -84,7 +100,61 @@ def harmonize_local(
     region, weights = surroundings(painting_rgb, box)
     if region.size == 0:
         return rgb.astype(np.float32)
-    return _move_towards(rgb, alpha, _stats(_lab(region), weights), amount, keep_hue)
+    reference = _stats(_lab(region), weights)
+    stride = _context(box, painting_rgb.shape[1], painting_rgb.shape[0])[4]
+    scale = box[3] / max(1, rgb.shape[0]) / stride  # the person at the surroundings' sampling scale
+    stretch = _stretch_nearer(rgb, alpha, (region, weights), reference, scale, amount, keep_hue)
+    return _move_towards(rgb, alpha, reference, amount, keep_hue, MAX_STD_RATIO if stretch else 1.0)
+
+
+def _stretch_nearer(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    around: tuple[np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray],
+    scale: float,
+    amount: float,
+    keep_hue: np.ndarray | None,
+) -> bool:
+    """Whether raising the person's contrast to the painting's brings their texture nearer the
+    surroundings' than keeping it does (tried on a copy of the person `scale` times as large, the scale of
+    the surroundings' samples, both shrunk to MEASURE_SIDE: ~60 px).
+    True when the step would not raise any channel's contrast, or the person is too small to measure."""
+    if amount == 0.0 or float(alpha.sum()) <= 0.0:
+        return True
+    step = max(1, round(np.sqrt(alpha.size / 65536)))
+    _, src_std = _stats(_lab(rgb[::step, ::step]), alpha[::step, ::step])
+    if not np.any(reference[1] > src_std * 1.001):
+        return True
+    region, weights = around
+    shrink = min(1.0, MEASURE_SIDE / max(region.shape[:2]))  # ~half the pixels of the ~256 px samples
+    scale *= shrink
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    if min(size) < MIN_MEASURE_PX:
+        return True
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    small = cv2.resize(np.ascontiguousarray(rgb, dtype=np.float32), size, interpolation=interpolation)
+    small_alpha = cv2.resize(np.ascontiguousarray(alpha, dtype=np.float32), size, interpolation=interpolation)
+    small_hue = (
+        None
+        if keep_hue is None
+        else cv2.resize(keep_hue.astype(np.float32), size, interpolation=interpolation)
+    )
+    if shrink < 1.0:
+        side = (max(2, round(region.shape[1] * shrink)), max(2, round(region.shape[0] * shrink)))
+        region = cv2.resize(np.ascontiguousarray(region), side, interpolation=cv2.INTER_AREA)
+        weights = cv2.resize(weights, side, interpolation=cv2.INTER_AREA)
+    target = texture.log_energies(region, weights)
+    stretched, kept = (
+        texture.distance(
+            texture.log_energies(
+                _move_towards(small, small_alpha, reference, amount, small_hue, most), small_alpha
+            ),
+            target,
+        )
+        for most in (MAX_STD_RATIO, 1.0)
+    )
+    return stretched <= kept
 
 
 def _move_towards(
@@ -93,7 +163,9 @@ def _move_towards(
     reference: tuple[np.ndarray, np.ndarray],
     amount: float,
     keep_hue: np.ndarray | None = None,
+    max_stretch: float = MAX_STD_RATIO,
 ) -> np.ndarray:
+    """`max_stretch`: the most a channel's spread may grow (before `amount`); 1.0: never raised."""
     if not 0.0 <= amount <= 1.0:
         raise InvalidParameterError(
             f"harmonisation amount must be between 0 and 1, got {amount}", field="harmonize_amount"
@@ -105,7 +177,7 @@ def _move_towards(
     src_mean, src_std = _stats(lab[::step, ::step], alpha[::step, ::step])
     ref_mean, ref_std = reference
     ratio = np.where(src_std > 1e-6, ref_std / np.maximum(src_std, 1e-6), 1.0)
-    scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, MAX_STD_RATIO) ** amount
+    scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, max_stretch) ** amount
     shift = amount * (ref_mean - src_mean)
     shift[0] = np.clip(shift[0], -MAX_LIGHTNESS_SHIFT, MAX_LIGHTNESS_SHIFT)
     moved = (lab - src_mean) * scale + src_mean + shift

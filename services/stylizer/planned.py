@@ -71,15 +71,14 @@ def stylize_for_plan(
     builtin = isinstance(style, BuiltinStyle)
     painted_by_abstraction = auto and steps.abstraction and own_painting and abstraction is not None
     if painted_by_abstraction and abstraction is not None and not builtin:
-        stylized = painterly(
-            portrait, stylized, surroundings(painting, plan, output_scale * brushwork), abstraction
-        )
+        around = surroundings(painting, plan, output_scale * brushwork)
+        stylized = painterly(portrait, stylized, around, abstraction, person_in(plan, portrait, stylized))
     # the skin rule (services/painting/skin.py); with keep_colors or at strength 0 the skin already has the
     # photo's own chroma, so there is nothing to give back
     if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
         stylized = keep_skin_colour(stylized, portrait)
     if steps.light and plan.face is not None and strength > 0 and not builtin:
-        stylized = _keep_face_light(portrait, stylized, plan.face)
+        stylized = _keep_face_light(portrait, stylized, plan.face, person_in(plan, portrait, stylized))
     if steps.features and plan.face is not None and strength > 0 and not builtin:
         stylized = _keep_face_features(portrait, stylized, plan.face)
     return stylized
@@ -103,6 +102,20 @@ def surroundings(painting: np.ndarray, plan: Plan, scale: float = 1.0) -> np.nda
     return cv2.resize(region, size, interpolation=interpolation)
 
 
+def person_in(plan: Plan, portrait: np.ndarray, stylized: np.ndarray) -> tuple[int, int, int, int]:
+    """The plan's person box (painting pixels) in the stylized image's pixels: the plan maps the photo's
+    person rectangle onto it, so the inverse of that map, rescaled to the stylized size."""
+    sx = stylized.shape[1] / (portrait.shape[1] * plan.scale)
+    sy = stylized.shape[0] / (portrait.shape[0] * plan.scale)
+    box, (ox, oy) = plan.box, plan.origin
+    return (
+        round((box.x - ox) * sx),
+        round((box.y - oy) * sy),
+        round((box.x + box.w - ox) * sx),
+        round((box.y + box.h - oy) * sy),
+    )
+
+
 def own_style(style_id: str, painting_id: str | None, style: object) -> bool:
     """Whether `style_id` is the target painting's own style: `painting` or `custom` (the target itself),
     the painting's gallery id, or a style trained on that painting."""
@@ -124,16 +137,29 @@ def local_trained(
 
 
 def _keep_face_light(
-    portrait: np.ndarray, stylized: np.ndarray, face: tuple[int, int, int, int]
+    portrait: np.ndarray,
+    stylized: np.ndarray,
+    face: tuple[int, int, int, int],
+    person: tuple[int, int, int, int],
 ) -> np.ndarray:
     """The network paints a face in a dark place as dark as the place: it keeps the photo's light and
-    modelling (services/painting/light.py); no matte yet, so not its lead over the body: the compositor's
-    step keeps that."""
+    modelling (services/painting/light.py). No matte yet: the plan's person box (`person`, stylized pixels)
+    stands for the body. Where the network darkened it too (a dark place, not a light palette), the face
+    keeps its lead over it as in the photo, up to half its own darkening: on a black ground the network
+    darkens the face more than the clothes, and the compositor's step, which sees only the network's
+    output, could not give that back."""
     height, width = stylized.shape[:2]
     photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
     face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
-    everywhere = np.ones((height, width), np.float32)
-    lit = keep_face_light(photo, stylized, everywhere, face, skin_weight(photo), keep_lead=False)
+    body = np.zeros((height, width), np.float32)
+    x0, y0, x1, y1 = person
+    body[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 1.0
+    if float(body.sum()) <= 0.0:
+        body[:] = 1.0
+    skin = skin_weight(photo)
+    lit = keep_face_light(
+        photo, stylized, body, face, skin, keep_lead=False, follow_body=1.0, within_half=True
+    )
     return np.clip(lit + 0.5, 0, 255).astype(np.uint8)
 
 
