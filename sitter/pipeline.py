@@ -32,6 +32,7 @@ from services.stylizer.resolve import resolve_style
 from services.stylizer.styles import BuiltinStyle, ImageStyle
 from services.stylizer.stylizer import Stylizer
 from services.stylizer.trained import TrainedStyle
+from shared import gallery
 from shared.errors import InvalidParameterError, NoPersonError
 from shared.models import ModelStore
 from shared.queues import PAINTING_STYLE
@@ -111,7 +112,7 @@ class Pipeline:
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait)
         with _timed(timings, "stylize"):
-            style = resolve_style(options.style, self.stylizer, painting)
+            style = resolve_style(_style_spec(options.style, painting_id, known), self.stylizer, painting)
             abstraction = _abstraction(ahead, painting, options)
             stylized = self._stylize(portrait, painting, style, plan, options, painting_id, abstraction)
         with _timed(timings, "composite"):
@@ -178,7 +179,7 @@ class Pipeline:
             if group_photo and order is None:  # the smaller (further) faces behind the larger ones
                 order = sorted(range(len(people)), key=lambda k: sizes[k])
             group = plan_group(analysis, people, order=order)
-        style = resolve_style(options.style, self.stylizer, painting)
+        style = resolve_style(_style_spec(options.style, painting_id, known), self.stylizer, painting)
         with _timed(timings, "stylize"):
             abstraction = _abstraction(ahead, painting, options)
             stylized = [
@@ -233,6 +234,13 @@ def _abstraction(
     if options.strength is not None or not options.harmonize.abstraction:
         return None
     return known_or_estimated(known.analysis.abstraction if known else None, painting)
+
+
+def _style_spec(style: str, painting_id: str | None, known: KnownPainting | None) -> str:
+    """`painting` in a bundled gallery painting is that painting's id: its style vector is computed once per
+    process (services/stylizer/resolve.py), as the service's stylizer holds it, not again for every blend."""
+    bundled = painting_id is not None and known is None and painting_id in gallery.paintings()
+    return painting_id if bundled and painting_id is not None and style.strip() == PAINTING_STYLE else style
 
 
 def _known(painting_id: str | None, known: KnownPainting | None) -> KnownPainting | None:
