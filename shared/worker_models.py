@@ -28,7 +28,7 @@ SERVICE_MODELS: dict[str, tuple[str, ...]] = {
         "arbitrary-transform",
         "face-detector-full-range",
         "pose-detector",
-        "selfie-segmenter",  # the painting analysis's small painted people (services/painting/small_people.py)
+        "selfie-segmenter",  # the painting analysis: small painted people (services/painting/small_people.py)
     ),
     "compositor": (),
 }
