@@ -7,8 +7,10 @@ plain image statistics instead:
 - colour: the 1-D Wasserstein (earth mover's) distance between the weighted CIE Lab distributions of L*, a*
   and b* (from 32 quantiles each), summed: how far the person's palette is from the surroundings';
 - texture: the energies of a Gabor filter bank (3 wavelengths x 4 orientations, zero-mean kernels on the
-  luminance), each the weighted mean magnitude; the distance is the mean absolute difference of their logs:
-  stroke strength, size and direction.
+  luminance; the bank the product's own texture checks use, services/painting/texture.py), each the weighted
+  mean magnitude; the distance is the mean absolute difference of their logs: stroke strength, size and
+  direction. Since the painterly mix and the tone step choose by this texture, it is no longer independent of
+  the product where they act; the Gram ratio and the colour distance still are.
 
 Both take an RGB image with a weight map (alpha for the person, 1 outside the box for the surroundings),
 already at the common scale.
@@ -16,14 +18,12 @@ already at the common scale.
 
 from __future__ import annotations
 
-from functools import cache
-
 import cv2
 import numpy as np
 
+from services.painting.texture import gabor_bank
+
 QUANTILES = np.linspace(0.02, 0.98, 32)
-WAVELENGTHS = (4.0, 8.0, 16.0)  # pixels at the feature scale (the surroundings' long side 256 px)
-ORIENTATIONS = 4
 EPS = 1e-4
 
 
@@ -49,27 +49,6 @@ def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean(axis=1).sum())
 
 
-@cache
-def _bank() -> tuple[np.ndarray, ...]:
-    kernels = []
-    for wavelength in WAVELENGTHS:
-        size = int(2 * round(wavelength) + 1)
-        for k in range(ORIENTATIONS):
-            raw = cv2.getGaborKernel(
-                (size, size),
-                sigma=0.56 * wavelength,
-                theta=np.pi * k / ORIENTATIONS,
-                lambd=wavelength,
-                gamma=0.5,
-                psi=0.0,
-                ktype=cv2.CV_32F,
-            )
-            kernel = np.asarray(raw, dtype=np.float32)
-            kernel = kernel - kernel.mean()  # no response to flat colour: texture only
-            kernels.append((kernel / np.abs(kernel).sum()).astype(np.float32))
-    return tuple(kernels)
-
-
 def gabor_energies(rgb: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """The weighted mean |response| of each filter of the bank on the luminance (0..1)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
@@ -78,7 +57,7 @@ def gabor_energies(rgb: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.array(
         [
             float((np.abs(cv2.filter2D(gray, -1, kernel, borderType=cv2.BORDER_REFLECT)) * w).sum() / total)
-            for kernel in _bank()
+            for kernel in gabor_bank()
         ]
     )
 

@@ -21,7 +21,7 @@ EPS = 1e-4
 
 
 @cache
-def _bank() -> tuple[np.ndarray, ...]:
+def gabor_bank() -> tuple[np.ndarray, ...]:
     """Zero-mean Gabor kernels (no response to flat colour: texture only), each of unit L1 norm."""
     kernels = []
     for wavelength in WAVELENGTHS:
@@ -46,7 +46,7 @@ def log_energies(rgb: np.ndarray, weight: np.ndarray | None = None) -> np.ndarra
     gray = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2GRAY)
     total = None if weight is None else max(float(weight.sum()), 1e-6)
     energies = []
-    for kernel in _bank():
+    for kernel in gabor_bank():
         response = np.abs(cv2.filter2D(gray, -1, kernel, borderType=cv2.BORDER_REFLECT))
         energies.append(float(response.mean()) if total is None else float((response * weight).sum()) / total)
     return np.log(np.array(energies) + EPS)
