@@ -26,7 +26,6 @@ MAX_STD_RATIO = 2.0  # never stretch or squash a channel's contrast by more than
 MAX_LIGHTNESS_SHIFT = 20.0
 REFERENCE_STRIDE = 4  # the painting's statistics from every 4th pixel each way: same numbers, 16x cheaper
 MIN_MEASURE_PX = 12  # a person smaller than this at the measuring scale: contrast matched as before
-MEASURE_SIDE = 192  # the surroundings' long side when the tone step compares textures
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -127,7 +126,7 @@ def _stretch_nearer(
     if not np.any(reference[1] > src_std * 1.001):
         return True
     region, weights = around
-    shrink = min(1.0, MEASURE_SIDE / max(region.shape[:2]))  # ~half the pixels of the ~256 px samples
+    shrink = min(1.0, texture.MEASURE_SIDE / max(region.shape[:2]))  # ~half the pixels of the ~256 px samples
     scale *= shrink
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     if min(size) < MIN_MEASURE_PX:
@@ -140,11 +139,7 @@ def _stretch_nearer(
         if keep_hue is None
         else cv2.resize(keep_hue.astype(np.float32), size, interpolation=interpolation)
     )
-    if shrink < 1.0:
-        side = (max(2, round(region.shape[1] * shrink)), max(2, round(region.shape[0] * shrink)))
-        region = cv2.resize(np.ascontiguousarray(region), side, interpolation=cv2.INTER_AREA)
-        weights = cv2.resize(weights, side, interpolation=cv2.INTER_AREA)
-    target = texture.log_energies(region, weights)
+    target = texture.log_energies(texture.shrunk(region, shrink), texture.shrunk(weights, shrink))
     stretched, kept = (
         texture.distance(
             texture.log_energies(

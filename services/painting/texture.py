@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 WAVELENGTHS = (4.0, 8.0, 16.0)  # pixels at the working scale
+MEASURE_SIDE = 192  # the surroundings' long side when the product compares textures (the eval's: 256)
 ORIENTATIONS = 4
 EPS = 1e-4
 
@@ -50,6 +51,14 @@ def log_energies(rgb: np.ndarray, weight: np.ndarray | None = None) -> np.ndarra
         response = np.abs(cv2.filter2D(gray, -1, kernel, borderType=cv2.BORDER_REFLECT))
         energies.append(float(response.mean()) if total is None else float((response * weight).sum()) / total)
     return np.log(np.array(energies) + EPS)
+
+
+def shrunk(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` at `scale` (INTER_AREA, at least 2 px a side), or itself when `scale` would not shrink it."""
+    if scale >= 1.0:
+        return image
+    size = (max(2, round(image.shape[1] * scale)), max(2, round(image.shape[0] * scale)))
+    return cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -44,7 +44,6 @@ GRAIN_SIGMA = 1.0  # the painting's grain: lightness minus its blur at this sigm
 SOFTEN_SIGMAS = (0.0, 0.7, 1.0, 1.4, 2.0)  # the photo's glaze: blurs tried, smallest first (_soften_to)
 SHARES = (0.75, 0.5, 0.25, 0.0)  # the network's shares tried when the chosen mix is further than the photo
 FURTHER_BY = 0.05  # texture distance (mean |log energy ratio|) by which the mix may exceed the photo's
-MEASURE_SIDE = 192  # the surroundings' long side when textures are compared (the eval's: 256)
 MIN_MEASURE_PX = 16  # a person smaller than this at the working scale is not measured
 
 Rect = tuple[int, int, int, int]
@@ -165,25 +164,18 @@ class _TextureMeasure:
     def of(cls, surroundings: np.ndarray, person: Rect | None) -> _TextureMeasure | None:
         if person is None or min(surroundings.shape[:2]) < 2:
             return None
-        scale = min(1.0, MEASURE_SIDE / max(surroundings.shape[:2]))
+        scale = min(1.0, texture.MEASURE_SIDE / max(surroundings.shape[:2]))
         x0, y0, x1, y1 = person
         if min(x1 - x0, y1 - y0) * scale < MIN_MEASURE_PX:
             return None
-        return cls(texture.log_energies(_resized(surroundings, scale)), person, scale)
+        return cls(texture.log_energies(texture.shrunk(surroundings, scale)), person, scale)
 
     def crop(self, image: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.person
-        return _resized(np.ascontiguousarray(image[y0:y1, x0:x1], dtype=np.float32), self.scale)
+        return texture.shrunk(np.ascontiguousarray(image[y0:y1, x0:x1], dtype=np.float32), self.scale)
 
     def small(self, cropped: np.ndarray) -> float:
         return texture.distance(texture.log_energies(cropped), self.reference)
 
     def __call__(self, image: np.ndarray) -> float:
         return self.small(self.crop(image))
-
-
-def _resized(image: np.ndarray, scale: float) -> np.ndarray:
-    if scale >= 1.0:
-        return image
-    size = (max(2, round(image.shape[1] * scale)), max(2, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
