@@ -46,13 +46,17 @@ def skin_weight(photo: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.GaussianBlur(weight, (0, 0), sigma), dtype=np.float32)
 
 
-def keep_skin_colour(stylized: np.ndarray, photo: np.ndarray, amount: float = SKIN_AMOUNT) -> np.ndarray:
+def keep_skin_colour(
+    stylized: np.ndarray, photo: np.ndarray, amount: float = SKIN_AMOUNT, *, skin: np.ndarray | None = None
+) -> np.ndarray:
     """The stylized image with its skin's chroma moved `amount` of the way back to the photo's; luminance
-    (the painting's strokes and light) untouched. `photo` is resized to the stylized image's size."""
+    (the painting's strokes and light) untouched. `photo` is resized to the stylized image's size; `skin`:
+    its skin_weight when the caller already has it."""
     height, width = stylized.shape[:2]
     if photo.shape[:2] != (height, width):
         photo = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
-    weight = (amount * skin_weight(photo))[..., None]
+        skin = None
+    weight = (amount * (skin_weight(photo) if skin is None else skin))[..., None]
     out = cv2.cvtColor(stylized, cv2.COLOR_RGB2YCrCb).astype(np.float32)
     own = cv2.cvtColor(photo, cv2.COLOR_RGB2YCrCb).astype(np.float32)
     out[..., 1:] += weight * (own[..., 1:] - out[..., 1:])

@@ -69,18 +69,20 @@ def stylize_for_plan(
         scale=plan.scale * output_scale * brushwork if steps.placed_size else None,
     )
     builtin = isinstance(style, BuiltinStyle)
+    photo = _AtPaintedSize(portrait, stylized.shape[:2])
+    person = person_in(plan, portrait, stylized)
     painted_by_abstraction = auto and steps.abstraction and own_painting and abstraction is not None
     if painted_by_abstraction and abstraction is not None and not builtin:
         around = surroundings(painting, plan, output_scale * brushwork)
-        stylized = painterly(portrait, stylized, around, abstraction, person_in(plan, portrait, stylized))
+        stylized = painterly(photo.rgb, stylized, around, abstraction, person)
     # the skin rule (services/painting/skin.py); with keep_colors or at strength 0 the skin already has the
     # photo's own chroma, so there is nothing to give back
     if skin_colour_kept(steps, builtin_style=builtin) and not keep_colors and strength > 0:
-        stylized = keep_skin_colour(stylized, portrait)
+        stylized = keep_skin_colour(stylized, photo.rgb, skin=photo.skin)
     if steps.light and plan.face is not None and strength > 0 and not builtin:
-        stylized = _keep_face_light(portrait, stylized, plan.face, person_in(plan, portrait, stylized))
+        stylized = _keep_face_light(photo, stylized, photo.face(plan.face), person)
     if steps.features and plan.face is not None and strength > 0 and not builtin:
-        stylized = _keep_face_features(portrait, stylized, plan.face)
+        stylized = _keep_face_features(photo, stylized, photo.face(plan.face))
     return stylized
 
 
@@ -136,8 +138,41 @@ def local_trained(
     return ImageStyle((local.vector + (style.vector - style.predicted)).astype(np.float32))
 
 
+class _AtPaintedSize:
+    """The photo at the stylized image's size, and its skin weight, each computed once when a step first
+    asks: the painterly mix, the skin, the face light and the face features all compare at that size."""
+
+    def __init__(self, portrait: np.ndarray, size: tuple[int, int]) -> None:
+        self.portrait, self.size = portrait, size
+        self._rgb: np.ndarray | None = None
+        self._skin: np.ndarray | None = None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            height, width = self.size
+            same = self.portrait.shape[:2] == self.size
+            self._rgb = (
+                self.portrait
+                if same
+                else cv2.resize(self.portrait, (width, height), interpolation=cv2.INTER_AREA)
+            )
+        return self._rgb
+
+    @property
+    def skin(self) -> np.ndarray:
+        if self._skin is None:
+            self._skin = skin_weight(self.rgb)
+        return self._skin
+
+    def face(self, face: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A face box in the photo's pixels, in the stylized image's."""
+        height, width = self.size
+        return scale_rect(face, width / self.portrait.shape[1], height / self.portrait.shape[0])
+
+
 def _keep_face_light(
-    portrait: np.ndarray,
+    photo: _AtPaintedSize,
     stylized: np.ndarray,
     face: tuple[int, int, int, int],
     person: tuple[int, int, int, int],
@@ -147,29 +182,24 @@ def _keep_face_light(
     stands for the body. Where the network darkened it too (a dark place, not a light palette), the face
     keeps its lead over it as in the photo, up to half its own darkening: on a black ground the network
     darkens the face more than the clothes, and the compositor's step, which sees only the network's
-    output, could not give that back."""
+    output, could not give that back. `face` is in the stylized image's pixels."""
     height, width = stylized.shape[:2]
-    photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
-    face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
     body = np.zeros((height, width), np.float32)
     x0, y0, x1, y1 = person
     body[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 1.0
     if float(body.sum()) <= 0.0:
         body[:] = 1.0
-    skin = skin_weight(photo)
     lit = keep_face_light(
-        photo, stylized, body, face, skin, keep_lead=False, follow_body=1.0, within_half=True
+        photo.rgb, stylized, body, face, photo.skin, keep_lead=False, follow_body=1.0, within_half=True
     )
     return np.clip(lit + 0.5, 0, 255).astype(np.uint8)
 
 
 def _keep_face_features(
-    portrait: np.ndarray, stylized: np.ndarray, face: tuple[int, int, int, int]
+    photo: _AtPaintedSize, stylized: np.ndarray, face: tuple[int, int, int, int]
 ) -> np.ndarray:
     """The face's features read at least FEATURES_FLOOR against the photo (services/painting/features.py),
-    compared at the painted size, as the composite eval compares them at the placed size."""
-    height, width = stylized.shape[:2]
-    photo = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
-    face = scale_rect(face, width / portrait.shape[1], height / portrait.shape[0])
-    kept = keep_face_features(photo, stylized, face, in_place=True)
+    compared at the painted size, as the composite eval compares them at the placed size. `face` is in the
+    stylized image's pixels."""
+    kept = keep_face_features(photo.rgb, stylized, face, in_place=True)
     return kept if kept.dtype == np.uint8 else np.clip(kept + 0.5, 0, 255).astype(np.uint8)
