@@ -108,9 +108,10 @@ class Pipeline:
         timings: dict[str, float] = {}
         ahead = _known(painting_id, known)
         with _timed(timings, "plan"):
-            plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot)
+            faces = self.analyser.faces.detect(portrait)  # for the plan and the person check: run once
+            plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot, faces)
         with _timed(timings, "segment"):
-            matte = self.matter.matte(portrait)
+            matte = self.matter.matte(portrait, faces)
         with _timed(timings, "stylize"):
             style = resolve_style(_style_spec(options.style, painting_id, known), self.stylizer, painting)
             abstraction = _abstraction(ahead, painting, options)

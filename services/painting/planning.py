@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.painting.analysis import PaintingAnalyser
+from services.painting.detectors import Detection
 from services.painting.known import KnownPainting
 from services.painting.placement import Placement
 from services.painting.plan import Plan, plan_placement
@@ -18,11 +19,13 @@ def plan_for(
     known: KnownPainting | None,
     placement: Placement | None,
     spot: int | None,
+    faces_found: list[Detection] | None = None,
 ) -> Plan:
     """A gallery painting (bundled or added) comes with its analysis and spots; any other painting is
-    analysed now."""
+    analysed now. `faces_found`: the analyser's face detector's detections on `portrait`, when known."""
     if known is not None:
         analysis, spots = known.analysis, known.spots
     else:
         analysis, spots = analyser.analyse(painting), None
-    return plan_placement(analysis, portrait_info(portrait, analyser.faces), placement, spot, spots)
+    info = portrait_info(portrait, analyser.faces, faces_found)
+    return plan_placement(analysis, info, placement, spot, spots)

@@ -9,11 +9,12 @@ from services.painting.plan import PortraitInfo
 from services.painting.scene import Rect
 
 
-def portrait_info(rgb: np.ndarray, faces: Detector) -> PortraitInfo:
+def portrait_info(rgb: np.ndarray, faces: Detector, found: list[Detection] | None = None) -> PortraitInfo:
     """Size and the most confident face (the full-range detector, as for paintings, so both face boxes are
-    measured alike and their ratio is the scale). Rounded to whole pixels: every stage gets the same plan."""
+    measured alike and their ratio is the scale). Rounded to whole pixels: every stage gets the same plan.
+    `found`: that detector's detections on `rgb` when the caller already has them (the person check's)."""
     height, width = rgb.shape[:2]
-    found = faces.detect(rgb)
+    found = faces.detect(rgb) if found is None else found
     if not found:
         return PortraitInfo(width, height, None)
     return PortraitInfo(width, height, face_rect(found[0], width, height))

@@ -19,6 +19,7 @@ from services.segmenter.mask_cleanup import keep_main_person
 from shared.models import ModelStore, model_path
 
 if TYPE_CHECKING:
+    from services.painting.detectors import Detection
     from services.segmenter.person_check import PersonFinder
 
 GUIDE_LONG_SIDE = 320  # working grid of the guided filter: fine enough for hair, cheap on 2 cores
@@ -104,8 +105,9 @@ class PersonMatter:
         self.matter = PortraitMatter(models, threads)
         self.finder = finder or PersonFinder(models, threads)
 
-    def matte(self, rgb: np.ndarray) -> np.ndarray:
-        """The person's soft alpha; NoPersonError when the photo shows no person (or too little of one)."""
+    def matte(self, rgb: np.ndarray, full_range: list[Detection] | None = None) -> np.ndarray:
+        """The person's soft alpha; NoPersonError when the photo shows no person (or too little of one).
+        `full_range`: the full-range face detector's detections on `rgb`, when the caller has them."""
         alpha = self.matter.matte(rgb)
-        self.finder.require_person(rgb, alpha)
+        self.finder.require_person(rgb, alpha, full_range)
         return alpha

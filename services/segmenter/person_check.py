@@ -56,18 +56,24 @@ class PersonFinder:
         )
         self.bodies = bodies or Detector(POSE, models, threads)
 
-    def evidence(self, rgb: np.ndarray, matte: np.ndarray) -> PersonEvidence:
+    def evidence(
+        self, rgb: np.ndarray, matte: np.ndarray, full_range: list[Detection] | None = None
+    ) -> PersonEvidence:
+        """`full_range`: the full-range detector's detections on `rgb` when the caller already has them."""
         person = matte >= 0.5
-        faces = [face for detector in self.faces for face in detector.detect(rgb)]
+        faces = self.faces[0].detect(rgb)
+        faces += self.faces[1].detect(rgb) if full_range is None else full_range
         face = _best_on(person, faces)
         if face < FACE_SCORE:  # a far-away person's face is a few pixels at the detector's input: look closer
             face = max(face, _best_on(person, self.faces[1].detect(rgb, tiles=3)))
         body = _best_on(person, self.bodies.detect(rgb))
         return PersonEvidence(face=face, body=body, area=float(person.mean()))
 
-    def require_person(self, rgb: np.ndarray, matte: np.ndarray) -> PersonEvidence:
+    def require_person(
+        self, rgb: np.ndarray, matte: np.ndarray, full_range: list[Detection] | None = None
+    ) -> PersonEvidence:
         """The evidence, or NoPersonError with a message a user can act on."""
-        seen = self.evidence(rgb, matte)
+        seen = self.evidence(rgb, matte, full_range)
         problem = refusal(seen)
         if problem is not None:
             raise problem
