@@ -32,3 +32,9 @@ class SelfieSegmenter:
         self.interpreter.set_tensor(self.input_index, (small.astype(np.float32) / 255.0)[None])
         self.interpreter.invoke()
         return np.array(self.interpreter.get_tensor(self.output_index)[0, :, :, 0], dtype=np.float32)
+
+    def probability_at(self, rgb: np.ndarray) -> np.ndarray:
+        """Person probability at the photo's own size (bilinear from the network's grid): per pixel of a
+        tile or close-up, to compare with a map over the whole picture."""
+        height, width = rgb.shape[:2]
+        return cv2.resize(self.probability(rgb), (width, height), interpolation=cv2.INTER_LINEAR)

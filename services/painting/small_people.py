@@ -71,7 +71,7 @@ class SmallPeople:
             for x0 in _starts(width, side, step):
                 tile = rgb[y0 : y0 + side, x0 : x0 + side]
                 th, tw = tile.shape[:2]
-                probability = cv2.resize(self.net.probability(tile), (tw, th), interpolation=cv2.INTER_LINEAR)
+                probability = self.net.probability_at(tile)
                 np.maximum(out[y0 : y0 + th, x0 : x0 + tw], probability, out=out[y0 : y0 + th, x0 : x0 + tw])
         return out
 
@@ -91,7 +91,7 @@ class SmallPeople:
             crop = rgb[top : top + side, left : left + side]
             if mirrored:
                 crop = np.ascontiguousarray(crop[:, ::-1])
-            probability = cv2.resize(self.net.probability(crop), (side, side), interpolation=cv2.INTER_LINEAR)
+            probability = self.net.probability_at(crop)
             if mirrored:
                 probability = probability[:, ::-1]
             inside = mask[top : top + side, left : left + side]
