@@ -41,6 +41,14 @@ def _stats(lab: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return mean, std
 
 
+def _person_stats(image: np.ndarray, alpha: np.ndarray, *, is_lab: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The person's Lab mean and spread from ~65k samples (every `step`-th pixel each way) of RGB or Lab
+    `image`: the same samples for the contrast check and the move."""
+    step = max(1, round(np.sqrt(alpha.size / 65536)))
+    sample = image[::step, ::step]
+    return _stats(sample if is_lab else _lab(sample), alpha[::step, ::step])
+
+
 def harmonize_colors(
     rgb: np.ndarray, alpha: np.ndarray, reference_rgb: np.ndarray, amount: float = DEFAULT_AMOUNT
 ) -> np.ndarray:
@@ -102,8 +110,9 @@ def harmonize_local(
     reference = _stats(_lab(region), weights)
     stride = _context(box, painting_rgb.shape[1], painting_rgb.shape[0])[4]
     scale = box[3] / max(1, rgb.shape[0]) / stride  # the person at the surroundings' sampling scale
-    stretch = _stretch_nearer(rgb, alpha, (region, weights), reference, scale, amount, keep_hue)
-    return _move_towards(rgb, alpha, reference, amount, keep_hue, MAX_STD_RATIO if stretch else 1.0)
+    lab = _lab(rgb) if amount > 0.0 else None  # the person's Lab once, for the check and the move
+    stretch = _stretch_nearer(rgb, alpha, (region, weights), reference, scale, amount, keep_hue, lab)
+    return _move_towards(rgb, alpha, reference, amount, keep_hue, MAX_STD_RATIO if stretch else 1.0, lab)
 
 
 def _stretch_nearer(
@@ -114,15 +123,16 @@ def _stretch_nearer(
     scale: float,
     amount: float,
     keep_hue: np.ndarray | None,
+    lab: np.ndarray | None = None,
 ) -> bool:
     """Whether raising the person's contrast to the painting's brings their texture nearer the
     surroundings' than keeping it does (tried on a copy of the person `scale` times as large, the scale of
     the surroundings' samples, both shrunk to MEASURE_SIDE: ~60 px).
-    True when the step would not raise any channel's contrast, or the person is too small to measure."""
+    True when the step would not raise any channel's contrast, or the person is too small to measure.
+    `lab`: the person's Lab when the caller has it."""
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return True
-    step = max(1, round(np.sqrt(alpha.size / 65536)))
-    _, src_std = _stats(_lab(rgb[::step, ::step]), alpha[::step, ::step])
+    _, src_std = _person_stats(rgb if lab is None else lab, alpha, is_lab=lab is not None)
     if not np.any(reference[1] > src_std * 1.001):
         return True
     region, weights = around
@@ -159,17 +169,18 @@ def _move_towards(
     amount: float,
     keep_hue: np.ndarray | None = None,
     max_stretch: float = MAX_STD_RATIO,
+    lab: np.ndarray | None = None,
 ) -> np.ndarray:
-    """`max_stretch`: the most a channel's spread may grow (before `amount`); 1.0: never raised."""
+    """`max_stretch`: the most a channel's spread may grow (before `amount`); 1.0: never raised. `lab`:
+    `rgb` in Lab when the caller has it."""
     if not 0.0 <= amount <= 1.0:
         raise InvalidParameterError(
             f"harmonisation amount must be between 0 and 1, got {amount}", field="harmonize_amount"
         )
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return rgb.astype(np.float32)
-    lab = _lab(rgb)
-    step = max(1, round(np.sqrt(alpha.size / 65536)))  # the person's statistics from ~65k samples
-    src_mean, src_std = _stats(lab[::step, ::step], alpha[::step, ::step])
+    lab = _lab(rgb) if lab is None else lab
+    src_mean, src_std = _person_stats(lab, alpha, is_lab=True)
     ref_mean, ref_std = reference
     ratio = np.where(src_std > 1e-6, ref_std / np.maximum(src_std, 1e-6), 1.0)
     scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, max_stretch) ** amount
