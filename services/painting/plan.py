@@ -165,17 +165,22 @@ class _Scorer:
         self.table = np.pad(grid.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
 
     def mean(self, rect: Rect) -> float:
-        a = self.analysis
-        gx0 = int(np.clip(rect[0] * self.grid_w // a.width, 0, self.grid_w - 1))
-        gy0 = int(np.clip(rect[1] * self.grid_h // a.height, 0, self.grid_h - 1))
-        gx1 = int(np.clip(-(-rect[2] * self.grid_w // a.width), gx0 + 1, self.grid_w))
-        gy1 = int(np.clip(-(-rect[3] * self.grid_h // a.height), gy0 + 1, self.grid_h))
+        a = self.analysis  # plain min/max on ints: np.clip on scalars cost most of the plan's search
+        gx0 = _within(rect[0] * self.grid_w // a.width, 0, self.grid_w - 1)
+        gy0 = _within(rect[1] * self.grid_h // a.height, 0, self.grid_h - 1)
+        gx1 = _within(-(-rect[2] * self.grid_w // a.width), gx0 + 1, self.grid_w)
+        gy1 = _within(-(-rect[3] * self.grid_h // a.height), gy0 + 1, self.grid_h)
         t = self.table
         total = t[gy1, gx1] - t[gy0, gx1] - t[gy1, gx0] + t[gy0, gx0]
         return float(total) / ((gx1 - gx0) * (gy1 - gy0))
 
     def figures_covered(self, rect: Rect) -> float:
         return _figure_cover(rect, [figure.box for figure in self.analysis.figures])
+
+
+def _within(value: float, low: int, high: int) -> int:
+    """int(np.clip(value, low, high)) for low <= high, without numpy's cost on a scalar."""
+    return int(max(low, min(value, high)))
 
 
 def _person_parts(box: Box, person: Rect, face: Rect) -> tuple[Rect, Rect]:
