@@ -251,3 +251,22 @@ def test_a_person_wider_than_planned_is_moved_back_inside_the_frame() -> None:
     assert box.x + box.w == 800 and box.w == cut.w and box.y + box.h == 600
     face_there = replace(plan, avoid=[(box.x, 0, box.x + 5, 600)])  # a painted face where it would go
     assert final_box(face_there, wider, 800, 600) == cut
+
+
+def test_a_full_figure_keeps_off_a_portraits_sitter_when_a_smaller_place_beside_her_is_free() -> None:
+    """In Girl with a Pearl Earring the sitter's body fills the lower frame: a whole figure at the matched
+    size found a cheap place over her shoulder and scarf (27 % of her figure), and the search stopped there.
+    A place covering that much of a painted figure is not good enough to stop at: smaller, in the dark
+    beside her, it covers at most GOOD_FIGURES of her."""
+    from services.painting.known import bundled_known
+    from services.painting.plan import GOOD_FIGURES
+
+    known = bundled_known("girl-with-a-pearl-earring")
+    assert known is not None
+    aldrin = PortraitInfo(1200, 1176, (541, 44, 665, 168))  # eval/composite/photos' full figure
+    plan = plan_placement(known.analysis, aldrin, None, None, known.spots)
+    assert "standing" in plan.reason
+    rect = (plan.box.x, plan.box.y, plan.box.x + plan.box.w, plan.box.y + plan.box.h)
+    assert _figure_cover(rect, [figure.box for figure in known.analysis.figures]) <= GOOD_FIGURES
+    assert plan.box.y + plan.box.h == known.analysis.height  # still standing on the bottom edge
+    assert plan.box.h >= MIN_HEIGHT * 0.5 * known.analysis.height
