@@ -25,6 +25,7 @@ from services.painting.placement import Box, Placement
 from services.painting.plan import Plan, PortraitInfo
 from services.painting.planning import plan_for
 from services.painting.portrait import portrait_info
+from services.painting.scene import PaintingAnalysis
 from services.segmenter.matting import PersonMatter
 from services.segmenter.person_check import PersonFinder
 from services.stylizer.planned import own_style, stylize_for_plan
@@ -109,12 +110,13 @@ class Pipeline:
         ahead = _known(painting_id, known)
         with _timed(timings, "plan"):
             faces = self.analyser.faces.detect(portrait)  # for the plan and the person check: run once
-            plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot, faces)
+            analysis = ahead.analysis if ahead else self.analyser.analyse(painting)
+            plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot, faces, analysis)
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait, faces)
         with _timed(timings, "stylize"):
             style = resolve_style(_style_spec(options.style, painting_id, known), self.stylizer, painting)
-            abstraction = _abstraction(ahead, painting, options)
+            abstraction = _abstraction(analysis, painting, options)
             stylized = self._stylize(portrait, painting, style, plan, options, painting_id, abstraction)
         with _timed(timings, "composite"):
             canvas, wish, placed_plan = at_output_scale(
@@ -182,7 +184,7 @@ class Pipeline:
             group = plan_group(analysis, people, order=order)
         style = resolve_style(_style_spec(options.style, painting_id, known), self.stylizer, painting)
         with _timed(timings, "stylize"):
-            abstraction = _abstraction(ahead, painting, options)
+            abstraction = _abstraction(analysis, painting, options)
             stylized = [
                 self._stylize(photo, painting, style, plan, options, painting_id, abstraction)
                 for photo, plan in zip(photos, group.plans, strict=True)
@@ -229,12 +231,13 @@ class Pipeline:
 
 
 def _abstraction(
-    known: KnownPainting | None, painting: np.ndarray, options: BlendOptions
+    analysis: PaintingAnalysis, painting: np.ndarray, options: BlendOptions
 ) -> Abstraction | None:
-    """The painting's abstraction, only where the automatic strength will use it (else not estimated)."""
+    """The painting's abstraction, only where the automatic strength will use it: its analysis's (shipped,
+    stored or just made), else (an added painting analysed before the estimate existed) estimated now."""
     if options.strength is not None or not options.harmonize.abstraction:
         return None
-    return known_or_estimated(known.analysis.abstraction if known else None, painting)
+    return known_or_estimated(analysis.abstraction, painting)
 
 
 def _style_spec(style: str, painting_id: str | None, known: KnownPainting | None) -> str:

@@ -10,6 +10,7 @@ from services.painting.known import KnownPainting
 from services.painting.placement import Placement
 from services.painting.plan import Plan, plan_placement
 from services.painting.portrait import portrait_info
+from services.painting.scene import PaintingAnalysis
 
 
 def plan_for(
@@ -20,12 +21,14 @@ def plan_for(
     placement: Placement | None,
     spot: int | None,
     faces_found: list[Detection] | None = None,
+    analysis: PaintingAnalysis | None = None,
 ) -> Plan:
     """A gallery painting (bundled or added) comes with its analysis and spots; any other painting is
-    analysed now. `faces_found`: the analyser's face detector's detections on `portrait`, when known."""
+    analysed now, or was by the caller (`analysis`: an uploaded painting's, whose abstraction the stylizer
+    uses too). `faces_found`: the analyser's face detector's detections on `portrait`, when known."""
     if known is not None:
         analysis, spots = known.analysis, known.spots
     else:
-        analysis, spots = analyser.analyse(painting), None
+        analysis, spots = analysis or analyser.analyse(painting), None
     info = portrait_info(portrait, analyser.faces, faces_found)
     return plan_placement(analysis, info, placement, spot, spots)

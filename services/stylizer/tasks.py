@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from celery import Task, shared_task
@@ -43,6 +43,9 @@ from shared.queues import ADDED_KEY, CUSTOM_STYLE, PAINTING_STYLE, PLAN_PEOPLE_T
 from shared.runtime.fanout import person_style, send_people_chord
 from shared.runtime.worker import Runtime, run_stage, runtime
 
+if TYPE_CHECKING:
+    from services.painting.abstraction import Abstraction
+
 
 @shared_task(name=STYLIZE_TASK, bind=True)
 def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None = None) -> str:
@@ -63,13 +66,16 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
         )
         painting_id = params["painting"]
         painting = _painting(rt, job_id, params)
+        known = _known(rt, params)
+        analysis = known.analysis if known else models.analyser.analyse(painting)
         plan = plan_for(
             models.analyser,
             portrait,
             painting,
-            _known(rt, params),
+            known,
             Placement(**params["placement"]),
             params.get("spot"),
+            analysis=analysis,
         )
         steps = Harmonize.from_flag(params["harmonize"])
         style_id = params["style"]
@@ -86,7 +92,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
             keep_colors=params["keep_colors"],
             max_size=params["max_size"],
             output_scale=params.get("output_scale", 1.0),  # absent from jobs queued before it existed
-            abstraction=_abstraction(rt, params, painting, params["strength"]),
+            abstraction=_abstraction(params, analysis.abstraction, painting, params["strength"]),
         )
         rt.blobs.put(
             blob_key(job_id, PLAN_BLOB), json.dumps(plan.to_json()).encode(), content_type="application/json"
@@ -138,16 +144,24 @@ def _known(rt: Runtime, params: dict[str, Any]) -> Any:
     return added_known(rt.added, painting_id, version) if version else bundled_known(painting_id)
 
 
-def _abstraction(rt: Runtime, params: dict[str, Any], painting: np.ndarray, strength: float | None) -> Any:
-    """The painting's abstraction where the automatic strength uses it (services/stylizer/painterly.py): a
-    gallery painting's from its analysis, an uploaded one's (or an added one analysed before the estimate
-    existed) estimated now, ~10-50 ms. None where the user gave a strength or turned harmonisation off."""
+def _known_abstraction(rt: Runtime, params: dict[str, Any]) -> Abstraction | None:
+    """A gallery painting's estimate from its analysis; None for an uploaded painting (not analysed here)."""
+    known = _known(rt, params)
+    return known.analysis.abstraction if known else None
+
+
+def _abstraction(
+    params: dict[str, Any], known: Abstraction | None, painting: np.ndarray, strength: float | None
+) -> Abstraction | None:
+    """The painting's abstraction where the automatic strength uses it (services/stylizer/painterly.py): the
+    one its analysis carries (`known`: a gallery painting's shipped or stored one, an uploaded painting's
+    made for this job's plan), else (an added painting analysed before the estimate existed) estimated now,
+    ~10-50 ms. None where the user gave a strength or turned harmonisation off."""
     from services.painting.abstraction import known_or_estimated
 
     if strength is not None or not params["harmonize"]:
         return None
-    known = _known(rt, params)
-    return known_or_estimated(known.analysis.abstraction if known else None, painting)
+    return known_or_estimated(known, painting)
 
 
 def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: int) -> str:
@@ -178,7 +192,7 @@ def _stylize_person(rt: Runtime, job_id: str, params: dict[str, Any], person: in
         keep_colors=params["keep_colors"],
         max_size=params["max_size"],
         output_scale=params.get("output_scale", 1.0),
-        abstraction=_abstraction(rt, params, painting, strength),
+        abstraction=_abstraction(params, _known_abstraction(rt, params), painting, strength),
     )
     rt.blobs.put(out, encode_png_fast(stylized), content_type="image/png")
     return out
