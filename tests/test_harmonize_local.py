@@ -41,6 +41,39 @@ def test_local_tone_follows_the_surroundings_not_the_whole_painting() -> None:
     assert dimmed.mean() > 60
 
 
+def _lightness(rgb: np.ndarray, alpha: np.ndarray) -> float:
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return float((lab[..., 0] * alpha).sum() / alpha.sum())
+
+
+@pytest.mark.parametrize("box", [(0, 200, 60, 100), (120, 100, 60, 100)], ids=["corner", "middle"])
+def test_local_tone_follows_what_shows_beside_the_person_not_what_they_hide(
+    box: tuple[int, int, int, int],
+) -> None:
+    """A bust over a painted figure's black cloak on a mid-grey ground: the person already has the ground's
+    light, so the tone step leaves it. The cloak the box hides is not seen beside them; it weighed a fifth of
+    the reference, a third in a corner (the canvas's edges cut away the far side), and darkened the person
+    below the ground around them."""
+    painting = np.full((300, 300, 3), 120, np.uint8)
+    x, y, w, h = box
+    painting[y : y + h, x : x + w] = 8  # the cloak, all under the box
+    rng = np.random.default_rng(5)
+    person = np.clip(120.0 + rng.normal(0.0, 20.0, (h, w, 3)), 0, 255).astype(np.float32)
+    alpha = np.ones((h, w), np.float32)
+    toned = harmonize_local(person, alpha, painting, box)
+    assert abs(_lightness(toned, alpha) - _lightness(person, alpha)) < 1.5
+
+
+def test_local_tone_of_a_box_covering_the_canvas_follows_what_it_hides() -> None:
+    """Nothing shows beside a box that covers the whole painting: the painting under it is the reference."""
+    painting = np.full((100, 80, 3), 30, np.uint8)
+    person = np.full((100, 80, 3), 160.0, np.float32)
+    alpha = np.ones((100, 80), np.float32)
+    toned = harmonize_local(person, alpha, painting, (0, 0, 80, 100), amount=1.0)
+    assert np.isfinite(toned).all()
+    assert _lightness(toned, alpha) < _lightness(person, alpha) - 10
+
+
 def test_skin_keeps_its_hue_while_its_light_follows_the_surroundings() -> None:
     """On a green lawn the tone step darkens or lightens a face like the rest of the person, but the face
     does not turn green where `keep_hue` says it is skin."""
