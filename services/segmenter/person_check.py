@@ -26,7 +26,8 @@ MIN_AREA = 0.01  # the person must cover 1 % of the photo to be placed
 
 @dataclass(frozen=True)
 class PersonEvidence:
-    """The best face and body scores found on the segmented person, and the person's share of the photo."""
+    """The best face and body scores found on the segmented person, and the person's share of the photo
+    (the body's 0 when a sure face made looking for one needless)."""
 
     face: float
     body: float
@@ -59,14 +60,15 @@ class PersonFinder:
     def evidence(
         self, rgb: np.ndarray, matte: np.ndarray, full_range: list[Detection] | None = None
     ) -> PersonEvidence:
-        """`full_range`: the full-range detector's detections on `rgb` when the caller already has them."""
+        """`full_range`: the full-range detector's detections on `rgb` when the caller already has them.
+        A sure face decides: the next detector runs only while none is (the usual portrait needs one)."""
         person = matte >= 0.5
-        faces = self.faces[0].detect(rgb)
-        faces += self.faces[1].detect(rgb) if full_range is None else full_range
-        face = _best_on(person, faces)
+        face = _best_on(person, self.faces[1].detect(rgb) if full_range is None else full_range)
+        if face < FACE_SCORE:
+            face = max(face, _best_on(person, self.faces[0].detect(rgb)))
         if face < FACE_SCORE:  # a far-away person's face is a few pixels at the detector's input: look closer
             face = max(face, _best_on(person, self.faces[1].detect(rgb, tiles=3)))
-        body = _best_on(person, self.bodies.detect(rgb))
+        body = _best_on(person, self.bodies.detect(rgb)) if face < FACE_SCORE else 0.0
         return PersonEvidence(face=face, body=body, area=float(person.mean()))
 
     def require_person(
