@@ -118,11 +118,16 @@ def test_an_explicit_strength_is_used_as_given() -> None:
 
 
 def test_the_stylize_task_reads_the_estimate_or_computes_it() -> None:
+    """A gallery painting's estimate is its analysis's; an uploaded painting's is the one its plan's analysis
+    made (passed in), estimated here only when there is none."""
     rt: Any = object()  # a bundled painting's analysis needs no runtime
     painting = gallery.load_painting("mona-lisa")
     bundled = {"painting": "mona-lisa", "harmonize": True}
-    assert tasks._abstraction(rt, bundled, painting, None) == gallery_analysis("mona-lisa").abstraction
+    shipped = tasks._known_abstraction(rt, bundled)
+    assert shipped is not None and shipped == gallery_analysis("mona-lisa").abstraction
+    assert tasks._abstraction(bundled, shipped, painting, None) == shipped
     uploaded = {"painting": None, "harmonize": True}
-    assert tasks._abstraction(rt, uploaded, painting, None) == estimate_abstraction(painting)
-    assert tasks._abstraction(rt, bundled, painting, 1.0) is None  # the user's strength: not used
-    assert tasks._abstraction(rt, {**bundled, "harmonize": False}, painting, None) is None
+    assert tasks._known_abstraction(rt, uploaded) is None
+    assert tasks._abstraction(uploaded, None, painting, None) == estimate_abstraction(painting)
+    assert tasks._abstraction(bundled, shipped, painting, 1.0) is None  # the user's strength: not used
+    assert tasks._abstraction({**bundled, "harmonize": False}, shipped, painting, None) is None
