@@ -23,7 +23,7 @@ from services.painting.options import Harmonize
 from services.painting.people import find_people
 from services.painting.placement import Box, Placement
 from services.painting.plan import Plan, PortraitInfo
-from services.painting.planning import plan_for
+from services.painting.planning import analysis_for, plan_for
 from services.painting.portrait import portrait_info
 from services.painting.scene import PaintingAnalysis
 from services.segmenter.matting import PersonMatter
@@ -110,7 +110,7 @@ class Pipeline:
         ahead = _known(painting_id, known)
         with _timed(timings, "plan"):
             faces = self.analyser.faces.detect(portrait)  # for the plan and the person check: run once
-            analysis = ahead.analysis if ahead else self.analyser.analyse(painting)
+            analysis = analysis_for(self.analyser, painting, ahead)
             plan = plan_for(self.analyser, portrait, painting, ahead, placement, spot, faces, analysis)
         with _timed(timings, "segment"):
             matte = self.matter.matte(portrait, faces)
@@ -151,7 +151,7 @@ class Pipeline:
         timings: dict[str, float] = {}
         with _timed(timings, "analyse"):
             ahead = _known(painting_id, known)
-            analysis = ahead.analysis if ahead else self.analyser.analyse(painting)
+            analysis = analysis_for(self.analyser, painting, ahead)
             if group_photo:
                 if len(portraits) != 1:
                     raise InvalidParameterError("a group photo is one photo", field="portrait")

@@ -13,6 +13,13 @@ from services.painting.portrait import portrait_info
 from services.painting.scene import PaintingAnalysis
 
 
+def analysis_for(
+    analyser: PaintingAnalyser, painting: np.ndarray, known: KnownPainting | None
+) -> PaintingAnalysis:
+    """A gallery painting's (bundled or added) shipped or stored analysis; any other painting's, made now."""
+    return known.analysis if known is not None else analyser.analyse(painting)
+
+
 def plan_for(
     analyser: PaintingAnalyser,
     portrait: np.ndarray,
@@ -24,11 +31,9 @@ def plan_for(
     analysis: PaintingAnalysis | None = None,
 ) -> Plan:
     """A gallery painting (bundled or added) comes with its analysis and spots; any other painting is
-    analysed now, or was by the caller (`analysis`: an uploaded painting's, whose abstraction the stylizer
-    uses too). `faces_found`: the analyser's face detector's detections on `portrait`, when known."""
-    if known is not None:
-        analysis, spots = known.analysis, known.spots
-    else:
-        analysis, spots = analysis or analyser.analyse(painting), None
+    analysed now, unless the caller has (`analysis`: from analysis_for, whose abstraction the stylizer uses
+    too). `faces_found`: the analyser's face detector's detections on `portrait`, when known."""
+    analysis = analysis or analysis_for(analyser, painting, known)
+    spots = known.spots if known is not None else None
     info = portrait_info(portrait, analyser.faces, faces_found)
     return plan_placement(analysis, info, placement, spot, spots)

@@ -57,7 +57,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
     def work(rt: Runtime) -> str:
         from services.painting.options import Harmonize
         from services.painting.placement import Placement
-        from services.painting.planning import plan_for
+        from services.painting.planning import analysis_for, plan_for
         from services.stylizer.planned import own_style, stylize_for_plan
 
         models = rt.models
@@ -67,7 +67,7 @@ def stylize(self: Task, job_id: str, params: dict[str, Any], person: int | None 
         painting_id = params["painting"]
         painting = _painting(rt, job_id, params)
         known = _known(rt, params)
-        analysis = known.analysis if known else models.analyser.analyse(painting)
+        analysis = analysis_for(models.analyser, painting, known)
         plan = plan_for(
             models.analyser,
             portrait,
