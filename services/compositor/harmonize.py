@@ -47,12 +47,11 @@ def _stats(lab: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return mean, std
 
 
-def _person_stats(image: np.ndarray, alpha: np.ndarray, *, is_lab: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The person's Lab mean and spread from ~65k samples (every `step`-th pixel each way) of RGB or Lab
-    `image`: the same samples for the contrast check and the move."""
+def _person_stats(lab: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The person's Lab mean and spread from ~65k samples (every `step`-th pixel each way): the same samples
+    for the contrast check and the move."""
     step = max(1, round(np.sqrt(alpha.size / 65536)))
-    sample = image[::step, ::step]
-    return _stats(sample if is_lab else _lab(sample), alpha[::step, ::step])
+    return _stats(lab[::step, ::step], alpha[::step, ::step])
 
 
 def harmonize_colors(
@@ -119,29 +118,29 @@ def harmonize_local(
     reference = _stats(_lab(region), weights)
     stride = _context(box, painting_rgb.shape[1], painting_rgb.shape[0])[4]
     scale = box[3] / max(1, rgb.shape[0]) / stride  # the person at the surroundings' sampling scale
-    lab = _lab(rgb) if amount > 0.0 else None  # the person's Lab once, for the check and the move
-    stretch = _stretch_nearer(rgb, alpha, (region, weights), reference, scale, amount, keep_hue, lab)
+    lab = _lab(rgb)  # the person's Lab once, for the check and the move
+    stretch = _stretch_nearer(rgb, lab, alpha, (region, weights), reference, scale, amount, keep_hue)
     return _move_towards(rgb, alpha, reference, amount, keep_hue, MAX_STD_RATIO if stretch else 1.0, lab)
 
 
 def _stretch_nearer(
     rgb: np.ndarray,
+    lab: np.ndarray,
     alpha: np.ndarray,
     around: tuple[np.ndarray, np.ndarray],
     reference: tuple[np.ndarray, np.ndarray],
     scale: float,
     amount: float,
     keep_hue: np.ndarray | None,
-    lab: np.ndarray | None = None,
 ) -> bool:
     """Whether raising the person's contrast to the painting's brings their texture nearer the
     surroundings' than keeping it does (tried on a copy of the person `scale` times as large, the scale of
     the surroundings' samples, both shrunk to MEASURE_SIDE: ~60 px).
     True when the step would not raise any channel's contrast, or the person is too small to measure.
-    `lab`: the person's Lab when the caller has it."""
+    `lab`: `rgb` in Lab."""
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return True
-    _, src_std = _person_stats(rgb if lab is None else lab, alpha, is_lab=lab is not None)
+    _, src_std = _person_stats(lab, alpha)
     if not np.any(reference[1] > src_std * 1.001):
         return True
     region, weights = around
@@ -189,7 +188,7 @@ def _move_towards(
     if amount == 0.0 or float(alpha.sum()) <= 0.0:
         return rgb.astype(np.float32)
     lab = _lab(rgb) if lab is None else lab
-    src_mean, src_std = _person_stats(lab, alpha, is_lab=True)
+    src_mean, src_std = _person_stats(lab, alpha)
     ref_mean, ref_std = reference
     ratio = np.where(src_std > 1e-6, ref_std / np.maximum(src_std, 1e-6), 1.0)
     scale = np.clip(ratio, 1.0 / MAX_STD_RATIO, max_stretch) ** amount
